@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The long-lived parts the router serves from. Tests build them directly.
+public struct RegistryComponents: Sendable {
+    public let store: ServiceStore
+    /// Held for the daemon's lifetime; nil in tests that open a store directly.
+    public var directoryLock: DataDirectoryLock?
+    public var scanner: (any ServiceScanner)?
+    public var prober: (any ServiceProber)?
+    public var probeStatistics: (any ProbeStatistics)?
+    public var discoveryStatistics: (any DiscoveryStatistics)?
+    /// Background work (prober, discovery loop) run until graceful shutdown.
+    public var services: [any Service] = []
+    public let startedAt: Date
+
+    public init(store: ServiceStore, scanner: (any ServiceScanner)? = nil, services: [any Service] = [], startedAt: Date = Date()) {
+        self.store = store
+        self.scanner = scanner
+        self.services = services
+        self.startedAt = startedAt
+    }
+}
+
+/// Every endpoint the router serves, in one list (the OpenAPI test compares it with the document).
+public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryConfiguration, _ components: RegistryComponents,
+                                                    context: Context.Type = Context.self) -> [Endpoint<Context>] {
+    let openAPI = OpenAPIDocument.document.bytes
+    return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
+        + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
+        + ScanController<Context>(scanner: components.scanner).endpoints
+        + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
+}
+
+public func buildRouter(_ configuration: RegistryConfiguration, _ components: RegistryComponents) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: AuthMiddleware(apiToken: configuration.apiToken, readToken: configuration.readToken))
+    router.add(buildEndpoints(configuration, components))
+    return router
+}
+
+/// Opens the store and wires the components for `configuration`.
+public func buildComponents(_ configuration: RegistryConfiguration, logger: Logger) throws -> RegistryComponents {
+    let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+    let store = try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes)
+    var components = RegistryComponents(store: store)
+    components.directoryLock = lock
+    return components
+}
+
+public func buildApplication(_ configuration: RegistryConfiguration, components: RegistryComponents, logger: Logger,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(configuration, components),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "service-registry"),
+        services: components.services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}

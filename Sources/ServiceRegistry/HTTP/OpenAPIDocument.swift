@@ -1,0 +1,156 @@
+/// The OpenAPI 3.1 description of every route (SPEC §2), served at `GET /openapi.json`.
+/// A test compares its operations with the endpoints the router registers, in both directions.
+public enum OpenAPIDocument {
+    public static var document: JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for (key, operation) in operations {
+            let parts = key.split(separator: " ", maxSplits: 1)
+            paths[String(parts[1]), default: [:]][parts[0].lowercased()] = operation
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "service-registry", "version": .string(RegistryVersion.current),
+                     "description": "Service records, health probing and systemd discovery for one Linux host."],
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": [
+                "schemas": .object(schemas),
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+            ],
+        ]
+    }
+
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func json(_ schema: JSONValue) -> JSONValue { ["content": ["application/json": ["schema": schema]]] }
+    static func response(_ description: String, _ schema: JSONValue? = nil) -> JSONValue {
+        guard let schema else { return ["description": .string(description)] }
+        return ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+    }
+    static let idParameter: JSONValue = ["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]
+    static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)]
+    }
+    static let detail = response("Error", ref("Detail"))
+    static let validation = response("Validation error", ref("HTTPValidationError"))
+    static let unauthorized = response("Missing or invalid bearer token", ref("Detail"))
+    static let write: JSONValue = [["bearer": []], [:]]
+
+    static func op(_ summary: String, parameters: [JSONValue] = [], body: JSONValue? = nil,
+                   responses: [String: JSONValue], secured: Bool = false) -> JSONValue {
+        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let body { operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]] }
+        if secured {
+            operation["security"] = [["bearer": []]]
+            var responses = responses
+            responses["401"] = unauthorized
+            operation["responses"] = .object(responses)
+        }
+        return .object(operation)
+    }
+
+    /// Operations keyed by "METHOD /path" (OpenAPI path syntax). Each area adds its own in
+    /// `OpenAPIDocument+<Area>.swift` and one line here.
+    public static var operations: [String: JSONValue] {
+        var all = coreOperations
+        for area in [[String: JSONValue]]() { all.merge(area) { $1 } }
+        return all
+    }
+
+    static var coreOperations: [String: JSONValue] {
+        let enumOf: ([String]) -> JSONValue = { ["type": "string", "enum": .array($0.map { .string($0) })] }
+        return [
+            "GET /api/services": op("List services, ordered by id", parameters: [
+                query("status", enumOf(ServiceStatus.allCases.map(\.rawValue)), "Only services with this status"),
+                query("health_status", enumOf(HealthStatus.allCases.map(\.rawValue)), "Only services with this health"),
+                query("source", enumOf(ServiceSource.allCases.map(\.rawValue)), "Only services from this source"),
+                query("label", ["type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*:.*$"], "key:value; repeatable"),
+                query("q", ["type": "string"], "Case-insensitive substring of name or description"),
+            ], responses: ["200": response("Services", ["type": "array", "items": ref("Service")]), "422": validation]),
+            "POST /api/services": op("Register a service (idempotent by name: an existing name updates that record)",
+                                     body: ref("ServiceCreate"),
+                                     responses: ["200": response("The registered record", ref("Service")), "422": validation,
+                                                 "413": response("Body over 64 KiB", ref("Detail")), "507": detail], secured: true),
+            "GET /api/services/{id}": op("Get one service", parameters: [idParameter],
+                                         responses: ["200": response("The record", ref("Service")), "404": detail, "422": validation]),
+            "PUT /api/services/{id}": op("Partially update a service: only fields present change, null clears",
+                                         parameters: [idParameter], body: ref("ServiceUpdate"),
+                                         responses: ["200": response("The updated record", ref("Service")), "404": detail, "409": detail,
+                                                     "422": validation, "413": response("Body over 64 KiB", ref("Detail")), "507": detail], secured: true),
+            "DELETE /api/services/{id}": op("Delete a service (a discovered unit is remembered as ignored)", parameters: [idParameter],
+                                            responses: ["204": response("Deleted"), "404": detail, "422": validation], secured: true),
+            "GET /api/services/{id}/history": op("Health and status transitions, oldest first", parameters: [idParameter],
+                                                 responses: ["200": response("Transitions", ["type": "array", "items": ref("HistoryEvent")]),
+                                                             "404": detail, "422": validation]),
+            "POST /api/scan": op("Run a systemd discovery scan now",
+                                 responses: ["200": response("Scan result", ref("ScanResult")), "503": detail], secured: true),
+            "GET /health": op("Liveness of the registry", responses: ["200": response("Healthy", ref("Health"))]),
+            "GET /api/v1/health": op("Liveness of the registry (alias)", responses: ["200": response("Healthy", ref("Health"))]),
+            "GET /ready": op("Readiness: 200 once the store is open", responses: ["200": response("Ready", ["type": "object"])]),
+            "GET /openapi.json": op("This document", responses: ["200": response("OpenAPI document", ["type": "object"])]),
+        ]
+    }
+
+    static var schemas: [String: JSONValue] {
+        let nullableString: JSONValue = ["type": ["string", "null"]]
+        let url: JSONValue = ["type": "string", "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
+        let nullableURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
+        let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"]
+        let port: JSONValue = ["type": ["integer", "null"], "minimum": 1, "maximum": 65535]
+        let labels: JSONValue = ["type": ["object", "null"], "maxProperties": 32,
+                                 "propertyNames": ["pattern": "^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$"],
+                                 "additionalProperties": ["type": "string", "maxLength": 1024]]
+        let seconds: (Int) -> JSONValue = { ["type": ["number", "null"], "exclusiveMinimum": 0, "maximum": .number(Double($0))] }
+        let status: JSONValue = ["type": "string", "enum": ["active", "inactive", "failed"]]
+        let writable: [String: JSONValue] = [
+            "name": name, "url": url, "status": status, "port": port,
+            "description": ["type": ["string", "null"], "maxLength": 500],
+            "health_url": nullableURL, "labels": labels,
+            "probe_interval_seconds": seconds(86_400), "probe_timeout_seconds": seconds(60),
+            "follow_redirects": ["type": "boolean"],
+        ]
+        var update = writable
+        update["url"] = nullableURL
+        var service = writable
+        service.merge([
+            "id": ["type": "integer"], "url": nullableURL,
+            "health_status": ["type": "string", "enum": ["healthy", "unhealthy", "unknown"]],
+            "last_health_check": ["type": ["string", "null"], "format": "date-time"],
+            "source": ["type": "string", "enum": ["api", "systemd"]],
+            "unit": nullableString, "active_state": nullableString, "sub_state": nullableString,
+            "ports": ["type": "array", "items": ["type": "integer"]],
+            "labels": ["type": "object", "additionalProperties": ["type": "string"]],
+            "last_status_code": ["type": ["integer", "null"]], "last_response_time_ms": ["type": ["number", "null"]],
+            "last_error": nullableString,
+            "created_at": ["type": "string", "format": "date-time"], "updated_at": ["type": "string", "format": "date-time"],
+        ]) { $1 }
+        let required = ServiceRecord(id: 0, name: "x", createdAt: .init(), updatedAt: .init()).jsonKeys
+        return [
+            "Service": ["type": "object", "properties": .object(service), "required": .array(required.map { .string($0) })],
+            "ServiceCreate": ["type": "object", "properties": .object(writable), "required": ["name", "url"], "additionalProperties": false],
+            "ServiceUpdate": ["type": "object", "properties": .object(update), "additionalProperties": false],
+            "Detail": ["type": "object", "properties": ["detail": ["type": "string"]], "required": ["detail"]],
+            "HTTPValidationError": ["type": "object", "required": ["detail"], "properties": ["detail": ["type": "array", "items": [
+                "type": "object", "required": ["loc", "msg", "type"],
+                "properties": ["loc": ["type": "array", "items": ["type": ["string", "integer"]]],
+                               "msg": ["type": "string"], "type": ["type": "string"]],
+            ]]]],
+            "HistoryEvent": ["type": "object", "properties": [
+                "at": ["type": "string", "format": "date-time"], "kind": ["type": "string", "enum": ["health", "status"]],
+                "from": ["type": "string"], "to": ["type": "string"], "detail": nullableString,
+            ]],
+            "ScanResult": ["type": "object", "required": ["discovered", "updated", "services"], "properties": [
+                "discovered": ["type": "integer"], "updated": ["type": "integer"],
+                "services": ["type": "array", "items": ref("Service")],
+            ]],
+            "Health": ["type": "object", "required": ["status"], "properties": ["status": ["type": "string"]]],
+        ]
+    }
+}
+
+extension ServiceRecord {
+    /// The keys of the API representation, for the schema's `required` list.
+    var jsonKeys: [String] {
+        guard case .object(let members)? = try? JSONValue.parse(jsonBytes) else { return [] }
+        return members.keys.sorted()
+    }
+}

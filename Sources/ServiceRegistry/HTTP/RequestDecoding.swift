@@ -1,0 +1,41 @@
+import Hummingbird
+
+extension Request {
+    /// Reads the body (at most 64 KiB, else 413) and parses it as JSON (else 422 `json_invalid`).
+    func decodeJSONBody() async throws -> JSONValue {
+        if let length = headers[.contentLength].flatMap(Int.init), length > RequestLimits.maxBodyBytes {
+            throw APIError(HTTPError(.contentTooLarge))
+        }
+        var request = self
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: RequestLimits.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(error)
+        }
+        if buffer.readableBytes == 0 {
+            throw APIError.validation(ValidationIssue(loc: [.key("body")], msg: "Field required", type: "missing"))
+        }
+        do {
+            return try JSONValue.parse(buffer.readableBytesView)
+        } catch let error as JSONParseError {
+            throw APIError.validation(ValidationIssue(loc: [.key("body")], msg: "JSON decode error: \(error.reason)", type: "json_invalid"))
+        }
+    }
+
+    /// Query parameters as ordered (name, value) pairs, percent-decoded.
+    var queryPairs: [(String, String)] {
+        uri.queryParameters.map { (String($0.key), String($0.value)) }
+    }
+}
+
+extension RequestContext {
+    /// The `{id}` path parameter as an integer, else 422 like FastAPI's `int_parsing`.
+    func pathID(_ name: String = "id") throws -> Int {
+        let raw = parameters.get(name) ?? ""
+        guard let id = Int(raw) else {
+            throw APIError.validation(ValidationIssue(loc: [.key("path"), .key(name)], msg: "Input should be a valid integer, unable to parse string as an integer", type: "int_parsing"))
+        }
+        return id
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+
+public enum ServiceStatus: String, Codable, Sendable, CaseIterable {
+    case active, inactive, failed
+}
+
+public enum HealthStatus: String, Codable, Sendable, CaseIterable {
+    case healthy, unhealthy, unknown
+}
+
+public enum ServiceSource: String, Codable, Sendable, CaseIterable {
+    case api, systemd
+}
+
+/// Time spent in each phase of a probe, in seconds (blackbox_exporter's phase names).
+public struct ProbePhases: Codable, Sendable, Equatable {
+    public var resolve: Double
+    public var connect: Double
+    public var tls: Double
+    public var processing: Double
+    public var transfer: Double
+
+    public init(resolve: Double = 0, connect: Double = 0, tls: Double = 0, processing: Double = 0, transfer: Double = 0) {
+        self.resolve = resolve
+        self.connect = connect
+        self.tls = tls
+        self.processing = processing
+        self.transfer = transfer
+    }
+
+    public static let names = ["resolve", "connect", "tls", "processing", "transfer"]
+    public var values: [Double] { [resolve, connect, tls, processing, transfer] }
+}
+
+/// The outcome of the last probe of a service.
+public struct ProbeResult: Codable, Sendable, Equatable {
+    public var finishedAt: Date
+    public var healthy: Bool
+    /// HTTP status, nil when no response was received.
+    public var statusCode: Int?
+    public var totalSeconds: Double
+    public var phases: ProbePhases
+    /// Leaf certificate expiry of an HTTPS target.
+    public var certificateExpiry: Date?
+    /// Why the probe failed; nil when healthy.
+    public var error: String?
+
+    public init(finishedAt: Date, healthy: Bool, statusCode: Int?, totalSeconds: Double,
+                phases: ProbePhases = ProbePhases(), certificateExpiry: Date? = nil, error: String? = nil) {
+        self.finishedAt = finishedAt
+        self.healthy = healthy
+        self.statusCode = statusCode
+        self.totalSeconds = totalSeconds
+        self.phases = phases
+        self.certificateExpiry = certificateExpiry
+        self.error = error
+    }
+}
+
+/// Fields a user may set on a discovered service; a value set through the API wins over discovery (SPEC §2).
+public enum UserOwnedField: String, Codable, Sendable, CaseIterable {
+    case url, port, healthURL = "health_url", description, labels
+}
+
+/// One service, as stored and served. Probe results live in `lastProbe`; the `health_status`,
+/// `last_*` fields of the API are derived from it so there is one source of truth.
+public struct ServiceRecord: Codable, Sendable, Equatable {
+    public var id: Int
+    public var name: String
+    public var url: String?
+    public var status: ServiceStatus
+    public var port: Int?
+    public var description: String?
+    public var healthURL: String?
+    public var source: ServiceSource
+    public var unit: String?
+    public var activeState: String?
+    public var subState: String?
+    public var ports: [Int]
+    public var labels: [String: String]
+    public var probeIntervalSeconds: Double?
+    public var probeTimeoutSeconds: Double?
+    public var followRedirects: Bool
+    public var lastProbe: ProbeResult?
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Fields the user set through the API on a discovered service; discovery leaves them alone.
+    public var userOwned: Set<UserOwnedField>
+
+    public init(id: Int, name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
+                description: String? = nil, healthURL: String? = nil, source: ServiceSource = .api,
+                unit: String? = nil, activeState: String? = nil, subState: String? = nil, ports: [Int] = [],
+                labels: [String: String] = [:], probeIntervalSeconds: Double? = nil, probeTimeoutSeconds: Double? = nil,
+                followRedirects: Bool = false, lastProbe: ProbeResult? = nil, createdAt: Date, updatedAt: Date,
+                userOwned: Set<UserOwnedField> = []) {
+        self.id = id
+        self.name = name
+        self.url = url
+        self.status = status
+        self.port = port
+        self.description = description
+        self.healthURL = healthURL
+        self.source = source
+        self.unit = unit
+        self.activeState = activeState
+        self.subState = subState
+        self.ports = ports
+        self.labels = labels
+        self.probeIntervalSeconds = probeIntervalSeconds
+        self.probeTimeoutSeconds = probeTimeoutSeconds
+        self.followRedirects = followRedirects
+        self.lastProbe = lastProbe
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.userOwned = userOwned
+    }
+
+    /// What a probe targets: `health_url` if set, else `url` (SPEC §3).
+    public var probeTarget: String? { healthURL ?? url }
+
+    public var healthStatus: HealthStatus {
+        guard let lastProbe, probeTarget != nil else { return .unknown }
+        return lastProbe.healthy ? .healthy : .unhealthy
+    }
+
+    public var lastHealthCheck: Date? { lastProbe?.finishedAt }
+    public var lastStatusCode: Int? { lastProbe?.statusCode }
+    public var lastResponseTimeMs: Double? { lastProbe.map { ($0.totalSeconds * 1000 * 1000).rounded() / 1000 } }
+    public var lastError: String? { lastProbe?.error }
+}
+
+extension ServiceRecord {
+    /// The API representation (SPEC §1), keys in a stable order.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.int(id)
+        w.key("name"); w.string(name)
+        w.key("url"); w.optional(url)
+        w.key("status"); w.string(status.rawValue)
+        w.key("port"); w.optional(port)
+        w.key("last_health_check"); w.optional(lastHealthCheck.map(RFC3339.format))
+        w.key("health_status"); w.string(healthStatus.rawValue)
+        w.key("description"); w.optional(description)
+        w.key("health_url"); w.optional(healthURL)
+        w.key("source"); w.string(source.rawValue)
+        w.key("unit"); w.optional(unit)
+        w.key("active_state"); w.optional(activeState)
+        w.key("sub_state"); w.optional(subState)
+        w.key("ports"); w.beginArray(); for p in ports { w.comma(); w.int(p) }; w.endArray()
+        w.key("labels"); w.beginObject(); for k in labels.keys.sorted() { w.key(k); w.string(labels[k]!) }; w.endObject()
+        w.key("probe_interval_seconds"); w.optional(probeIntervalSeconds)
+        w.key("probe_timeout_seconds"); w.optional(probeTimeoutSeconds)
+        w.key("follow_redirects"); w.bool(followRedirects)
+        w.key("last_status_code"); w.optional(lastStatusCode)
+        w.key("last_response_time_ms"); w.optional(lastResponseTimeMs)
+        w.key("last_error"); w.optional(lastError)
+        w.key("created_at"); w.string(RFC3339.format(createdAt))
+        w.key("updated_at"); w.string(RFC3339.format(updatedAt))
+        w.endObject()
+    }
+
+    public var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 640)
+        writeJSON(to: &w)
+        return w.bytes
+    }
+
+    /// The value of a field as the API shows it, for comparing echoed read-only fields.
+    func apiValue(of field: String) -> JSONValue? {
+        guard case .object(let members)? = try? JSONValue.parse(jsonBytes) else { return nil }
+        return members[field]
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Per-service probe counters since the daemon started (Prometheus counters: they reset on restart).
+public struct ProbeCounters: Sendable, Equatable {
+    public var probes: UInt64
+    public var failures: UInt64
+
+    public init(probes: UInt64 = 0, failures: UInt64 = 0) {
+        self.probes = probes
+        self.failures = failures
+    }
+}
+
+/// What the prober tells /metrics and the dashboard. Reads are cheap and never wait for probes.
+public protocol ProbeStatistics: Sendable {
+    func counters() -> [Int: ProbeCounters]
+    /// How late due probes started recently, in seconds (SPEC §5 `service_registry_probe_queue_lag_seconds`).
+    func queueLagSeconds() -> Double
+}
+
+/// Probes one service now (SPEC §2 `POST /api/services/{id}/check`).
+public protocol ServiceProber: Sendable {
+    /// Probes the service, stores the result and returns the updated record; bounded by the probe timeout.
+    func checkNow(id: Int) async throws -> ServiceRecord
+}
+
+/// The discovery loop's own health, for /metrics and alerts.
+public struct ScanStatistics: Sendable, Equatable {
+    public var lastDurationSeconds: Double?
+    public var lastScanAt: Date?
+    public var errorsTotal: UInt64
+    public var lastError: String?
+
+    public init(lastDurationSeconds: Double? = nil, lastScanAt: Date? = nil, errorsTotal: UInt64 = 0, lastError: String? = nil) {
+        self.lastDurationSeconds = lastDurationSeconds
+        self.lastScanAt = lastScanAt
+        self.errorsTotal = errorsTotal
+        self.lastError = lastError
+    }
+}
+
+public protocol DiscoveryStatistics: Sendable {
+    func scanStatistics() -> ScanStatistics
+}

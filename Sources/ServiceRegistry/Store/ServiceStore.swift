@@ -1,0 +1,379 @@
+import Foundation
+import Synchronization
+
+/// A change the store committed, for observers such as the prober.
+public enum StoreChange: Sendable {
+    case upserted(ServiceRecord)
+    case deleted(id: Int)
+}
+
+/// An immutable view of every record at one moment, ordered by id. Reads never touch LMDB.
+public struct ServiceSnapshot: Sendable {
+    struct Entry: Sendable {
+        var record: ServiceRecord
+        /// The record's API JSON, encoded once per change.
+        var json: [UInt8]
+    }
+
+    var entries: [Int: Entry]
+    /// Ids in ascending order (new ids are always the largest, so creation appends).
+    var order: [Int]
+    var byName: [String: Int]
+    /// Bumped on every change; keys the cached list body.
+    public internal(set) var version: UInt64
+
+    public var count: Int { order.count }
+    public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
+    public func record(id: Int) -> ServiceRecord? { entries[id]?.record }
+    public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0]?.record } }
+
+    /// The JSON array of the records that match, built from each record's cached encoding.
+    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(order.count * 600 + 2)
+        var first = true
+        for id in order {
+            let entry = entries[id]!
+            if !filter.isEmpty && !filter.matches(entry.record) { continue }
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            bytes.append(contentsOf: entry.json)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+
+    mutating func put(_ record: ServiceRecord) {
+        if let old = entries[record.id], old.record.name != record.name { byName[old.record.name] = nil }
+        if entries[record.id] == nil {
+            if let last = order.last, last > record.id {
+                order.insert(record.id, at: order.firstIndex { $0 > record.id }!)
+            } else {
+                order.append(record.id)
+            }
+        }
+        entries[record.id] = Entry(record: record, json: record.jsonBytes)
+        byName[record.name] = record.id
+        version &+= 1
+    }
+
+    mutating func remove(id: Int) {
+        guard let old = entries.removeValue(forKey: id) else { return }
+        byName[old.record.name] = nil
+        if let index = order.firstIndex(of: id) { order.remove(at: index) }
+        version &+= 1
+    }
+}
+
+/// The service records: LMDB for durability, an in-memory snapshot for reads.
+///
+/// Writes run on one serial queue (LMDB allows one writer, and a blocking fsync must not occupy Swift
+/// concurrency's few cooperative threads). A write is committed to LMDB before the in-memory snapshot
+/// changes and before the caller is answered, so every acknowledged write is on disk.
+public final class ServiceStore: Sendable {
+    public static let schemaVersion: UInt64 = 1
+    /// Schema migrations: the closure at index `n` upgrades version `n` to `n + 1`.
+    static let migrations: [Int: @Sendable (LMDBTransaction, StoreDatabases) throws -> Void] = [:]
+    public static let historyLimit = 1000
+
+    let env: LMDBEnvironment
+    let dbs: StoreDatabases
+    private let state: Mutex<ServiceSnapshot>
+    private let listCache = Mutex<(version: UInt64, body: [UInt8])?>(nil)
+    private let observers = Mutex<[@Sendable (StoreChange) -> Void]>([])
+    private let writeQueue = DispatchQueue(label: "service-registry.store.write")
+    let now: @Sendable () -> Date
+
+    /// Opens (creating if needed) the store in `directory`.
+    public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let env = try LMDBEnvironment(path: directory, mapSize: mapSizeBytes)
+        let dbs = StoreDatabases(
+            services: try env.openDatabase("services"),
+            names: try env.openDatabase("names"),
+            meta: try env.openDatabase("meta"),
+            ignored: try env.openDatabase("ignored"),
+            history: try env.openDatabase("history")
+        )
+        self.env = env
+        self.dbs = dbs
+        self.now = now
+        try Self.migrate(env, dbs)
+        var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
+        let decoder = JSONDecoder()
+        try env.read { txn in
+            try txn.forEach(dbs.services) { _, value in
+                snapshot.put(try decoder.decode(ServiceRecord.self, from: Data(value)))
+                return true
+            }
+        }
+        state = Mutex(snapshot)
+    }
+
+    private static func migrate(_ env: LMDBEnvironment, _ dbs: StoreDatabases) throws {
+        try env.write { txn in
+            let stored = try txn.get(dbs.meta, Array("schema_version".utf8)).flatMap(UInt64.init(bigEndianBytes:))
+            var version = stored ?? schemaVersion
+            if version > schemaVersion {
+                throw StoreOpenError("the data directory was written by a newer service-registry (schema \(version), this build knows \(schemaVersion))")
+            }
+            while version < schemaVersion {
+                try migrations[Int(version)]?(txn, dbs)
+                version += 1
+            }
+            try txn.put(dbs.meta, Array("schema_version".utf8), version.bigEndianBytes)
+        }
+    }
+
+    // MARK: Reads
+
+    public func snapshot() -> ServiceSnapshot { state.withLock { $0 } }
+
+    public func record(id: Int) -> ServiceRecord? { state.withLock { $0.record(id: id) } }
+
+    /// The JSON list body; the unfiltered list is cached until the next change.
+    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
+        let snapshot = snapshot()
+        guard filter.isEmpty else { return snapshot.listJSON(filter) }
+        if let cached = listCache.withLock({ $0 }), cached.version == snapshot.version { return cached.body }
+        let body = snapshot.listJSON()
+        listCache.withLock { $0 = (snapshot.version, body) }
+        return body
+    }
+
+    /// Called after every committed change, on the writer's queue; keep it short.
+    public func observe(_ handler: @escaping @Sendable (StoreChange) -> Void) {
+        observers.withLock { $0.append(handler) }
+    }
+
+    // MARK: Writes
+
+    /// Runs `body` in one LMDB write transaction on the writer queue. Changes it makes through the
+    /// `StoreTransaction` reach the in-memory snapshot and observers only after the commit succeeded.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (inout StoreTransaction) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writeQueue.async {
+                continuation.resume(with: Result { try self.transactionOnQueue(body) })
+            }
+        }
+    }
+
+    /// The same, blocking the calling thread; for start-up and tests.
+    public func transactionSync<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
+        try writeQueue.sync { try transactionOnQueue(body) }
+    }
+
+    private func transactionOnQueue<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
+        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
+        let result: T
+        do {
+            result = try env.write { txn in
+                pending.txn = txn
+                defer { pending.txn = nil }
+                return try body(&pending)
+            }
+        } catch let error as LMDBError {
+            throw error.isMapFull ? RegistryError.storageFull : RegistryError.storage(error.description)
+        }
+        guard !pending.changes.isEmpty else { return result }
+        // Probe results may have changed the in-memory records since `base` was taken; keep them.
+        state.withLock { snapshot in
+            for change in pending.changes {
+                switch change {
+                case .upserted(var record):
+                    if !pending.resetProbe.contains(record.id), let live = snapshot.record(id: record.id) {
+                        record.lastProbe = live.lastProbe
+                    }
+                    snapshot.put(record)
+                case .deleted(let id):
+                    snapshot.remove(id: id)
+                }
+            }
+        }
+        let handlers = observers.withLock { $0 }
+        for change in pending.changes { for handler in handlers { handler(change) } }
+        return result
+    }
+
+    // MARK: Probe results
+
+    /// Stores a probe result in memory at once; `persistProbeResults` writes them in batches.
+    /// Returns the record as it now is, or nil when it was deleted meanwhile.
+    @discardableResult
+    public func setProbeResult(id: Int, _ result: ProbeResult) -> ServiceRecord? {
+        state.withLock { snapshot in
+            guard var record = snapshot.record(id: id) else { return nil }
+            record.lastProbe = result
+            snapshot.put(record)
+            return record
+        }
+    }
+
+    /// Writes the current probe results of `ids` and the given history events in one transaction.
+    public func persistProbeResults(ids: Set<Int>, history: [(id: Int, event: HistoryEvent)] = []) async throws {
+        let snapshot = snapshot()
+        try await transaction { txn in
+            for id in ids {
+                guard let record = snapshot.record(id: id), var stored = try txn.storedRecord(id: id) else { continue }
+                stored.lastProbe = record.lastProbe
+                try txn.writeStored(stored)
+            }
+            for item in history { try txn.appendHistory(id: item.id, item.event) }
+        }
+    }
+
+    public func history(id: Int, limit: Int = historyLimit) throws -> [HistoryEvent] {
+        let decoder = JSONDecoder()
+        return try env.read { txn in
+            var events: [HistoryEvent] = []
+            let prefix = UInt64(id).bigEndianBytes
+            try txn.forEach(dbs.history, from: prefix) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                events.append(try decoder.decode(HistoryEvent.self, from: Data(value)))
+                return true
+            }
+            return Array(events.suffix(limit))
+        }
+    }
+
+    // MARK: Ignored units
+
+    public func ignoredUnits() throws -> [(unit: String, since: Date)] {
+        try env.read { txn in
+            var units: [(String, Date)] = []
+            try txn.forEach(dbs.ignored) { key, value in
+                let seconds = UInt64(bigEndianBytes: value).map { Double($0) } ?? 0
+                units.append((String(decoding: key, as: UTF8.self), Date(timeIntervalSince1970: seconds)))
+                return true
+            }
+            return units
+        }
+    }
+
+    public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
+}
+
+public struct StoreOpenError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct StoreDatabases: Sendable {
+    let services: LMDBDatabase
+    let names: LMDBDatabase
+    let meta: LMDBDatabase
+    let ignored: LMDBDatabase
+    let history: LMDBDatabase
+}
+
+/// What a write transaction may do. Reads see the transaction's own earlier changes.
+public struct StoreTransaction {
+    let base: ServiceSnapshot
+    let dbs: StoreDatabases
+    var txn: LMDBTransaction!
+    /// The commit time, for `created_at` / `updated_at`.
+    public let now: Date
+    var changes: [StoreChange] = []
+    var overlay: [Int: ServiceRecord?] = [:]
+    var resetProbe: Set<Int> = []
+
+    init(base: ServiceSnapshot, dbs: StoreDatabases, now: Date) {
+        self.base = base
+        self.dbs = dbs
+        self.now = now
+    }
+
+    public func record(id: Int) -> ServiceRecord? {
+        if let changed = overlay[id] { return changed }
+        return base.record(id: id)
+    }
+
+    public func record(named name: String) throws -> ServiceRecord? {
+        guard let bytes = try txn.get(dbs.names, Array(name.utf8)), let id = UInt64(bigEndianBytes: bytes) else { return nil }
+        return record(id: Int(id))
+    }
+
+    /// All records as this transaction sees them, in id order.
+    public var records: [ServiceRecord] {
+        var ids = base.order.filter { overlay[$0] == nil || overlay[$0]! != nil }
+        ids.append(contentsOf: overlay.compactMap { $0.value == nil || base.entries[$0.key] != nil ? nil : $0.key })
+        return ids.sorted().compactMap(record(id:))
+    }
+
+    /// Allocates the next id from the persistent sequence (ids are never reused).
+    public mutating func nextID() throws -> Int {
+        let key = Array("next_id".utf8)
+        let next = try txn.get(dbs.meta, key).flatMap(UInt64.init(bigEndianBytes:)) ?? 1
+        try txn.put(dbs.meta, key, (next + 1).bigEndianBytes)
+        return Int(next)
+    }
+
+    /// Inserts or replaces a record, keeping the name index unique.
+    /// - Parameter resetProbe: the probe target changed, so the last result no longer applies.
+    public mutating func save(_ record: ServiceRecord, resetProbe: Bool = false) throws {
+        if let existing = try self.record(named: record.name), existing.id != record.id {
+            throw RegistryError.nameTaken(record.name)
+        }
+        if let old = self.record(id: record.id), old.name != record.name {
+            try txn.delete(dbs.names, Array(old.name.utf8))
+        }
+        var record = record
+        if resetProbe {
+            record.lastProbe = nil
+            self.resetProbe.insert(record.id)
+        } else if let live = base.record(id: record.id) {
+            record.lastProbe = live.lastProbe
+        }
+        try txn.put(dbs.names, Array(record.name.utf8), UInt64(record.id).bigEndianBytes)
+        try writeStored(record)
+        overlay[record.id] = record
+        changes.append(.upserted(record))
+    }
+
+    public mutating func delete(id: Int) throws {
+        guard let old = record(id: id) else { throw RegistryError.notFound }
+        try txn.delete(dbs.services, UInt64(id).bigEndianBytes)
+        try txn.delete(dbs.names, Array(old.name.utf8))
+        let prefix = UInt64(id).bigEndianBytes
+        try txn.deleteRange(dbs.history, from: prefix, to: UInt64(id + 1).bigEndianBytes)
+        overlay[id] = .some(nil)
+        changes.append(.deleted(id: id))
+    }
+
+    // Ignored units: a deleted discovered service is not re-created by later scans.
+
+    public func isIgnored(unit: String) throws -> Bool { try txn.get(dbs.ignored, Array(unit.utf8)) != nil }
+
+    public mutating func ignore(unit: String) throws {
+        try txn.put(dbs.ignored, Array(unit.utf8), UInt64(now.timeIntervalSince1970).bigEndianBytes)
+    }
+
+    /// Returns false when the unit was not ignored.
+    public mutating func unignore(unit: String) throws -> Bool { try txn.delete(dbs.ignored, Array(unit.utf8)) }
+
+    /// Appends a transition, dropping the oldest beyond `ServiceStore.historyLimit`.
+    public mutating func appendHistory(id: Int, _ event: HistoryEvent) throws {
+        let prefix = UInt64(id).bigEndianBytes
+        let seqKey = Array("history_seq".utf8)
+        let seq = try txn.get(dbs.meta, seqKey).flatMap(UInt64.init(bigEndianBytes:)) ?? 1
+        try txn.put(dbs.meta, seqKey, (seq + 1).bigEndianBytes)
+        let encoded = try JSONEncoder().encode(event)
+        try txn.put(dbs.history, prefix + seq.bigEndianBytes, Array(encoded))
+        var keys: [[UInt8]] = []
+        try txn.forEach(dbs.history, from: prefix) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            keys.append(key)
+            return true
+        }
+        for key in keys.dropLast(ServiceStore.historyLimit) { try txn.delete(dbs.history, key) }
+    }
+
+    func storedRecord(id: Int) throws -> ServiceRecord? {
+        guard let bytes = try txn.get(dbs.services, UInt64(id).bigEndianBytes) else { return nil }
+        return try JSONDecoder().decode(ServiceRecord.self, from: Data(bytes))
+    }
+
+    func writeStored(_ record: ServiceRecord) throws {
+        try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(record)))
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `service-registry`: the daemon (`serve`) and its command-line clients.
+@main
+struct ServiceRegistryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service-registry",
+        abstract: "Knows every service on this host and whether it is healthy.",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: nil
+    )
+}

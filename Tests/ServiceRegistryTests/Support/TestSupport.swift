@@ -1,0 +1,200 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ServiceRegistry
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A directory removed when the value is released.
+final class TemporaryDirectory: @unchecked Sendable {
+    let path: String
+
+    init(_ prefix: String = "service-registry-test") {
+        path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+enum TestPaths {
+    /// The package root (for fixtures in the source tree and the repo's dashboards/alerts).
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func fixture(_ relative: String) -> String {
+        packageRoot.appendingPathComponent("Tests/ServiceRegistryTests/Fixtures").appendingPathComponent(relative).path
+    }
+
+    /// The `service-registry` executable built beside this test binary.
+    static var executable: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("service-registry").path
+    }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// A registry served in-process by Hummingbird's router test client (no socket).
+func withRegistry<T: Sendable>(
+    configure: (inout RegistryConfiguration) -> Void = { _ in },
+    directory: TemporaryDirectory = TemporaryDirectory(),
+    _ body: @escaping @Sendable (any TestClientProtocol, RegistryComponents) async throws -> T
+) async throws -> T {
+    var configuration = RegistryConfiguration()
+    configuration.dataDirectory = directory.path
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    configure(&configuration)
+    let components = RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes))
+    let app = buildApplication(configuration, components: components, logger: testLogger)
+    return try await app.test(.router) { client in try await body(client, components) }
+}
+
+/// The same, over a real socket on 127.0.0.1 (for tools that need a port).
+func withLiveRegistry<T: Sendable>(
+    configure: (inout RegistryConfiguration) -> Void = { _ in },
+    components makeComponents: ((RegistryConfiguration) throws -> RegistryComponents)? = nil,
+    directory: TemporaryDirectory = TemporaryDirectory(),
+    _ body: @escaping @Sendable (any TestClientProtocol, RegistryComponents) async throws -> T
+) async throws -> T {
+    var configuration = RegistryConfiguration()
+    configuration.dataDirectory = directory.path
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    configure(&configuration)
+    let components = try makeComponents?(configuration)
+        ?? RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes))
+    let app = buildApplication(configuration, components: components, logger: testLogger)
+    return try await app.test(.live) { client in try await body(client, components) }
+}
+
+extension TestClientProtocol {
+    /// Sends a JSON body (a string, sent as is) and returns status and parsed body.
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, token: String? = nil) async throws -> (status: Int, json: JSONValue?, text: String) {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            let text = String(buffer: response.body)
+            return (Int(response.status.code), try? JSONValue.parse(Array(text.utf8)), text)
+        }
+    }
+}
+
+extension JSONValue {
+    var int: Int? { if case .number(let n) = self { Int(n) } else { nil } }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    subscript(index: Int) -> JSONValue? { array.flatMap { index < $0.count ? $0[index] : nil } }
+}
+
+/// A `service-registry` process started by a test, stopped (SIGKILL) when released if still running.
+final class DaemonProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let output = Pipe()
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts `service-registry serve` on a free port and waits until `/ready` answers.
+    init(arguments: [String], environment: [String: String] = [:], waitReady: Bool = true) throws {
+        port = DaemonProcess.freePort()
+        process.executableURL = URL(fileURLWithPath: TestPaths.executable)
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", "warning"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        if waitReady { try waitUntilReady() }
+    }
+
+    func waitUntilReady(timeout: TimeInterval = 15) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if !process.isRunning { throw DaemonError("daemon exited with status \(process.terminationStatus): \(readOutput())") }
+            if (try? HTTP.request("GET", "\(baseURL)/ready"))?.status == 200 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw DaemonError("daemon not ready after \(timeout)s")
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit and returns the status.
+    @discardableResult
+    func waitForExit(timeout: TimeInterval = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func readOutput() -> String {
+        if process.isRunning { return "" }
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+struct DaemonError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A small blocking HTTP client for talking to daemon processes (curl, which every machine here has).
+enum HTTP {
+    struct Reply {
+        let status: Int
+        let body: String
+        var json: JSONValue? { try? JSONValue.parse(Array(body.utf8)) }
+    }
+
+    static func request(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:], timeout: Double = 10) throws -> Reply {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var args = ["-s", "-S", "-X", method, "--max-time", "\(timeout)", "-w", "\n%{http_code}", url]
+        for (name, value) in headers { args += ["-H", "\(name): \(value)"] }
+        if let body { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+        process.arguments = args
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        if let body { input.fileHandleForWriting.write(Data(body.utf8)) }
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0, let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
+            throw DaemonError("curl \(method) \(url) failed with exit \(process.terminationStatus)")
+        }
+        return Reply(status: status, body: String(text[..<newline]))
+    }
+}
