@@ -314,8 +314,12 @@ public struct StoreTransaction {
         if let existing = try self.record(named: record.name), existing.id != record.id {
             throw RegistryError.nameTaken(record.name)
         }
-        if let old = self.record(id: record.id), old.name != record.name {
+        let old = self.record(id: record.id)
+        if let old, old.name != record.name {
             try txn.delete(dbs.names, Array(old.name.utf8))
+        }
+        if let old, old.status != record.status {
+            try appendHistory(id: record.id, HistoryEvent(at: now, kind: .status, from: old.status.rawValue, to: record.status.rawValue))
         }
         var record = record
         if resetProbe {
