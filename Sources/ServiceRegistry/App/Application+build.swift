@@ -31,6 +31,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
     return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
+        + DiscoveryController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
 }
 
@@ -48,6 +49,10 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     let store = try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes)
     var components = RegistryComponents(store: store)
     components.directoryLock = lock
+    let discovery = DiscoveryService(store: store, options: DiscoveryOptions(configuration), interval: configuration.scanInterval, logger: logger)
+    components.scanner = discovery
+    components.discoveryStatistics = discovery
+    components.services.append(discovery)
     return components
 }
 

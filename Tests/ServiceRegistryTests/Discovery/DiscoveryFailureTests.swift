@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import ServiceRegistry
+
+/// Writes an executable shell script standing in for systemctl.
+private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) throws -> String {
+    let path = directory.file("systemctl")
+    try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o755)
+    return path
+}
+
+/// systemd missing, unreachable, hanging or old: the daemon answers 503 with the reason and keeps running.
+@Suite(.serialized) struct DiscoveryFailureTests {
+    @Test func missingSystemctlAnswers503AndDaemonStaysHealthy() throws {
+        let directory = TemporaryDirectory()
+        let d = try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemctl", "/nonexistent/bin/systemctl", "--scan-interval", "1"])
+        let reply = try HTTP.request("POST", "\(d.baseURL)/api/scan")
+        #expect(reply.status == 503)
+        #expect(reply.json?["detail"]?.string == "systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)")
+        let page = try HTTP.request("GET", "\(d.baseURL)/scan")
+        #expect(page.status == 503 && page.body.contains("systemctl not found: /nonexistent/bin/systemctl"))
+        Thread.sleep(forTimeInterval: 1.2)  // the loop has failed and retried meanwhile
+        #expect(d.process.isRunning)
+        #expect(try HTTP.request("GET", "\(d.baseURL)/health").status == 200)
+        #expect(try HTTP.request("POST", "\(d.baseURL)/api/scan").status == 503)
+    }
+
+    /// systemctl runs but cannot reach a manager: its own message is the detail.
+    @Test func unreachableManagerAnswers503WithSystemctlsMessage() throws {
+        let directory = TemporaryDirectory()
+        let emptyRuntime = TemporaryDirectory("no-manager")
+        let d = try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0"],
+                                  environment: ["XDG_RUNTIME_DIR": emptyRuntime.path, "DBUS_SESSION_BUS_ADDRESS": ""])
+        let reply = try HTTP.request("POST", "\(d.baseURL)/api/scan")
+        #expect(reply.status == 503)
+        let detail = reply.json?["detail"]?.string ?? ""
+        #expect(detail.hasPrefix("systemctl list-units failed (exit status 1): "), "\(detail)")
+        #expect(detail.contains("Failed to connect to bus"), "\(detail)")
+        #expect(try HTTP.request("GET", "\(d.baseURL)/health").status == 200)
+    }
+
+    @Test func hangingSystemctlTimesOut() async throws {
+        let directory = TemporaryDirectory()
+        var options = DiscoveryOptions(systemctlPath: try fakeSystemctl(directory, "exec sleep 30"))
+        options.commandTimeout = 0.5
+        let store = try ServiceStore(directory: directory.file("data"))
+        let service = DiscoveryService(store: store, options: options, interval: 0, logger: testLogger)
+        let started = Date()
+        await #expect(throws: DiscoveryUnavailable.self) { try await service.scanNow() }
+        do { _ = try await service.scanNow() } catch let error as DiscoveryUnavailable {
+            #expect(error.reason == "systemctl list-units timed out after 0.5 s")
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        let statistics = service.scanStatistics()
+        #expect(statistics.errorsTotal == 2 && statistics.lastScanAt == nil)
+        #expect(statistics.lastError == "systemctl list-units timed out after 0.5 s")
+    }
+
+    /// An older systemd without `--output=json`: the plain output is used instead (and JSON is not asked again).
+    @Test func fallsBackToPlainOutputWithoutJSONSupport() async throws {
+        let directory = TemporaryDirectory()
+        let log = directory.file("calls")
+        let plain = TestPaths.fixture("discovery/list-units-legacy.txt")
+        let show = TestPaths.fixture("discovery/show-edge.txt")
+        let script = try fakeSystemctl(directory, """
+        echo "$*" >> '\(log)'
+        case "$*" in
+          *--output=json*) echo "Unknown output 'json'." >&2; exit 1 ;;
+          *list-units*) cat '\(plain)' ;;
+          *show*) cat '\(show)' ;;
+        esac
+        """)
+        let discoverer = SystemdDiscoverer(options: DiscoveryOptions(systemctlPath: script, excludeUnits: ["ghost.service"]))
+        _ = try await discoverer.scan()
+        let scan = try await discoverer.scan()
+        // show-edge.txt answers for three units whatever was asked; matched by Id.
+        #expect(scan.units.map(\.name) == ["equals.service", "partial.service"])
+        #expect(scan.goneUnits.contains("gone.service"))
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(calls.filter { $0.contains("--output=json") }.count == 1)
+        #expect(calls.filter { $0.contains("--plain") }.count == 2)
+        #expect(calls.first { $0.hasPrefix("show") }?.contains("-- api@blue.service broken.service cron.service crashed.service nodesc.service ssh.service") == true)
+    }
+
+    @Test func ignoredRoutesNeedTheTokenToForget() async throws {
+        try await withRegistry(configure: { $0.apiToken = "secret" }) { client, components in
+            try await components.store.transaction { txn in try txn.ignore(unit: "nginx.service") }
+            let list = try await client.send(.get, "/api/ignored")
+            #expect(list.status == 200 && list.json?[0]?["unit"]?.string == "nginx.service" && list.json?[0]?["ignored_at"]?.string != nil)
+            #expect(try await client.send(.delete, "/api/ignored/nginx.service").status == 401)
+            #expect(try await client.send(.delete, "/api/ignored/nginx.service", token: "secret").status == 204)
+            #expect(try await client.send(.delete, "/api/ignored/nginx.service", token: "secret").status == 404)
+            #expect(try await client.send(.get, "/api/ignored").text == "[]")
+            // No scanner wired in: 503, not a crash.
+            #expect(try await client.send(.post, "/api/scan", token: "secret").status == 503)
+        }
+    }
+
+    /// `@` and escaped characters in unit names survive the path parameter.
+    @Test func ignoredUnitWithSpecialCharacters() async throws {
+        try await withRegistry { client, components in
+            try await components.store.transaction { txn in try txn.ignore(unit: "api@blue\\x2d1.service") }
+            #expect(try await client.send(.delete, "/api/ignored/api@blue%5Cx2d1.service").status == 204)
+            #expect(try components.store.ignoredUnits().isEmpty)
+        }
+    }
+}
