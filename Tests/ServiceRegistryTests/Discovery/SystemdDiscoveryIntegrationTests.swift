@@ -74,7 +74,8 @@ struct SystemdDiscoveryIntegrationTests {
 
     @Test func scanFindsPortsAndStatesAndCountsChanges() throws {
         let m = manager
-        let (webPort, childPort, portA, portB) = (DaemonProcess.freePort(), DaemonProcess.freePort(), DaemonProcess.freePort(), DaemonProcess.freePort())
+        let (webPort, childPort, portA) = (freeWebPort(), freeWebPort(), freeWebPort())
+        let portB = DaemonProcess.freePort()  // outside the web range: listed in ports, never the port
         let script = m.base + "/two_ports.py"
         try TestUnits.twoPortsScript.write(toFile: script, atomically: true, encoding: .utf8)
         try m.install("srt-a-web.service", TestUnits.httpServer(port: webPort, description: "Main process listens", extra: "After=srt-a-idle.service"))
@@ -104,7 +105,7 @@ struct SystemdDiscoveryIntegrationTests {
         #expect(try m.property("srt-a-child.service", "MainPID") != "0")
 
         let two = try #require(first.services["srt-a-two.service"])
-        #expect(ints(two["ports"]) == [portA, portB].sorted() && two["port"]?.int == min(portA, portB))
+        #expect(ints(two["ports"]) == [portA, portB] && two["port"]?.int == portA)
 
         let broken = try #require(first.services["srt-a-broken.service"])
         #expect(broken["status"]?.string == "failed" && broken["active_state"]?.string == "failed" && broken["url"] == .null)
@@ -130,7 +131,7 @@ struct SystemdDiscoveryIntegrationTests {
 
     @Test func manualOverrideKeptAndDeletedUnitIgnored() throws {
         let m = manager
-        let port = DaemonProcess.freePort()
+        let port = freeWebPort()
         try m.install("srt-b-web.service", TestUnits.httpServer(port: port, description: "Override me"))
         try m.systemctl("start", "srt-b-web.service")
         try waitUntilListening(port)
@@ -146,13 +147,15 @@ struct SystemdDiscoveryIntegrationTests {
         #expect(web["port"]?.int == 9999 && web["description"]?.string == "set by hand")
         #expect(web["url"]?.string == "http://127.0.0.1:9999")
         #expect(ints(web["ports"]) == [port])
-        #expect(second.updated == 0)
+        #expect(second.updated == 1)  // the url followed the user's port
+        let third = try scan(d)
+        #expect(third.updated == 0 && third.services["srt-b-web.service"]?["port"]?.int == 9999)
 
         #expect(try HTTP.request("DELETE", "\(d.baseURL)/api/services/\(id)").status == 204)
         let ignored = try HTTP.request("GET", "\(d.baseURL)/api/ignored")
         #expect(ignored.status == 200 && ignored.json?[0]?["unit"]?.string == "srt-b-web.service")
-        let third = try scan(d)
-        #expect(third.discovered == 0 && third.services.isEmpty)
+        let afterDelete = try scan(d)
+        #expect(afterDelete.discovered == 0 && afterDelete.services.isEmpty)
         #expect(try HTTP.request("GET", "\(d.baseURL)/api/services/\(id)").status == 404)
         #expect(HTTP.listNames(d).isEmpty)
 
@@ -235,7 +238,7 @@ struct SystemdDiscoveryIntegrationTests {
 
     @Test func discoverCommandPrintsWhatAScanWouldFind() throws {
         let m = manager
-        let port = DaemonProcess.freePort()
+        let port = freeWebPort()
         try m.install("srt-f-web.service", TestUnits.httpServer(port: port, description: "Café ☕ web"))
         try m.systemctl("start", "srt-f-web.service")
         try waitUntilListening(port)

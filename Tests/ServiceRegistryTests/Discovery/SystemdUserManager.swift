@@ -58,6 +58,7 @@ final class SystemdUserManager: Sendable {
             manager.stop()
             throw DaemonError("systemd-user-manager.sh start failed (\(result.status)): \(result.output)")
         }
+        print("systemd user manager for the discovery tests: SD_HARNESS_DIR=\(manager.base)")
         return manager
     }
 
@@ -139,4 +140,22 @@ func waitUntilListening(_ port: Int, timeout: TimeInterval = 10) throws {
         Thread.sleep(forTimeInterval: 0.05)
     }
     throw DaemonError("nothing listens on 127.0.0.1:\(port) after \(timeout)s")
+}
+
+/// A free port inside the default web range (3000–9999), so that discovery picks it as `port`
+/// (`DaemonProcess.freePort()` returns ephemeral ports above it).
+func freeWebPort() -> Int {
+    while true {
+        let port = Int.random(in: 4000...9999)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+        close(fd)
+        if bound { return port }
+    }
 }
