@@ -80,7 +80,7 @@ naive_scan() {
   local unit pid ports found=0
   for unit in $(systemctl --user list-units --type=service --all --plain --no-legend 'bench-*' | awk '{print $1}'); do
     pid=$(systemctl --user show -p Id,Description,ActiveState,SubState,MainPID "$unit" | sed -n 's/^MainPID=//p')
-    ports=$(ss -tlnp | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' | sort -nu | tr '\n' ' ')
+    ports=$( { ss -tlnp | grep "pid=$pid," || true; } | awk '{print $4}' | sed 's/.*://' | sort -nu | tr '\n' ' ')
     [ -n "$ports" ] && found=$((found + 1))
   done
   echo "$found"

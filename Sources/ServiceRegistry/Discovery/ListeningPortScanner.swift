@@ -36,9 +36,12 @@ public struct ListeningPortScanner: Sendable {
         var unresolved: [Target] = []
         for target in targets {
             var pids = Set<Int>()
-            if target.mainPID > 0 { pids.insert(target.mainPID) }
-            if let cgroup = target.controlGroup {
-                if let members = cgroupProcesses(cgroup) { pids.formUnion(members) } else { unresolved.append(target) }
+            if let cgroup = target.controlGroup, let members = cgroupProcesses(cgroup) {
+                // The cgroup holds the main process too; a remembered MainPID may be stale after a restart.
+                pids = members
+            } else {
+                if target.mainPID > 0 { pids.insert(target.mainPID) }
+                if target.controlGroup != nil { unresolved.append(target) }
             }
             if !pids.isEmpty { pidsByUnit[target.unit] = pids }
         }

@@ -80,7 +80,9 @@ public final class Systemctl: Sendable {
     }
 
     private func failure(_ what: String, _ output: CommandOutput) -> DiscoveryUnavailable {
-        var message = output.stderrText
+        // systemctl's own words, on one line (logs are one line per event).
+        var message = output.stderrText.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
         if message.isEmpty { message = "no message" }
         if message.count > 500 { message = String(message.prefix(500)) + "…" }
         return DiscoveryUnavailable("systemctl \(what) failed (exit status \(output.status)): \(message)")

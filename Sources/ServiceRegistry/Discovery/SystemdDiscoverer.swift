@@ -6,36 +6,52 @@ public struct SystemdDiscoverer: Sendable {
     public let options: DiscoveryOptions
     let systemctl: Systemctl
     let portScanner: ListeningPortScanner
+    let cache: UnitPropertiesCache
 
-    public init(options: DiscoveryOptions, portScanner: ListeningPortScanner = ListeningPortScanner()) {
+    /// - Parameter cacheRefreshInterval: a long-lived discoverer (the daemon's) asks `show` again about unchanged
+    ///   units only every this many scans; 1 asks about every unit on every scan.
+    public init(options: DiscoveryOptions, portScanner: ListeningPortScanner = ListeningPortScanner(), cacheRefreshInterval: Int = 10) {
         self.options = options
         self.systemctl = Systemctl(options: options)
         self.portScanner = portScanner
+        self.cache = UnitPropertiesCache(refreshInterval: cacheRefreshInterval)
     }
 
-    /// Two systemctl calls (list-units, one batched show) and one pass over /proc.
-    /// - Parameter knownUnits: units already in the store; asked about too, so that a unit systemd has unloaded
-    ///   since (a stopped unit nothing references) shows as inactive and a deleted one as not found.
+    /// `list-units`, one batched `show` (for the units that are new or changed, see `UnitPropertiesCache`)
+    /// and one pass over /proc.
+    /// - Parameter knownUnits: units already in the store; asked about too when systemd does not list them, so
+    ///   that a unit systemd has unloaded since (a stopped unit nothing references) shows as inactive and a
+    ///   deleted one as not found.
     public func scan(knownUnits: [String] = []) async throws -> HostScan {
-        let listed = try await systemctl.listUnits().map(\.name).filter(options.accepts(unit:))
-        var names = listed
-        var seen = Set(listed)
-        for unit in knownUnits where options.accepts(unit: unit) && seen.insert(unit).inserted { names.append(unit) }
-        guard !names.isEmpty else { return HostScan(units: []) }
+        let listed = try await systemctl.listUnits().filter { options.accepts(unit: $0.name) }
+        let listedNames = Set(listed.map(\.name))
+        let unlisted = Array(Set(knownUnits).subtracting(listedNames)).filter(options.accepts(unit:)).sorted()
+        let (cached, ask) = cache.plan(listed)
+        let names = ask + unlisted
+        let shown = names.isEmpty ? [] : try await systemctl.show(names)
 
-        let shown = try await systemctl.show(names)
         // Blocks come back in the order asked; an alias answers with its unit's Id, so match by position.
         let pairs: [(asked: String, properties: UnitProperties)] = shown.count == names.count
             ? Array(zip(names, shown)) : shown.map { ($0.id, $0) }
-        var present: [String: UnitProperties] = [:]
-        var order: [String] = []
+        var answers: [String: UnitProperties] = [:]
         var gone = Set<String>()
         for (asked, properties) in pairs {
             // Only an explicit `LoadState=not-found` makes a unit gone; a missing answer proves nothing.
-            guard properties.exists else { gone.insert(asked); continue }
-            if present[properties.id] == nil { order.append(properties.id) }
+            if properties.exists { answers[asked] = properties } else { gone.insert(asked) }
+        }
+        cache.update(listed: listed, shown: answers)
+
+        var order: [String] = []
+        var present: [String: UnitProperties] = [:]
+        func add(_ properties: UnitProperties) {
+            guard present[properties.id] == nil else { return }
+            order.append(properties.id)
             present[properties.id] = properties
         }
+        for unit in listed {
+            if let properties = cached[unit.name] ?? answers[unit.name]?.updated(from: unit) { add(properties) }
+        }
+        for name in unlisted { if let properties = answers[name] { add(properties) } }
 
         let targets = order.map { ListeningPortScanner.Target(unit: $0, controlGroup: present[$0]!.controlGroup, mainPID: present[$0]!.mainPID) }
         let scanner = portScanner

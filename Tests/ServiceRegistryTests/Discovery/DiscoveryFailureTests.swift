@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Testing
 @testable import ServiceRegistry
 
@@ -58,29 +59,48 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
     }
 
     /// An older systemd without `--output=json`: the plain output is used instead (and JSON is not asked again).
-    @Test func fallsBackToPlainOutputWithoutJSONSupport() async throws {
+    /// `show` is asked only about units that are new or changed state since the previous scan.
+    @Test func plainFallbackAndShowOnlyForChangedUnits() async throws {
         let directory = TemporaryDirectory()
         let log = directory.file("calls")
-        let plain = TestPaths.fixture("discovery/list-units-legacy.txt")
-        let show = TestPaths.fixture("discovery/show-edge.txt")
+        let listing = directory.file("list-units.txt")
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("discovery/list-units-legacy.txt"), toPath: listing)
         let script = try fakeSystemctl(directory, """
         echo "$*" >> '\(log)'
         case "$*" in
           *--output=json*) echo "Unknown output 'json'." >&2; exit 1 ;;
-          *list-units*) cat '\(plain)' ;;
-          *show*) cat '\(show)' ;;
+          *list-units*) cat '\(listing)' ;;
+          show*)
+            shift 4
+            for unit in "$@"; do
+              printf 'Id=%s\nLoadState=loaded\nActiveState=x\nSubState=x\nMainPID=0\nControlGroup=\nNRestarts=2\n\n' "$unit"
+            done ;;
         esac
         """)
         let discoverer = SystemdDiscoverer(options: DiscoveryOptions(systemctlPath: script, excludeUnits: ["ghost.service"]))
-        _ = try await discoverer.scan()
-        let scan = try await discoverer.scan()
-        // show-edge.txt answers for three units whatever was asked; matched by Id.
-        #expect(scan.units.map(\.name) == ["equals.service", "partial.service"])
-        #expect(scan.goneUnits.contains("gone.service"))
+        let first = try await discoverer.scan()
+        #expect(first.units.map(\.name) == ["api@blue.service", "broken.service", "cron.service", "crashed.service", "nodesc.service", "ssh.service"])
+        // States and descriptions come from the listing, the rest from show.
+        #expect(first.units[1].properties.activeState == "failed" && first.units[1].properties.restarts == 2)
+        #expect(first.units[0].properties.description == "API   (blue   instance)")
+
+        let second = try await discoverer.scan()
+        #expect(second == first)
+        var text = try String(contentsOfFile: listing, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  cron.service                           loaded    active   running",
+                                          with: "  cron.service                           loaded    failed   failed ")
+        try text.write(toFile: listing, atomically: true, encoding: .utf8)
+        let third = try await discoverer.scan(knownUnits: ["old.service"])
+        #expect(third.units.first { $0.name == "cron.service" }?.status == .failed)
+        #expect(third.units.map(\.name).last == "old.service")
+
         let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         #expect(calls.filter { $0.contains("--output=json") }.count == 1)
-        #expect(calls.filter { $0.contains("--plain") }.count == 2)
-        #expect(calls.first { $0.hasPrefix("show") }?.contains("-- api@blue.service broken.service cron.service crashed.service nodesc.service ssh.service") == true)
+        #expect(calls.filter { $0.contains("--plain") }.count == 3)
+        let shows = calls.filter { $0.hasPrefix("show") }
+        #expect(shows.count == 2)
+        #expect(shows.first?.hasSuffix("-- api@blue.service broken.service cron.service crashed.service nodesc.service ssh.service") == true)
+        #expect(shows.last?.hasSuffix("-- cron.service old.service") == true)
     }
 
     @Test func ignoredRoutesNeedTheTokenToForget() async throws {
@@ -104,5 +124,18 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
             #expect(try await client.send(.delete, "/api/ignored/api@blue%5Cx2d1.service").status == 204)
             #expect(try components.store.ignoredUnits().isEmpty)
         }
+    }
+}
+
+@Suite struct DiscoveryRoutesTests {
+    /// Every discovery route the router serves is described in the OpenAPI document.
+    @Test func discoveryRoutesAreInTheOpenAPIDocument() throws {
+        let directory = TemporaryDirectory()
+        let components = RegistryComponents(store: try ServiceStore(directory: directory.path))
+        let served = Set(buildEndpoints(RegistryConfiguration(), components, context: BasicRequestContext.self)
+            .map { "\($0.method.rawValue) \($0.openAPIPath)" })
+        let ours: Set<String> = ["POST /api/scan", "GET /scan", "GET /api/ignored", "DELETE /api/ignored/{unit}"]
+        #expect(ours.isSubset(of: served))
+        #expect(ours.isSubset(of: Set(OpenAPIDocument.operations.keys)))
     }
 }
