@@ -39,11 +39,9 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
             while !Task.isCancelled {
                 var delay = interval
                 do {
-                    let report = try await scanNow()
+                    _ = try await scanNow()
                     if lastFailure != nil { logger.notice("discovery works again") }
                     lastFailure = nil
-                    logger.debug("scan finished", metadata: ["discovered": "\(report.discovered)", "updated": "\(report.updated)",
-                                                            "units": "\(report.services.count)"])
                 } catch {
                     let message = "\(error)"
                     // One line per distinct failure, not one every retry.
@@ -77,11 +75,17 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
         do {
             let known = store.snapshot().records.compactMap { $0.source == .systemd ? $0.unit : nil }
             let host = try await discoverer.scan(knownUnits: known)
+            let looked = ContinuousClock.now
             let range = discoverer.options.portRange
             let report = try await store.transaction { txn in try DiscoveryMerge.apply(host, portRange: range, to: &txn) }
             let elapsed = started.duration(to: .now)
+            logger.debug("scan finished", metadata: [
+                "discovered": "\(report.discovered)", "updated": "\(report.updated)", "units": "\(report.services.count)",
+                "systemd_and_proc_ms": "\(Self.milliseconds(started.duration(to: looked)))",
+                "merge_ms": "\(Self.milliseconds(looked.duration(to: .now)))",
+            ])
             state.withLock {
-                $0.statistics.lastDurationSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                $0.statistics.lastDurationSeconds = Self.milliseconds(elapsed) / 1000
                 $0.statistics.lastScanAt = Date()
                 $0.statistics.lastError = nil
             }
@@ -93,5 +97,11 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
             }
             throw error
         }
+    }
+
+    /// Milliseconds, to the microsecond.
+    static func milliseconds(_ duration: Duration) -> Double {
+        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return (ms * 1000).rounded() / 1000
     }
 }

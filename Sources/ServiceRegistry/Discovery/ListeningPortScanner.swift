@@ -61,27 +61,46 @@ public struct ListeningPortScanner: Sendable {
 
     /// Every LISTEN socket of this network namespace, IPv4 and IPv6.
     public func listeningSockets() -> [ListeningSocket] {
-        ["net/tcp", "net/tcp6"].flatMap { file in
-            ProcFS.readFile("\(procRoot)/\(file)").map(ProcNetTCPParser.listeningSockets) ?? []
+        ["net/tcp", "net/tcp6"].flatMap { file in ProcNetTCPParser.listeningSockets(Self.listeningSection("\(procRoot)/\(file)")) }
+    }
+
+    /// The table up to the end of its listening sockets. The kernel prints every listener first, then walks its
+    /// table of connections, which on a busy host is large and slow to read (thousands of rows, milliseconds per
+    /// pass); reading stops at the first complete row past the listeners. Small reads keep the kernel from
+    /// generating rows far ahead of that point.
+    static func listeningSection(_ path: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var checked = 0
+        var end: Int?
+        ProcFS.readChunks(path, chunkSize: 4096) { chunk in
+            bytes.append(contentsOf: chunk)
+            while end == nil, let newline = bytes[checked...].firstIndex(of: UInt8(ascii: "\n")) {
+                if ProcNetTCPParser.isPastListeners(bytes[checked..<newline]) { end = checked }
+                checked = newline + 1
+            }
+            return end == nil
         }
+        if let end { bytes.removeSubrange(end...) }
+        return bytes
     }
 
     /// PIDs in the cgroup and its sub-cgroups (delegated units create their own), or nil when no hierarchy has it.
     func cgroupProcesses(_ cgroup: String) -> Set<Int>? {
         for root in cgroupRoots {
-            let directory = root + cgroup
-            guard ProcFS.isDirectory(directory) else { continue }
             var pids = Set<Int>()
-            collect(directory, into: &pids, depth: 0)
-            return pids
+            if collect(root + cgroup, into: &pids, depth: 0) { return pids }
         }
         return nil
     }
 
-    private func collect(_ directory: String, into pids: inout Set<Int>, depth: Int) {
-        if let bytes = ProcFS.readFile(directory + "/cgroup.procs") { pids.formUnion(ProcFS.integers(bytes)) }
-        guard depth < 16, let entries = ProcFS.directoryEntries(directory) else { return }
+    /// Adds the PIDs of `directory`'s cgroup and its descendants; false when it is not a cgroup.
+    @discardableResult
+    private func collect(_ directory: String, into pids: inout Set<Int>, depth: Int) -> Bool {
+        guard let bytes = ProcFS.readFile(directory + "/cgroup.procs") else { return false }
+        pids.formUnion(ProcFS.integers(bytes))
+        guard depth < 16, let entries = ProcFS.directoryEntries(directory) else { return true }
         for entry in entries where entry.isDirectory { collect(directory + "/" + entry.name, into: &pids, depth: depth + 1) }
+        return true
     }
 
     /// Fallback: reads `/proc/PID/cgroup` of every process once and matches the units' cgroup paths.

@@ -11,19 +11,26 @@ import Darwin
 enum ProcFS {
     /// The whole file, or nil when it cannot be opened (a process that exited, a missing cgroup).
     static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                bytes.append(contentsOf: chunk[0..<n])
-            } else if n == 0 {
-                return bytes
-            } else if errno != EINTR {
-                return bytes.isEmpty ? nil : bytes
+        let opened = readChunks(path) { chunk in bytes.append(contentsOf: chunk); return true }
+        return opened ? bytes : nil
+    }
+
+    /// Reads the file in chunks of at most `chunkSize` bytes, each passed to `body` until it returns false or the
+    /// file ends. Returns false when the file cannot be opened.
+    @discardableResult
+    static func readChunks(_ path: String, chunkSize: Int = 4096, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(byteCount: chunkSize, alignment: 8) { buffer in
+            while true {
+                let n = read(fd, buffer.baseAddress, chunkSize)
+                if n > 0 {
+                    if !body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { return true }
+                } else if n == 0 || errno != EINTR {
+                    return true
+                }
             }
         }
     }
@@ -50,11 +57,6 @@ enum ProcFS {
         guard n > 0 else { return nil }
         buffer[n] = 0
         return String(cString: buffer)
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Decimal numbers, one per line (`cgroup.procs`).

@@ -31,6 +31,15 @@ public enum ProcNetTCPParser {
         return sockets
     }
 
+    /// Whether a row is a connection rather than a listener: the kernel lists listeners first (with their
+    /// SYN_RECV requests, `03`, on kernels before 4.4), so such a row ends the listening section.
+    static func isPastListeners(_ line: ArraySlice<UInt8>) -> Bool {
+        let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 4)
+        guard fields.count >= 4, fields[0].last == UInt8(ascii: ":") else { return false }
+        let state = String(decoding: fields[3], as: UTF8.self)
+        return state != listenState && state != "03"
+    }
+
     /// One table row, or nil for the header, other states and malformed rows.
     static func parseLine(_ line: ArraySlice<UInt8>) -> ListeningSocket? {
         let fields = line.split(separator: UInt8(ascii: " "))

@@ -150,3 +150,33 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
         #expect(ScanPage.escape("<b>\"x\" & 'y'</b>") == "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;")
     }
 }
+
+@Suite struct ListeningSectionTests {
+    /// Reading stops at the first connection row; listeners before it are all kept.
+    @Test func stopsAtTheFirstConnection() throws {
+        let section = ListeningPortScanner.listeningSection(TestPaths.fixture("discovery/proc-net-tcp.txt"))
+        let text = String(decoding: section, as: UTF8.self)
+        #expect(text.split(separator: "\n").count == 8)  // header + 7 listeners
+        #expect(ProcNetTCPParser.listeningSockets(section) == ProcNetTCPParser.listeningSockets(try fixture("proc-net-tcp.txt")))
+    }
+
+    /// A busy host: thousands of connections after a few listeners are not read.
+    @Test func skipsALargeConnectionTable() throws {
+        let directory = TemporaryDirectory()
+        var text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        text += "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n"
+        for i in 1...20_000 {
+            text += "   \(i): 0100007F:1F90 0100007F:C8B4 06 00000000:00000000 03:000012F4 00000000     0        0 0 3 0000000025168d96\n"
+        }
+        let path = directory.file("tcp")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let section = ListeningPortScanner.listeningSection(path)
+        #expect(section.count <= 8192)
+        #expect(ProcNetTCPParser.listeningSockets(section) == [ListeningSocket(port: 8080, inode: 777, address: "127.0.0.1")])
+        // No connection row at all: the whole file is read.
+        let quiet = directory.file("quiet")
+        try String(text.prefix(while: { $0 != "\n" }) + "\n").write(toFile: quiet, atomically: true, encoding: .utf8)
+        #expect(ListeningPortScanner.listeningSection(quiet).count > 0)
+        #expect(ListeningPortScanner.listeningSection(directory.file("missing")).isEmpty)
+    }
+}
