@@ -52,11 +52,10 @@ enum ProcFS {
 
     /// The target of a symbolic link, or nil.
     static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let n = readlink(path, &buffer, buffer.count - 1)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
         guard n > 0 else { return nil }
-        buffer[n] = 0
-        return String(cString: buffer)
+        return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 
     /// Decimal numbers, one per line (`cgroup.procs`).
