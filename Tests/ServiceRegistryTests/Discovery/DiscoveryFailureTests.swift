@@ -41,6 +41,16 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         #expect(try HTTP.request("GET", "\(d.baseURL)/health").status == 200)
     }
 
+    @Test func discoverCommandFailsClearly() throws {
+        let missing = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemctl", "/nonexistent/bin/systemctl"], environment: [:])
+        #expect(missing.status == 1)
+        #expect(missing.output == "service-registry: systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)\n")
+        let badScope = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "session"], environment: [:])
+        #expect(badScope.status == 2 && badScope.output.contains("--systemd-scope session: must be system or user"))
+        let badRange = try SystemdUserManager.run(TestPaths.executable, ["discover", "--port-range", "80-"], environment: [:])
+        #expect(badRange.status == 2 && badRange.output.contains("--port-range 80-"))
+    }
+
     @Test func hangingSystemctlTimesOut() async throws {
         let directory = TemporaryDirectory()
         var options = DiscoveryOptions(systemctlPath: try fakeSystemctl(directory, "exec sleep 30"))
