@@ -101,6 +101,22 @@ public final class LMDBEnvironment: @unchecked Sendable {
 public struct LMDBTransaction {
     let handle: OpaquePointer
 
+    /// Runs `body` in a nested write transaction: its changes merge into this one when it returns,
+    /// and are discarded alone when it throws.
+    public func nested<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        var child: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "mdb_txn_begin (nested)")
+        let result: T
+        do {
+            result = try body(LMDBTransaction(handle: child!))
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        try LMDBError.check(mdb_txn_commit(child), "mdb_txn_commit (nested)")
+        return result
+    }
+
     public func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
         try key.withUnsafeBytes { keyBytes in
             var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))

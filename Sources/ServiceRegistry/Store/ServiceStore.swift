@@ -82,6 +82,7 @@ public final class ServiceStore: Sendable {
     private let listCache = Mutex<(version: UInt64, body: [UInt8])?>(nil)
     private let observers = Mutex<[@Sendable (StoreChange) -> Void]>([])
     private let writeQueue = DispatchQueue(label: "service-registry.store.write")
+    private let pendingWrites = Mutex<[PendingWrite]>([])
     let now: @Sendable () -> Date
 
     /// Opens (creating if needed) the store in `directory`.
@@ -148,34 +149,86 @@ public final class ServiceStore: Sendable {
 
     // MARK: Writes
 
-    /// Runs `body` in one LMDB write transaction on the writer queue. Changes it makes through the
-    /// `StoreTransaction` reach the in-memory snapshot and observers only after the commit succeeded.
+    /// Runs `body` in an LMDB write transaction. Changes it makes through the `StoreTransaction` reach the
+    /// in-memory snapshot and observers only after the commit succeeded.
+    ///
+    /// Group commit: writes that arrive while a commit is in progress are run together in the next
+    /// transaction, each in its own nested transaction (a body that throws rolls back alone), and share
+    /// one fsync. Every caller is answered only after that commit.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (inout StoreTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            writeQueue.async {
-                continuation.resume(with: Result { try self.transactionOnQueue(body) })
+            let write = PendingWrite()
+            var result: T?
+            write.apply = { txn in result = try body(&txn) }
+            write.finish = { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: result!) }
             }
+            pendingWrites.withLock { $0.append(write) }
+            writeQueue.async { self.commitPendingWrites() }
         }
     }
 
     /// The same, blocking the calling thread; for start-up and tests.
     public func transactionSync<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
-        try writeQueue.sync { try transactionOnQueue(body) }
+        try withoutActuallyEscaping(body) { body in
+            var outcome: Result<T, any Error>?
+            let write = PendingWrite()
+            write.apply = { txn in outcome = .success(try body(&txn)) }
+            write.finish = { error in if let error { outcome = .failure(error) } }
+            writeQueue.sync { commit([write]) }
+            return try outcome!.get()
+        }
     }
 
-    private func transactionOnQueue<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
-        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
-        let result: T
-        do {
-            result = try env.write { txn in
-                pending.txn = txn
-                defer { pending.txn = nil }
-                return try body(&pending)
-            }
-        } catch let error as LMDBError {
-            throw error.isMapFull ? RegistryError.storageFull : RegistryError.storage(error.description)
+    /// At most this many writes share one transaction, so one commit stays short.
+    static let maxBatch = 256
+
+    private func commitPendingWrites() {
+        let batch = pendingWrites.withLock { pending in
+            let batch = Array(pending.prefix(Self.maxBatch))
+            pending.removeFirst(batch.count)
+            return batch
         }
-        guard !pending.changes.isEmpty else { return result }
+        if !batch.isEmpty { commit(batch) }
+    }
+
+    /// Runs a batch in one LMDB transaction; on the writer queue only.
+    private func commit(_ batch: [PendingWrite]) {
+        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
+        var outcomes: [(any Error)?] = Array(repeating: nil, count: batch.count)
+        do {
+            try env.write { txn in
+                for (index, write) in batch.enumerated() {
+                    let saved = pending
+                    do {
+                        try txn.nested { child in
+                            pending.txn = child
+                            defer { pending.txn = nil }
+                            try write.apply(&pending)
+                        }
+                    } catch {
+                        pending = saved
+                        outcomes[index] = Self.mapStorageError(error)
+                    }
+                }
+            }
+        } catch {
+            let failure = Self.mapStorageError(error)
+            for write in batch { write.finish(failure) }
+            return
+        }
+        publish(pending)
+        for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
+    }
+
+    private static func mapStorageError(_ error: any Error) -> any Error {
+        guard let error = error as? LMDBError else { return error }
+        return error.isMapFull ? RegistryError.storageFull : RegistryError.storage(error.description)
+    }
+
+    /// Applies committed changes to the in-memory snapshot and tells observers.
+    private func publish(_ pending: StoreTransaction) {
+        guard !pending.changes.isEmpty else { return }
         // Probe results may have changed the in-memory records since `base` was taken; keep them.
         state.withLock { snapshot in
             for change in pending.changes {
@@ -192,7 +245,6 @@ public final class ServiceStore: Sendable {
         }
         let handlers = observers.withLock { $0 }
         for change in pending.changes { for handler in handlers { handler(change) } }
-        return result
     }
 
     // MARK: Probe results
@@ -251,6 +303,13 @@ public final class ServiceStore: Sendable {
     }
 
     public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
+}
+
+/// A write waiting for the next group commit. Touched only on the writer queue after it is enqueued.
+final class PendingWrite: @unchecked Sendable {
+    var apply: (inout StoreTransaction) throws -> Void = { _ in }
+    /// Called once, after the commit (nil) or with the reason this write failed.
+    var finish: ((any Error)?) -> Void = { _ in }
 }
 
 public struct StoreOpenError: Error, CustomStringConvertible {
