@@ -114,12 +114,14 @@ import Testing
     @Test func historyIsBoundedPerService() async throws {
         let store = try ServiceStore(directory: TemporaryDirectory().path)
         _ = try await store.register(patch("a"))
-        for i in 0..<(ServiceStore.historyLimit + 20) {
-            try await store.persistProbeResults(ids: [], history: [(1, HistoryEvent(at: Date(), kind: .health, from: "\(i)", to: "\(i + 1)"))])
+        let events = (0..<(ServiceStore.historyLimit + 20)).map { i in (id: 1, event: HistoryEvent(at: Date(), kind: .health, from: "\(i)", to: "\(i + 1)")) }
+        for start in stride(from: 0, to: events.count, by: 100) {
+            try await store.persistProbeResults(ids: [], history: Array(events[start..<min(start + 100, events.count)]))
         }
-        let events = try store.history(id: 1)
-        #expect(events.count == ServiceStore.historyLimit)
-        #expect(events.last?.to == "\(ServiceStore.historyLimit + 20)")
+        let kept = try store.history(id: 1)
+        #expect(kept.count == ServiceStore.historyLimit)
+        #expect(kept.first?.from == "20")
+        #expect(kept.last?.to == "\(ServiceStore.historyLimit + 20)")
         try await store.delete(id: 1)
         #expect(try store.history(id: 1).isEmpty)
     }
