@@ -87,6 +87,17 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return result
     }
 
+    /// Drops the memory map's pages from the resident set (they are re-read from the page cache on the
+    /// next access). LMDB maps the file read-only, so this never loses data.
+    public func releaseMappedPages() {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let address = info.me_mapaddr else { return }
+        let used = (info.me_last_pgno + 1) * pageSize
+        madvise(address, min(used, info.me_mapsize), MADV_DONTNEED)
+    }
+
     /// Bytes used by the data file and the configured map size.
     public func usage() -> (usedBytes: Int, mapSize: Int) {
         var info = MDB_envinfo()
