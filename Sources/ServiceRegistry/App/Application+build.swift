@@ -48,6 +48,9 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     let store = try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes)
     var components = RegistryComponents(store: store)
     components.directoryLock = lock
+    if let interval = SystemdNotifier.watchdogInterval() {
+        components.services.append(SystemdWatchdogService(interval: interval))
+    }
     return components
 }
 
