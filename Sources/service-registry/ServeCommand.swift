@@ -58,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let app = buildApplication(configuration, components: components, logger: logger) { port in
             logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "data_dir": "\(configuration.dataDirectory)"])
+            SystemdNotifier.notify("READY=1")
         }
         do {
             try await app.runService()

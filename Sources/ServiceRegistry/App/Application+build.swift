@@ -53,6 +53,9 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     components.scanner = discovery
     components.discoveryStatistics = discovery
     components.services.append(discovery)
+    if let interval = SystemdNotifier.watchdogInterval() {
+        components.services.append(SystemdWatchdogService(interval: interval))
+    }
     return components
 }
 

@@ -48,6 +48,6 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         for i in 0..<b.count {
             difference |= b[i] ^ (i < a.count ? a[i] : 0)
         }
-        return difference == 0 && presented != nil
+        return difference == 0 && presented != nil && !b.isEmpty
     }
 }

@@ -1,8 +1,10 @@
 import Hummingbird
+import Synchronization
 
 /// `/api/services`: list, get, register (idempotent by name), partial update, delete, history.
 public struct ServiceController<Repository: ServiceRepository, Context: RequestContext>: Sendable {
     let repository: Repository
+    let listCache = ListBodyCache()
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -19,7 +21,9 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let filter = try ServiceFilter.parse(request.queryPairs)
-        return jsonResponse(repository.listJSON(filter))
+        let snapshot = repository.snapshot()
+        let body = filter.isEmpty ? listCache.body(for: snapshot) : ListBodyCache.render(snapshot, filter)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
@@ -59,5 +63,36 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
             for event in events { w.comma(); event.writeJSON(to: &w) }
             w.endArray()
         }
+    }
+}
+
+/// The unfiltered list body of the latest snapshot version, kept as a `ByteBuffer` so each request shares
+/// it instead of copying. Bodies over 1 MiB are not kept: at that size the copy no longer dominates, and
+/// holding several megabytes per version would cost more memory than it saves time.
+final class ListBodyCache: Sendable {
+    static let maxCachedBytes = 1 << 20
+    private let cached = Mutex<(version: UInt64, body: ByteBuffer)?>(nil)
+
+    func body(for snapshot: ServiceSnapshot) -> ByteBuffer {
+        if let hit = cached.withLock({ $0 }), hit.version == snapshot.version { return hit.body }
+        let body = Self.render(snapshot, ServiceFilter())
+        if body.readableBytes <= Self.maxCachedBytes {
+            cached.withLock { $0 = (snapshot.version, body) }
+        }
+        return body
+    }
+
+    static func render(_ snapshot: ServiceSnapshot, _ filter: ServiceFilter) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(snapshot.count * 600 + 2)
+        buffer.writeInteger(UInt8(ascii: "["))
+        var first = true
+        snapshot.forEachJSON(filter) { json in
+            if !first { buffer.writeInteger(UInt8(ascii: ",")) }
+            first = false
+            buffer.writeBytes(json)
+        }
+        buffer.writeInteger(UInt8(ascii: "]"))
+        return buffer
     }
 }

@@ -23,7 +23,7 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
 
     public func writeJSON(to w: inout JSONWriter) {
         w.beginObject()
-        w.key("at"); w.string(RFC3339.format(at))
+        w.key("at"); w.timestamp(at)
         w.key("kind"); w.string(kind.rawValue)
         w.key("from"); w.string(from)
         w.key("to"); w.string(to)

@@ -10,16 +10,10 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses bytes; throws `JSONParseError` with a short reason.
+    /// Parses bytes strictly (RFC 8259); throws `JSONParseError` with a short reason and the byte offset.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONParseError(reason: underlying ?? context.debugDescription)
-        } catch {
-            throw JSONParseError(reason: "\(error)")
-        }
+        var parser = JSONParser(Array(bytes))
+        return try parser.parseDocument()
     }
 
     public var typeName: String {
@@ -36,25 +30,6 @@ public enum JSONValue: Sendable, Equatable {
 
 public struct JSONParseError: Error, Sendable {
     public let reason: String
-}
-
-extension JSONValue: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 }
 
 extension JSONValue {

@@ -138,7 +138,7 @@ extension ServiceRecord {
         w.key("url"); w.optional(url)
         w.key("status"); w.string(status.rawValue)
         w.key("port"); w.optional(port)
-        w.key("last_health_check"); w.optional(lastHealthCheck.map(RFC3339.format))
+        w.key("last_health_check"); w.optional(lastHealthCheck)
         w.key("health_status"); w.string(healthStatus.rawValue)
         w.key("description"); w.optional(description)
         w.key("health_url"); w.optional(healthURL)
@@ -147,15 +147,19 @@ extension ServiceRecord {
         w.key("active_state"); w.optional(activeState)
         w.key("sub_state"); w.optional(subState)
         w.key("ports"); w.beginArray(); for p in ports { w.comma(); w.int(p) }; w.endArray()
-        w.key("labels"); w.beginObject(); for k in labels.keys.sorted() { w.key(k); w.string(labels[k]!) }; w.endObject()
+        w.key("labels"); w.beginObject()
+        if labels.count == 1, let (k, v) = labels.first { w.key(k); w.string(v) } else {
+            for (k, v) in labels.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+        }
+        w.endObject()
         w.key("probe_interval_seconds"); w.optional(probeIntervalSeconds)
         w.key("probe_timeout_seconds"); w.optional(probeTimeoutSeconds)
         w.key("follow_redirects"); w.bool(followRedirects)
         w.key("last_status_code"); w.optional(lastStatusCode)
         w.key("last_response_time_ms"); w.optional(lastResponseTimeMs)
         w.key("last_error"); w.optional(lastError)
-        w.key("created_at"); w.string(RFC3339.format(createdAt))
-        w.key("updated_at"); w.string(RFC3339.format(updatedAt))
+        w.key("created_at"); w.timestamp(createdAt)
+        w.key("updated_at"); w.timestamp(updatedAt)
         w.endObject()
     }
 

@@ -87,6 +87,17 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return result
     }
 
+    /// Drops the memory map's pages from the resident set (they are re-read from the page cache on the
+    /// next access). LMDB maps the file read-only, so this never loses data.
+    public func releaseMappedPages() {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let address = info.me_mapaddr else { return }
+        let used = (info.me_last_pgno + 1) * pageSize
+        madvise(address, min(used, info.me_mapsize), MADV_DONTNEED)
+    }
+
     /// Bytes used by the data file and the configured map size.
     public func usage() -> (usedBytes: Int, mapSize: Int) {
         var info = MDB_envinfo()
@@ -100,6 +111,22 @@ public final class LMDBEnvironment: @unchecked Sendable {
 /// A transaction handle valid only inside the closure that received it.
 public struct LMDBTransaction {
     let handle: OpaquePointer
+
+    /// Runs `body` in a nested write transaction: its changes merge into this one when it returns,
+    /// and are discarded alone when it throws.
+    public func nested<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        var child: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "mdb_txn_begin (nested)")
+        let result: T
+        do {
+            result = try body(LMDBTransaction(handle: child!))
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        try LMDBError.check(mdb_txn_commit(child), "mdb_txn_commit (nested)")
+        return result
+    }
 
     public func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
         try key.withUnsafeBytes { keyBytes in

@@ -3,7 +3,6 @@ import Foundation
 /// What the REST controllers need from the store. Tests and alternative stores implement it too.
 public protocol ServiceRepository: Sendable {
     func snapshot() -> ServiceSnapshot
-    func listJSON(_ filter: ServiceFilter) -> [UInt8]
     /// POST: creates a record, or updates the one with the same name. Returns the record and whether it was created.
     func register(_ patch: ServicePatch) async throws -> (record: ServiceRecord, created: Bool)
     /// PUT: changes only the fields present in the patch.

@@ -9,13 +9,7 @@ public enum StoreChange: Sendable {
 
 /// An immutable view of every record at one moment, ordered by id. Reads never touch LMDB.
 public struct ServiceSnapshot: Sendable {
-    struct Entry: Sendable {
-        var record: ServiceRecord
-        /// The record's API JSON, encoded once per change.
-        var json: [UInt8]
-    }
-
-    var entries: [Int: Entry]
+    var entries: [Int: ServiceRecord]
     /// Ids in ascending order (new ids are always the largest, so creation appends).
     var order: [Int]
     var byName: [String: Int]
@@ -23,28 +17,37 @@ public struct ServiceSnapshot: Sendable {
     public internal(set) var version: UInt64
 
     public var count: Int { order.count }
-    public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
-    public func record(id: Int) -> ServiceRecord? { entries[id]?.record }
-    public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0]?.record } }
+    public var records: [ServiceRecord] { order.map { entries[$0]! } }
+    public func record(id: Int) -> ServiceRecord? { entries[id] }
+    public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0] } }
 
-    /// The JSON array of the records that match, built from each record's cached encoding.
+    /// Visits the API JSON of each record that matches, in id order. Records are encoded on the fly
+    /// (about a microsecond each) rather than cached: at 10,000 services a cache costs megabytes.
+    public func forEachJSON(_ filter: ServiceFilter = ServiceFilter(), _ body: ([UInt8]) -> Void) {
+        var writer = JSONWriter(capacity: 1024)
+        for id in order {
+            let record = entries[id]!
+            guard filter.isEmpty || filter.matches(record) else { continue }
+            writer.reset()
+            record.writeJSON(to: &writer)
+            body(writer.bytes)
+        }
+    }
+
+    /// The JSON array of the records that match.
     public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
         var bytes: [UInt8] = [UInt8(ascii: "[")]
         bytes.reserveCapacity(order.count * 600 + 2)
-        var first = true
-        for id in order {
-            let entry = entries[id]!
-            if !filter.isEmpty && !filter.matches(entry.record) { continue }
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            bytes.append(contentsOf: entry.json)
+        forEachJSON(filter) { json in
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: json)
         }
         bytes.append(UInt8(ascii: "]"))
         return bytes
     }
 
     mutating func put(_ record: ServiceRecord) {
-        if let old = entries[record.id], old.record.name != record.name { byName[old.record.name] = nil }
+        if let old = entries[record.id], old.name != record.name { byName[old.name] = nil }
         if entries[record.id] == nil {
             if let last = order.last, last > record.id {
                 order.insert(record.id, at: order.firstIndex { $0 > record.id }!)
@@ -52,14 +55,14 @@ public struct ServiceSnapshot: Sendable {
                 order.append(record.id)
             }
         }
-        entries[record.id] = Entry(record: record, json: record.jsonBytes)
+        entries[record.id] = record
         byName[record.name] = record.id
         version &+= 1
     }
 
     mutating func remove(id: Int) {
         guard let old = entries.removeValue(forKey: id) else { return }
-        byName[old.record.name] = nil
+        byName[old.name] = nil
         if let index = order.firstIndex(of: id) { order.remove(at: index) }
         version &+= 1
     }
@@ -79,9 +82,9 @@ public final class ServiceStore: Sendable {
     let env: LMDBEnvironment
     let dbs: StoreDatabases
     private let state: Mutex<ServiceSnapshot>
-    private let listCache = Mutex<(version: UInt64, body: [UInt8])?>(nil)
     private let observers = Mutex<[@Sendable (StoreChange) -> Void]>([])
     private let writeQueue = DispatchQueue(label: "service-registry.store.write")
+    private let pendingWrites = Mutex<[PendingWrite]>([])
     let now: @Sendable () -> Date
 
     /// Opens (creating if needed) the store in `directory`.
@@ -108,6 +111,8 @@ public final class ServiceStore: Sendable {
             }
         }
         state = Mutex(snapshot)
+        // Everything is in memory now; let the kernel drop the map's pages from our resident set.
+        env.releaseMappedPages()
     }
 
     private static func migrate(_ env: LMDBEnvironment, _ dbs: StoreDatabases) throws {
@@ -131,16 +136,6 @@ public final class ServiceStore: Sendable {
 
     public func record(id: Int) -> ServiceRecord? { state.withLock { $0.record(id: id) } }
 
-    /// The JSON list body; the unfiltered list is cached until the next change.
-    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
-        let snapshot = snapshot()
-        guard filter.isEmpty else { return snapshot.listJSON(filter) }
-        if let cached = listCache.withLock({ $0 }), cached.version == snapshot.version { return cached.body }
-        let body = snapshot.listJSON()
-        listCache.withLock { $0 = (snapshot.version, body) }
-        return body
-    }
-
     /// Called after every committed change, on the writer's queue; keep it short.
     public func observe(_ handler: @escaping @Sendable (StoreChange) -> Void) {
         observers.withLock { $0.append(handler) }
@@ -148,34 +143,87 @@ public final class ServiceStore: Sendable {
 
     // MARK: Writes
 
-    /// Runs `body` in one LMDB write transaction on the writer queue. Changes it makes through the
-    /// `StoreTransaction` reach the in-memory snapshot and observers only after the commit succeeded.
+    /// Runs `body` in an LMDB write transaction. Changes it makes through the `StoreTransaction` reach the
+    /// in-memory snapshot and observers only after the commit succeeded.
+    ///
+    /// Group commit: writes that arrive while a commit is in progress are run together in the next
+    /// transaction, each in its own nested transaction (a body that throws rolls back alone), and share
+    /// one fsync. Every caller is answered only after that commit.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (inout StoreTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            writeQueue.async {
-                continuation.resume(with: Result { try self.transactionOnQueue(body) })
+            let write = PendingWrite()
+            var result: T?
+            write.apply = { txn in result = try body(&txn) }
+            write.finish = { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: result!) }
             }
+            pendingWrites.withLock { $0.append(write) }
+            writeQueue.async { self.commitPendingWrites() }
         }
     }
 
     /// The same, blocking the calling thread; for start-up and tests.
     public func transactionSync<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
-        try writeQueue.sync { try transactionOnQueue(body) }
+        try withoutActuallyEscaping(body) { body in
+            var outcome: Result<T, any Error>?
+            let write = PendingWrite()
+            write.apply = { txn in outcome = .success(try body(&txn)) }
+            write.finish = { error in if let error { outcome = .failure(error) } }
+            writeQueue.sync { commit([write]) }
+            return try outcome!.get()
+        }
     }
 
-    private func transactionOnQueue<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
-        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
-        let result: T
-        do {
-            result = try env.write { txn in
-                pending.txn = txn
-                defer { pending.txn = nil }
-                return try body(&pending)
-            }
-        } catch let error as LMDBError {
-            throw error.isMapFull ? RegistryError.storageFull : RegistryError.storage(error.description)
+    /// At most this many writes share one transaction, so one commit stays short.
+    static let maxBatch = 256
+
+    private func commitPendingWrites() {
+        let batch = pendingWrites.withLock { pending in
+            let batch = Array(pending.prefix(Self.maxBatch))
+            pending.removeFirst(batch.count)
+            return batch
         }
-        guard !pending.changes.isEmpty else { return result }
+        if !batch.isEmpty { commit(batch) }
+    }
+
+    /// Runs a batch in one LMDB transaction; on the writer queue only.
+    private func commit(_ batch: [PendingWrite]) {
+        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
+        var outcomes: [(any Error)?] = Array(repeating: nil, count: batch.count)
+        do {
+            try env.write { txn in
+                for (index, write) in batch.enumerated() {
+                    let saved = pending
+                    do {
+                        try txn.nested { child in
+                            pending.txn = child
+                            defer { pending.txn = nil }
+                            try write.apply(&pending)
+                        }
+                    } catch {
+                        pending = saved
+                        outcomes[index] = Self.mapStorageError(error)
+                    }
+                }
+            }
+        } catch {
+            let failure = Self.mapStorageError(error)
+            for write in batch { write.finish(failure) }
+            return
+        }
+        publish(pending)
+        for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
+        trimHeapAfterBursts(batch.count)
+    }
+
+    private static func mapStorageError(_ error: any Error) -> any Error {
+        guard let error = error as? LMDBError else { return error }
+        return error.isMapFull ? RegistryError.storageFull : RegistryError.storage(error.description)
+    }
+
+    /// Applies committed changes to the in-memory snapshot and tells observers.
+    private func publish(_ pending: StoreTransaction) {
+        guard !pending.changes.isEmpty else { return }
         // Probe results may have changed the in-memory records since `base` was taken; keep them.
         state.withLock { snapshot in
             for change in pending.changes {
@@ -192,7 +240,6 @@ public final class ServiceStore: Sendable {
         }
         let handlers = observers.withLock { $0 }
         for change in pending.changes { for handler in handlers { handler(change) } }
-        return result
     }
 
     // MARK: Probe results
@@ -251,6 +298,33 @@ public final class ServiceStore: Sendable {
     }
 
     public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
+
+    /// Writes since the heap was last trimmed, and whether a trim is already scheduled.
+    private let trimState = Mutex<(writes: Int, scheduled: Bool)>((0, false))
+
+    /// Write bursts (a fleet registering at once) leave freed heap behind. Once a thousand writes have gone
+    /// by, give it back to the OS two seconds later (on the writer queue, so usually after the burst), so
+    /// RSS follows the data rather than the peak.
+    private func trimHeapAfterBursts(_ writes: Int) {
+        let schedule = trimState.withLock { state -> Bool in
+            state.writes += writes
+            guard state.writes >= 1000, !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        guard schedule else { return }
+        writeQueue.asyncAfter(deadline: .now() + 2) {
+            self.trimState.withLock { $0 = (0, false) }
+            _ = malloc_trim(0)
+        }
+    }
+}
+
+/// A write waiting for the next group commit. Touched only on the writer queue after it is enqueued.
+final class PendingWrite: @unchecked Sendable {
+    var apply: (inout StoreTransaction) throws -> Void = { _ in }
+    /// Called once, after the commit (nil) or with the reason this write failed.
+    var finish: ((any Error)?) -> Void = { _ in }
 }
 
 public struct StoreOpenError: Error, CustomStringConvertible {
@@ -381,3 +455,7 @@ public struct StoreTransaction {
         try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(record)))
     }
 }
+
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the OS.
+@_silgen_name("malloc_trim")
+private func malloc_trim(_ pad: Int) -> Int32

@@ -101,17 +101,21 @@ extension JSONValue {
 final class DaemonProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
-    let output = Pipe()
+    /// stdout and stderr go to a file: a pipe nobody drains would block the daemon once full.
+    let logDirectory = TemporaryDirectory("daemon-log")
+    var logFile: String { logDirectory.file("daemon.log") }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts `service-registry serve` on a free port and waits until `/ready` answers.
-    init(arguments: [String], environment: [String: String] = [:], waitReady: Bool = true) throws {
-        port = DaemonProcess.freePort()
+    /// Starts `service-registry serve` on a free port (unless `port` is given) and waits until `/ready` answers.
+    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true) throws {
+        self.port = port ?? DaemonProcess.freePort()
         process.executableURL = URL(fileURLWithPath: TestPaths.executable)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", "warning"] + arguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = output
-        process.standardError = output
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         if waitReady { try waitUntilReady() }
     }
@@ -136,9 +140,17 @@ final class DaemonProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// Everything the daemon printed so far.
     func readOutput() -> String {
-        if process.isRunning { return "" }
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// VmRSS of the daemon in bytes.
+    func residentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kb * 1024
     }
 
     deinit {

@@ -1,0 +1,80 @@
+# Shared helpers for the benchmark scripts (sourced). Loopback only; every load is bounded in time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$(mktemp -d /tmp/sr-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null || { echo "missing $1: apt-get install -y $2" >&2; exit 1; }; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+build_release() {
+  (cd "$ROOT" && swift build -c release --product service-registry >/dev/null)
+  BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/service-registry"
+}
+
+# start_daemon PORT [extra args...]: starts the release daemon on 127.0.0.1:PORT with its own data dir.
+start_daemon() {
+  local port=$1; shift
+  "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$WORK/data-$port" --log-level error \
+    --scan-interval 0 "$@" >"$WORK/daemon-$port.log" 2>&1 &
+  DAEMON_PID=$!; PIDS+=("$DAEMON_PID")
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0; sleep 0.1; done
+  cat "$WORK/daemon-$port.log" >&2; return 1
+}
+
+# start_nginx PORT ROOTDIR: nginx serving ROOTDIR statically on 127.0.0.1:PORT.
+start_nginx() {
+  local port=$1 root=$2
+  mkdir -p "$WORK/nginx-$port/logs"
+  cat >"$WORK/nginx-$port/nginx.conf" <<CONF
+worker_processes auto;
+pid $WORK/nginx-$port/nginx.pid;
+error_log $WORK/nginx-$port/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { application/json json; text/plain txt; }
+  server { listen 127.0.0.1:$port; root $root; keepalive_requests 1000000; }
+}
+CONF
+  nginx -c "$WORK/nginx-$port/nginx.conf" -p "$WORK/nginx-$port" -g 'daemon off;' &
+  PIDS+=($!)
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.1; done
+  echo "nginx did not start" >&2; return 1
+}
+
+# wrk_run URL [DURATION] [extra wrk args]: prints "REQS_PER_SEC P99_MS"
+wrk_run() {
+  local url=$1 duration=${2:-5}; shift 2 || shift $#
+  local out
+  out=$(wrk -t2 -c32 -d"${duration}s" --latency "$@" "$url")
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+  echo "$rps $p99"
+}
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+cpu_seconds() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
+
+# seed PORT COUNT [PREFIX]: registers COUNT services concurrently (32 connections, group commit).
+seed() {
+  python3 - "$1" "$2" "${3:-svc}" <<'PY'
+import http.client, json, sys
+from concurrent.futures import ThreadPoolExecutor
+port, count, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def worker(k):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for i in range(k, count, 32):
+        body = json.dumps({"name": f"{prefix}-{i:05d}", "url": f"http://127.0.0.1:{1 + i % 60000}/health",
+                           "port": 1 + i % 60000, "description": f"benchmark service {i}", "labels": {"team": "bench"}})
+        c.request("POST", "/api/services", body, {"Content-Type": "application/json"})
+        r = c.getresponse(); r.read()
+        assert r.status == 200, r.status
+with ThreadPoolExecutor(32) as pool:
+    list(pool.map(worker, range(32)))
+PY
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import ServiceRegistry
+
+/// The real `service-registry serve` binary: restarts, signals, crashes and bad configuration.
+@Suite(.serialized) struct DaemonProcessTests {
+    @Test func recordsSurviveARestart() throws {
+        let data = TemporaryDirectory()
+        var daemon: DaemonProcess? = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let created = try HTTP.request("POST", "\(daemon!.baseURL)/api/services", body: #"{"name":"web","url":"http://127.0.0.1:8080","port":8080}"#)
+        #expect(created.status == 200)
+        daemon!.signal(SIGTERM)
+        #expect(daemon!.waitForExit() == 0)
+        daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let list = try HTTP.request("GET", "\(daemon!.baseURL)/api/services")
+        #expect(list.json?[0]?["name"]?.string == "web")
+        #expect(list.json?[0]?["port"]?.int == 8080)
+    }
+
+    /// SIGTERM stops accepting, finishes the request in flight, commits and exits 0 within a few seconds.
+    @Test func sigtermFinishesInFlightWritesAndExitsZero() async throws {
+        let data = TemporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.6) {
+            daemon.signal(SIGTERM)
+        }
+        let start = Date()
+        #expect(daemon.waitForExit(timeout: 8) == 0)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(!acknowledged.isEmpty)
+        let stored = Set(try ServiceStore(directory: data.path).snapshot().records.map(\.name))
+        #expect(acknowledged.isSubset(of: stored), "lost: \(acknowledged.subtracting(stored).sorted().prefix(5))")
+    }
+
+    /// SIGKILL in the middle of a write load: every acknowledged record is on disk and the store reopens.
+    @Test func sigkillDuringWritesLosesNoAcknowledgedRecord() async throws {
+        let data = TemporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.8) {
+            daemon.signal(SIGKILL)
+        }
+        #expect(daemon.waitForExit() != nil)
+        #expect(acknowledged.count > 50, "the load did not run: \(acknowledged.count) writes")
+        let restarted = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let list = try HTTP.request("GET", "\(restarted.baseURL)/api/services")
+        let stored = Set(list.json?.array?.compactMap { $0["name"]?.string } ?? [])
+        #expect(acknowledged.isSubset(of: stored), "lost \(acknowledged.subtracting(stored).count) acknowledged records")
+        let ids = list.json?.array?.compactMap { $0["id"]?.int } ?? []
+        #expect(Set(ids).count == ids.count)
+    }
+
+    /// 16 concurrent HTTP writers × 200 upserts over 400 names: unique ids and names, nothing lost.
+    @Test func concurrentHTTPWritersLeaveAConsistentStore() async throws {
+        let data = TemporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let session = URLSession(configuration: .ephemeral)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    for i in 0..<200 {
+                        let name = "svc-\((writer * 25 + i) % 400)"
+                        let status = try await Self.post(session, daemon.baseURL, #"{"name":"\#(name)","url":"http://127.0.0.1:\#(1 + i)"}"#)
+                        #expect(status == 200)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let records = try HTTP.request("GET", "\(daemon.baseURL)/api/services").json?.array ?? []
+        #expect(records.count == 400)
+        #expect(Set(records.compactMap { $0["id"]?.int }).count == 400)
+        #expect(Set(records.compactMap { $0["name"]?.string }).count == 400)
+    }
+
+    @Test func portInUseFailsFastWithOneClearLine() throws {
+        let first = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path])
+        let second = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path], port: first.port, waitReady: false)
+        let status = second.waitForExit(timeout: 10)
+        #expect(status != nil && status != 0)
+        #expect(second.readOutput().contains("cannot listen on 127.0.0.1:\(first.port): address already in use"), "\(second.readOutput())")
+    }
+
+    @Test func unusableDataDirectoryFailsFast() throws {
+        let parent = TemporaryDirectory()
+        FileManager.default.createFile(atPath: parent.file("not-a-dir"), contents: Data("x".utf8))
+        let daemon = try DaemonProcess(arguments: ["--data-dir", parent.file("not-a-dir") + "/data"], waitReady: false)
+        let status = daemon.waitForExit()
+        #expect(status != nil && status != 0)
+        let output = daemon.readOutput()
+        #expect(output.contains("cannot open data directory"), "\(output)")
+        #expect(output.split(separator: "\n").filter { $0.contains("service-registry:") }.count == 1)
+    }
+
+    @Test func secondDaemonOnTheSameDataDirectoryIsRefused() throws {
+        let data = TemporaryDirectory()
+        let first = try DaemonProcess(arguments: ["--data-dir", data.path])
+        let second = try DaemonProcess(arguments: ["--data-dir", data.path], waitReady: false)
+        #expect(second.waitForExit() == 1)
+        #expect(second.readOutput().contains("in use by another service-registry process"))
+        #expect(try HTTP.request("GET", "\(first.baseURL)/ready").status == 200)
+    }
+
+    @Test(arguments: [
+        (["--port", "70000"], "--port 70000"),
+        (["--bogus"], "--bogus"),
+        (["--log-level", "loud"], "--log-level loud"),
+        (["--systemd-scope", "galaxy"], "--systemd-scope galaxy"),
+        (["--port-range", "80-"], "--port-range 80-"),
+    ])
+    func badFlagsFailWithAClearMessage(arguments: [String], mention: String) throws {
+        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path] + arguments, waitReady: false)
+        let status = daemon.waitForExit()
+        #expect(status != nil && status != 0)
+        #expect(daemon.readOutput().contains(mention.split(separator: " ")[0]), "\(daemon.readOutput())")
+    }
+
+    @Test func environmentVariablesConfigureServe() throws {
+        let data = TemporaryDirectory()
+        let daemon = try DaemonProcess(arguments: [], environment: ["SERVICE_REGISTRY_DATA_DIR": data.path, "SERVICE_REGISTRY_TOKEN": "tok"])
+        #expect(try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"a","url":"http://h"}"#).status == 401)
+        #expect(try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"a","url":"http://h"}"#, headers: ["Authorization": "Bearer tok"]).status == 200)
+        #expect(FileManager.default.fileExists(atPath: data.file("data.mdb")))
+        // The token is never logged.
+        #expect(!daemon.readOutput().contains("tok\""))
+    }
+
+    @Test func startupWarnsOnceWhenWritesAreOpen() throws {
+        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--log-level", "info"])
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+        #expect(daemon.readOutput().components(separatedBy: "no --api-token set").count == 2)
+    }
+
+    // MARK: helpers
+
+    static func post(_ session: URLSession, _ base: String, _ body: String) async throws -> Int {
+        var request = URLRequest(url: URL(string: "\(base)/api/services")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.timeoutInterval = 10
+        let (_, response) = try await session.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    /// Runs `writers` loops of unique registrations; after `duration`, calls `interrupt` while they are
+    /// still writing; returns the names whose POST got a 200.
+    static func writeLoad(_ base: String, writers: Int, duration: TimeInterval, interrupt: @escaping @Sendable () -> Void) async throws -> Set<String> {
+        let session = URLSession(configuration: .ephemeral)
+        let deadline = Date().addingTimeInterval(duration + 5)
+        let interrupted = Date().addingTimeInterval(duration)
+        return await withTaskGroup(of: Set<String>.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var acked = Set<String>()
+                    for i in 0..<100_000 where Date() < deadline {
+                        let name = "w\(writer)-\(i)"
+                        guard let status = try? await post(session, base, #"{"name":"\#(name)","url":"http://127.0.0.1:1"}"#) else { break }
+                        if status == 200 { acked.insert(name) } else { break }
+                    }
+                    return acked
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(interrupted.timeIntervalSinceNow))
+                interrupt()
+                return []
+            }
+            var all = Set<String>()
+            for await names in group { all.formUnion(names) }
+            return all
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import ServiceRegistry
+
+/// The packaged unit is `Type=notify` with `WatchdogSec=`: the daemon must say READY=1 once it listens,
+/// ping the watchdog, and say STOPPING=1 on SIGTERM. A datagram socket stands in for systemd's.
+@Suite(.serialized) struct SystemdNotifyTests {
+    @Test func readyWatchdogAndStoppingAreSent() throws {
+        let directory = TemporaryDirectory()
+        let socketPath = directory.file("notify.sock")
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socketPath.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+
+        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data")],
+                                       environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])
+        var received: [String] = []
+        func drain(until deadline: Date, stopAt: String) {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            while Date() < deadline && !received.contains(stopAt) {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { received.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+            }
+        }
+        drain(until: Date().addingTimeInterval(5), stopAt: "READY=1")
+        #expect(received.contains("READY=1"))
+        received.removeAll()
+        drain(until: Date().addingTimeInterval(3), stopAt: "WATCHDOG=1")
+        #expect(received.contains("WATCHDOG=1"))
+        daemon.signal(SIGTERM)
+        drain(until: Date().addingTimeInterval(5), stopAt: "STOPPING=1")
+        #expect(received.contains("STOPPING=1"))
+        #expect(daemon.waitForExit() == 0)
+    }
+
+    @Test func withoutNotifySocketNothingIsSentAndNoWatchdogRuns() {
+        #expect(SystemdNotifier.watchdogInterval(environment: [:]) == nil)
+        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"]) == .seconds(30))
+        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"]) == nil)
+        SystemdNotifier.notify("READY=1", environment: [:])  // must not crash or block
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import ServiceRegistry
+
+/// The store against real LMDB in temp dirs.
+@Suite struct ServiceStoreTests {
+    func patch(_ name: String, url: String = "http://127.0.0.1:1", port: Int? = nil) -> ServicePatch {
+        var p = ServicePatch(name: name)
+        p.url = .value(url)
+        if let port { p.port = .value(port) }
+        return p
+    }
+
+    @Test func recordsIdsAndProbeResultsSurviveReopening() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            _ = try await store.register(patch("a", port: 1))
+            _ = try await store.register(patch("b"))
+            _ = try await store.register(patch("c"))
+            try await store.delete(id: 3)
+            store.setProbeResult(id: 1, ProbeResult(finishedAt: Date(timeIntervalSince1970: 1_800_000_000), healthy: false, statusCode: 503, totalSeconds: 0.2, error: "HTTP 503"))
+            try await store.persistProbeResults(ids: [1])
+        }
+        let reopened = try ServiceStore(directory: directory.path)
+        #expect(reopened.snapshot().records.map(\.name) == ["a", "b"])
+        #expect(reopened.snapshot().record(id: 1)?.port == 1)
+        #expect(reopened.snapshot().record(id: 1)?.healthStatus == .unhealthy)
+        #expect(reopened.snapshot().record(id: 1)?.lastError == "HTTP 503")
+        // The id sequence is persistent: 3 was deleted and is not handed out again.
+        #expect(try await reopened.register(patch("d")).record.id == 4)
+    }
+
+    @Test func abortedTransactionsChangeNothing() async throws {
+        let directory = TemporaryDirectory()
+        let store = try ServiceStore(directory: directory.path)
+        _ = try await store.register(patch("a"))
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await store.transaction { txn in
+                var record = txn.record(id: 1)!
+                record.port = 7
+                try txn.save(record)
+                throw Boom()
+            }
+        }
+        #expect(store.snapshot().record(id: 1)?.port == nil)
+        #expect(try ServiceStore(directory: directory.path).snapshot().record(id: 1)?.port == nil)
+    }
+
+    @Test func concurrentWritersLeaveAConsistentStore() async throws {
+        let directory = TemporaryDirectory()
+        let store = try ServiceStore(directory: directory.path)
+        // 16 writers × 200 upserts over 400 names: every name registered many times, concurrently.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    for i in 0..<200 {
+                        let name = "svc-\((writer * 25 + i) % 400)"
+                        _ = try await store.register(self.patch(name, port: 1 + (writer * 200 + i) % 65535))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let records = store.snapshot().records
+        #expect(records.count == 400)
+        #expect(Set(records.map(\.id)).count == 400)
+        #expect(Set(records.map(\.name)).count == 400)
+        #expect(records.map(\.id) == records.map(\.id).sorted())
+        // What is on disk is what is in memory.
+        let reopened = try ServiceStore(directory: directory.path).snapshot().records
+        #expect(reopened == records)
+    }
+
+    @Test func fullMapIsStorageFullNotACrash() async throws {
+        let directory = TemporaryDirectory()
+        let store = try ServiceStore(directory: directory.path, mapSizeBytes: 256 * 1024)
+        var labels: [String: String] = [:]
+        for i in 0..<32 { labels["k\(i)"] = String(repeating: "v", count: 1000) }
+        var full = false
+        for i in 0..<1000 {
+            var p = patch("svc-\(i)")
+            p.labels = .value(labels)
+            do {
+                _ = try await store.register(p)
+            } catch let error as RegistryError {
+                #expect(error == .storageFull)
+                full = true
+                break
+            }
+        }
+        #expect(full)
+        let count = store.snapshot().count
+        #expect(count > 0)
+        // The store reopens with exactly the committed records.
+        #expect(try ServiceStore(directory: directory.path, mapSizeBytes: 256 * 1024).snapshot().count == count)
+    }
+
+    @Test func fullMapIs507OverHTTP() async throws {
+        try await withRegistry(configure: { $0.mapSizeBytes = 256 * 1024 }) { client, _ in
+            let labels = (0..<32).map { #""k\#($0)":"\#(String(repeating: "v", count: 1000))""# }.joined(separator: ",")
+            var last = 0
+            for i in 0..<1000 {
+                last = try await client.send(.post, "/api/services", #"{"name":"s\#(i)","url":"http://h","labels":{\#(labels)}}"#).status
+                if last != 200 { break }
+            }
+            #expect(last == 507)
+            let health = try await client.send(.get, "/health")
+            #expect(health.status == 200)
+        }
+    }
+
+    @Test func historyIsBoundedPerService() async throws {
+        let store = try ServiceStore(directory: TemporaryDirectory().path)
+        _ = try await store.register(patch("a"))
+        let events = (0..<(ServiceStore.historyLimit + 20)).map { i in (id: 1, event: HistoryEvent(at: Date(), kind: .health, from: "\(i)", to: "\(i + 1)")) }
+        for start in stride(from: 0, to: events.count, by: 100) {
+            try await store.persistProbeResults(ids: [], history: Array(events[start..<min(start + 100, events.count)]))
+        }
+        let kept = try store.history(id: 1)
+        #expect(kept.count == ServiceStore.historyLimit)
+        #expect(kept.first?.from == "20")
+        #expect(kept.last?.to == "\(ServiceStore.historyLimit + 20)")
+        try await store.delete(id: 1)
+        #expect(try store.history(id: 1).isEmpty)
+    }
+
+    @Test func statusChangesAreRecordedInHistory() async throws {
+        let store = try ServiceStore(directory: TemporaryDirectory().path)
+        _ = try await store.register(patch("a"))
+        var p = ServicePatch()
+        p.status = .failed
+        _ = try await store.update(id: 1, p)
+        _ = try await store.update(id: 1, p)
+        let events = try store.history(id: 1)
+        #expect(events.map { "\($0.kind.rawValue):\($0.from)->\($0.to)" } == ["status:active->failed"])
+    }
+
+    @Test func newerSchemaIsRefused() throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            try store.transactionSync { txn in try txn.txn.put(txn.dbs.meta, Array("schema_version".utf8), UInt64(99).bigEndianBytes) }
+        }
+        #expect(throws: StoreOpenError.self) { try ServiceStore(directory: directory.path) }
+    }
+}
