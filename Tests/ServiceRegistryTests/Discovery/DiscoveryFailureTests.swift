@@ -13,41 +13,48 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
 
 /// systemd missing, unreachable, hanging or old: the daemon answers 503 with the reason and keeps running.
 @Suite(.serialized) struct DiscoveryFailureTests {
-    @Test func missingSystemctlAnswers503AndDaemonStaysHealthy() throws {
+    @Test func missingSystemctlAnswers503AndDaemonStaysHealthy() async throws {
         let directory = TemporaryDirectory()
-        let d = try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemctl", "/nonexistent/bin/systemctl", "--scan-interval", "1"])
-        let reply = try HTTP.request("POST", "\(d.baseURL)/api/scan")
+        let d = try await blocking {
+            try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemctl", "/nonexistent/bin/systemctl", "--scan-interval", "1"])
+        }
+        let reply = try await request("POST", "\(d.baseURL)/api/scan")
         #expect(reply.status == 503)
         #expect(reply.json?["detail"]?.string == "systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)")
-        let page = try HTTP.request("GET", "\(d.baseURL)/scan")
+        let page = try await request("GET", "\(d.baseURL)/scan")
         #expect(page.status == 503 && page.body.contains("systemctl not found: /nonexistent/bin/systemctl"))
-        Thread.sleep(forTimeInterval: 1.2)  // the loop has failed and retried meanwhile
+        try await Task.sleep(for: .milliseconds(1200))  // the loop has failed and retried meanwhile
         #expect(d.process.isRunning)
-        #expect(try HTTP.request("GET", "\(d.baseURL)/health").status == 200)
-        #expect(try HTTP.request("POST", "\(d.baseURL)/api/scan").status == 503)
+        #expect(try await request("GET", "\(d.baseURL)/health").status == 200)
+        #expect(try await request("POST", "\(d.baseURL)/api/scan").status == 503)
     }
 
     /// systemctl runs but cannot reach a manager: its own message is the detail.
-    @Test func unreachableManagerAnswers503WithSystemctlsMessage() throws {
+    @Test func unreachableManagerAnswers503WithSystemctlsMessage() async throws {
         let directory = TemporaryDirectory()
         let emptyRuntime = TemporaryDirectory("no-manager")
-        let d = try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0"],
-                                  environment: ["XDG_RUNTIME_DIR": emptyRuntime.path, "DBUS_SESSION_BUS_ADDRESS": ""])
-        let reply = try HTTP.request("POST", "\(d.baseURL)/api/scan")
+        let d = try await blocking {
+            try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0"],
+                              environment: ["XDG_RUNTIME_DIR": emptyRuntime.path, "DBUS_SESSION_BUS_ADDRESS": ""])
+        }
+        let reply = try await request("POST", "\(d.baseURL)/api/scan")
         #expect(reply.status == 503)
         let detail = reply.json?["detail"]?.string ?? ""
         #expect(detail.hasPrefix("systemctl list-units failed (exit status 1): "), "\(detail)")
         #expect(detail.contains("Failed to connect to bus"), "\(detail)")
-        #expect(try HTTP.request("GET", "\(d.baseURL)/health").status == 200)
+        #expect(try await request("GET", "\(d.baseURL)/health").status == 200)
     }
 
-    @Test func discoverCommandFailsClearly() throws {
-        let missing = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemctl", "/nonexistent/bin/systemctl"], environment: [:])
+    @Test func discoverCommandFailsClearly() async throws {
+        let executable = TestPaths.executable
+        let (missing, badScope, badRange) = try await blocking {
+            (try SystemdUserManager.run(executable, ["discover", "--systemctl", "/nonexistent/bin/systemctl"], environment: [:]),
+             try SystemdUserManager.run(executable, ["discover", "--systemd-scope", "session"], environment: [:]),
+             try SystemdUserManager.run(executable, ["discover", "--port-range", "80-"], environment: [:]))
+        }
         #expect(missing.status == 1)
         #expect(missing.output == "service-registry: systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)\n")
-        let badScope = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "session"], environment: [:])
         #expect(badScope.status == 2 && badScope.output.contains("--systemd-scope session: must be system or user"))
-        let badRange = try SystemdUserManager.run(TestPaths.executable, ["discover", "--port-range", "80-"], environment: [:])
         #expect(badRange.status == 2 && badRange.output.contains("--port-range 80-"))
     }
 

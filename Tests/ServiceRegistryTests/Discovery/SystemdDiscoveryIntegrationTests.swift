@@ -4,6 +4,7 @@ import Testing
 @testable import ServiceRegistry
 
 /// Unit files for the integration tests. Programs run from /usr/bin: the manager's PATH has no pyenv shims.
+/// `Nice=15`: their start-up must not starve timing-sensitive tests running in parallel.
 enum TestUnits {
     static func httpServer(port: Int, description: String, extra: String = "") -> String {
         """
@@ -11,6 +12,7 @@ enum TestUnits {
         Description=\(description)
         \(extra)
         [Service]
+        Nice=15
         ExecStart=/usr/bin/python3 -m http.server \(port) --bind 127.0.0.1
         """
     }
@@ -21,6 +23,7 @@ enum TestUnits {
         [Unit]
         Description=Shell parent with a listening child
         [Service]
+        Nice=15
         ExecStart=/bin/sh -c '/usr/bin/python3 -m http.server \(port) --bind 127.0.0.1; exit 0'
         """
     }
@@ -30,6 +33,7 @@ enum TestUnits {
         [Unit]
         Description=Listens on two ports
         [Service]
+        Nice=15
         ExecStart=/usr/bin/python3 \(script) \(a) \(b)
         """
     }
@@ -46,19 +50,19 @@ enum TestUnits {
     time.sleep(100000)
     """
 
-    static let failing = "[Unit]\nDescription=Exits with status 3\n[Service]\nExecStart=/bin/sh -c 'exit 3'\n"
-    static let sleeper = "[Unit]\nDescription=Sleeps\n[Service]\nExecStart=/bin/sleep 100000\n"
+    static let failing = "[Unit]\nDescription=Exits with status 3\n[Service]\nNice=15\nExecStart=/bin/sh -c 'exit 3'\n"
+    static let sleeper = "[Unit]\nDescription=Sleeps\n[Service]\nNice=15\nExecStart=/bin/sleep 100000\n"
 }
 
 /// A registry daemon (the real executable) discovering from the suite's user manager.
-private func daemon(_ manager: SystemdUserManager, include: String, extra: [String] = [], directory: TemporaryDirectory) throws -> DaemonProcess {
-    try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0",
-                                  "--include-unit", include] + extra,
-                      environment: manager.environment)
+private func daemon(_ manager: SystemdUserManager, include: String, extra: [String] = [], directory: TemporaryDirectory) async throws -> DaemonProcess {
+    let arguments = ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0", "--include-unit", include] + extra
+    let environment = manager.environment
+    return try await blocking { try DaemonProcess(arguments: arguments, environment: environment) }
 }
 
-private func scan(_ daemon: DaemonProcess) throws -> (discovered: Int?, updated: Int?, services: [String: JSONValue]) {
-    let reply = try HTTP.request("POST", "\(daemon.baseURL)/api/scan")
+private func scan(_ daemon: DaemonProcess) async throws -> (discovered: Int?, updated: Int?, services: [String: JSONValue]) {
+    let reply = try await request("POST", "\(daemon.baseURL)/api/scan")
     guard reply.status == 200, let json = reply.json else { throw DaemonError("scan answered \(reply.status): \(reply.body)") }
     var services: [String: JSONValue] = [:]
     for record in json["services"]?.array ?? [] { if let name = record["name"]?.string { services[name] = record } }
@@ -72,24 +76,26 @@ private func ints(_ value: JSONValue?) -> [Int] { value?.array?.compactMap(\.int
 struct SystemdDiscoveryIntegrationTests {
     var manager: SystemdUserManager { SystemdUserManager.current! }
 
-    @Test func scanFindsPortsAndStatesAndCountsChanges() throws {
+    @Test func scanFindsPortsAndStatesAndCountsChanges() async throws {
         let m = manager
         let (webPort, childPort, portA) = (freeWebPort(), freeWebPort(), freeWebPort())
         let portB = DaemonProcess.freePort()  // outside the web range: listed in ports, never the port
-        let script = m.base + "/two_ports.py"
-        try TestUnits.twoPortsScript.write(toFile: script, atomically: true, encoding: .utf8)
-        try m.install("srt-a-web.service", TestUnits.httpServer(port: webPort, description: "Main process listens", extra: "After=srt-a-idle.service"))
-        try m.install("srt-a-child.service", TestUnits.childListener(port: childPort))
-        try m.install("srt-a-two.service", TestUnits.twoPorts(portA, portB, script: script))
-        try m.install("srt-a-broken.service", TestUnits.failing)
-        try m.install("srt-a-idle.service", TestUnits.sleeper)  // loaded (web references it) but never started
-        try m.systemctl("start", "srt-a-web.service", "srt-a-child.service", "srt-a-two.service", "srt-a-broken.service")
-        try m.waitFor("srt-a-broken.service", activeState: "failed")
-        for port in [webPort, childPort, portA, portB] { try waitUntilListening(port) }
+        try await blocking {
+            let script = m.base + "/two_ports.py"
+            try TestUnits.twoPortsScript.write(toFile: script, atomically: true, encoding: .utf8)
+            try m.install("srt-a-web.service", TestUnits.httpServer(port: webPort, description: "Main process listens", extra: "After=srt-a-idle.service"))
+            try m.install("srt-a-child.service", TestUnits.childListener(port: childPort))
+            try m.install("srt-a-two.service", TestUnits.twoPorts(portA, portB, script: script))
+            try m.install("srt-a-broken.service", TestUnits.failing)
+            try m.install("srt-a-idle.service", TestUnits.sleeper)  // loaded (web references it) but never started
+            try m.systemctl("start", "srt-a-web.service", "srt-a-child.service", "srt-a-two.service", "srt-a-broken.service")
+            try m.waitFor("srt-a-broken.service", activeState: "failed")
+            for port in [webPort, childPort, portA, portB] { try waitUntilListening(port) }
+        }
 
         let directory = TemporaryDirectory()
-        let d = try daemon(m, include: "srt-a-*", directory: directory)
-        let first = try scan(d)
+        let d = try await daemon(m, include: "srt-a-*", directory: directory)
+        let first = try await scan(d)
         #expect(first.discovered == 5 && first.updated == 0)
         #expect(Set(first.services.keys) == ["srt-a-web.service", "srt-a-child.service", "srt-a-two.service", "srt-a-broken.service", "srt-a-idle.service"])
 
@@ -102,7 +108,7 @@ struct SystemdDiscoveryIntegrationTests {
 
         let child = try #require(first.services["srt-a-child.service"])
         #expect(ints(child["ports"]) == [childPort] && child["port"]?.int == childPort)
-        #expect(try m.property("srt-a-child.service", "MainPID") != "0")
+        #expect(try await blocking { try m.property("srt-a-child.service", "MainPID") } != "0")
 
         let two = try #require(first.services["srt-a-two.service"])
         #expect(ints(two["ports"]) == [portA, portB] && two["port"]?.int == portA)
@@ -113,110 +119,116 @@ struct SystemdDiscoveryIntegrationTests {
         let idle = try #require(first.services["srt-a-idle.service"])
         #expect(idle["status"]?.string == "inactive" && idle["active_state"]?.string == "inactive" && ints(idle["ports"]) == [])
 
-        let second = try scan(d)
+        let second = try await scan(d)
         #expect(second.discovered == 0 && second.updated == 0 && second.services.count == 5)
 
         // Stopped between scans: nothing references it any more, so systemd may unload it; still inactive, not gone.
-        try m.systemctl("stop", "srt-a-web.service")
-        let third = try scan(d)
+        try await blocking { try m.systemctl("stop", "srt-a-web.service") }
+        let third = try await scan(d)
         #expect(third.discovered == 0 && third.updated == 1)
         let stopped = try #require(third.services["srt-a-web.service"])
         #expect(stopped["status"]?.string == "inactive" && stopped["active_state"]?.string == "inactive" && ints(stopped["ports"]) == [])
         #expect(stopped["url"]?.string == "http://127.0.0.1:\(webPort)")  // still probed, so it shows as down
 
-        let health = try HTTP.request("GET", "\(d.baseURL)/health")
+        let health = try await request("GET", "\(d.baseURL)/health")
         #expect(health.status == 200)
-        try m.systemctl("stop", "srt-a-child.service", "srt-a-two.service")
+        try await blocking { try m.systemctl("stop", "srt-a-child.service", "srt-a-two.service") }
     }
 
-    @Test func manualOverrideKeptAndDeletedUnitIgnored() throws {
+    @Test func manualOverrideKeptAndDeletedUnitIgnored() async throws {
         let m = manager
         let port = freeWebPort()
-        try m.install("srt-b-web.service", TestUnits.httpServer(port: port, description: "Override me"))
-        try m.systemctl("start", "srt-b-web.service")
-        try waitUntilListening(port)
+        try await blocking {
+            try m.install("srt-b-web.service", TestUnits.httpServer(port: port, description: "Override me"))
+            try m.systemctl("start", "srt-b-web.service")
+            try waitUntilListening(port)
+        }
         let directory = TemporaryDirectory()
-        let d = try daemon(m, include: "srt-b-*", directory: directory)
-        let first = try scan(d)
+        let d = try await daemon(m, include: "srt-b-*", directory: directory)
+        let first = try await scan(d)
         let id = try #require(first.services["srt-b-web.service"]?["id"]?.int)
 
-        let put = try HTTP.request("PUT", "\(d.baseURL)/api/services/\(id)", body: #"{"port": 9999, "description": "set by hand"}"#)
+        let put = try await request("PUT", "\(d.baseURL)/api/services/\(id)", body: #"{"port": 9999, "description": "set by hand"}"#)
         #expect(put.status == 200)
-        let second = try scan(d)
+        let second = try await scan(d)
         let web = try #require(second.services["srt-b-web.service"])
         #expect(web["port"]?.int == 9999 && web["description"]?.string == "set by hand")
         #expect(web["url"]?.string == "http://127.0.0.1:9999")
         #expect(ints(web["ports"]) == [port])
         #expect(second.updated == 1)  // the url followed the user's port
-        let third = try scan(d)
+        let third = try await scan(d)
         #expect(third.updated == 0 && third.services["srt-b-web.service"]?["port"]?.int == 9999)
 
-        #expect(try HTTP.request("DELETE", "\(d.baseURL)/api/services/\(id)").status == 204)
-        let ignored = try HTTP.request("GET", "\(d.baseURL)/api/ignored")
+        #expect(try await request("DELETE", "\(d.baseURL)/api/services/\(id)").status == 204)
+        let ignored = try await request("GET", "\(d.baseURL)/api/ignored")
         #expect(ignored.status == 200 && ignored.json?[0]?["unit"]?.string == "srt-b-web.service")
-        let afterDelete = try scan(d)
+        let afterDelete = try await scan(d)
         #expect(afterDelete.discovered == 0 && afterDelete.services.isEmpty)
-        #expect(try HTTP.request("GET", "\(d.baseURL)/api/services/\(id)").status == 404)
-        #expect(HTTP.listNames(d).isEmpty)
+        #expect(try await request("GET", "\(d.baseURL)/api/services/\(id)").status == 404)
+        #expect(try await listNames(d).isEmpty)
 
-        #expect(try HTTP.request("DELETE", "\(d.baseURL)/api/ignored/srt-b-web.service").status == 204)
-        let missing = try HTTP.request("DELETE", "\(d.baseURL)/api/ignored/srt-b-web.service")
+        #expect(try await request("DELETE", "\(d.baseURL)/api/ignored/srt-b-web.service").status == 204)
+        let missing = try await request("DELETE", "\(d.baseURL)/api/ignored/srt-b-web.service")
         #expect(missing.status == 404 && missing.json?["detail"]?.string?.contains("not ignored") == true)
-        let fourth = try scan(d)
+        let fourth = try await scan(d)
         #expect(fourth.discovered == 1)
         #expect(fourth.services["srt-b-web.service"]?["id"]?.int != id)  // a new record: ids are never reused
-        try m.systemctl("stop", "srt-b-web.service")
+        try await blocking { try m.systemctl("stop", "srt-b-web.service") }
     }
 
-    @Test func vanishedUnitIsKeptAsNotFound() throws {
+    @Test func vanishedUnitIsKeptAsNotFound() async throws {
         let m = manager
         let port = DaemonProcess.freePort()
         // A transient unit disappears from systemd entirely once stopped.
-        let run = try SystemdUserManager.run("/usr/bin/systemd-run", ["--user", "--unit=srt-c-transient", "--description=Transient web",
+        let run = try await blocking { try SystemdUserManager.run("/usr/bin/systemd-run", ["--user", "--unit=srt-c-transient", "--description=Transient web", "--property=Nice=15",
                                                                       "/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"],
-                                             environment: m.environment)
+                                             environment: m.environment) }
         #expect(run.status == 0, "\(run.output)")
-        try waitUntilListening(port)
+        try await blocking { try waitUntilListening(port) }
         let directory = TemporaryDirectory()
-        let d = try daemon(m, include: "srt-c-*", directory: directory)
-        let first = try scan(d)
+        let d = try await daemon(m, include: "srt-c-*", directory: directory)
+        let first = try await scan(d)
         #expect(first.discovered == 1 && ints(first.services["srt-c-transient.service"]?["ports"]) == [port])
 
-        try m.systemctl("stop", "srt-c-transient.service")
-        let second = try scan(d)
+        try await blocking { try m.systemctl("stop", "srt-c-transient.service") }
+        let second = try await scan(d)
         #expect(second.discovered == 0 && second.updated == 1 && second.services.isEmpty)
-        let list = try #require(try HTTP.request("GET", "\(d.baseURL)/api/services").json?.array)
+        let list = try #require(try await request("GET", "\(d.baseURL)/api/services").json?.array)
         #expect(list.count == 1)
         #expect(list.first?["status"]?.string == "inactive" && list.first?["active_state"]?.string == "not-found")
         #expect(ints(list.first?["ports"]) == [])
     }
 
-    @Test func startupScanAndEscapedScanPage() throws {
+    @Test func startupScanAndEscapedScanPage() async throws {
         let m = manager
-        try m.install("srt-d-xss.service", "[Unit]\nDescription=<script>alert('x')</script> & \"more\"\n[Service]\nExecStart=/bin/sleep 100000\n")
-        try m.systemctl("start", "srt-d-xss.service")
         let directory = TemporaryDirectory()
-        let d = try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "3600",
-                                              "--include-unit", "srt-d-*"], environment: m.environment)
+        let d = try await blocking {
+            try m.install("srt-d-xss.service", "[Unit]\nDescription=<script>alert('x')</script> & \"more\"\n[Service]\nNice=15\nExecStart=/bin/sleep 100000\n")
+            try m.systemctl("start", "srt-d-xss.service")
+            return try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "3600",
+                                                 "--include-unit", "srt-d-*"], environment: m.environment)
+        }
         // The start-up scan finds the unit without anyone asking.
         let deadline = Date().addingTimeInterval(10)
-        while HTTP.listNames(d).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(HTTP.listNames(d) == ["srt-d-xss.service"])
+        while try await listNames(d).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await listNames(d) == ["srt-d-xss.service"])
 
-        let page = try HTTP.request("GET", "\(d.baseURL)/scan")
+        let page = try await request("GET", "\(d.baseURL)/scan")
         #expect(page.status == 200)
         #expect(page.body.contains("<td>srt-d-xss.service</td>"))
         #expect(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"))
         #expect(!page.body.contains("<script>"))
         #expect(page.body.contains("<strong id=\"discovered\">0</strong>"))
-        try m.systemctl("stop", "srt-d-xss.service")
+        try await blocking { try m.systemctl("stop", "srt-d-xss.service") }
     }
 
     /// Scans started while one runs get its result: all see the one creation.
     @Test func concurrentTriggersShareTheRunningScan() async throws {
         let m = manager
-        try m.install("srt-e-one.service", TestUnits.sleeper)
-        try m.systemctl("start", "srt-e-one.service")
+        try await blocking {
+            try m.install("srt-e-one.service", TestUnits.sleeper)
+            try m.systemctl("start", "srt-e-one.service")
+        }
         let directory = TemporaryDirectory()
         let store = try ServiceStore(directory: directory.path)
         var options = DiscoveryOptions(scope: .user, includeUnits: ["srt-e-*"])
@@ -233,17 +245,23 @@ struct SystemdDiscoveryIntegrationTests {
         #expect(statistics.lastScanAt != nil && statistics.errorsTotal == 0 && (statistics.lastDurationSeconds ?? -1) >= 0)
         // A later trigger runs a new scan.
         #expect(try await service.scanNow().discovered == 0)
-        try m.systemctl("stop", "srt-e-one.service")
+        try await blocking { try m.systemctl("stop", "srt-e-one.service") }
     }
 
-    @Test func discoverCommandPrintsWhatAScanWouldFind() throws {
+    @Test func discoverCommandPrintsWhatAScanWouldFind() async throws {
         let m = manager
         let port = freeWebPort()
-        try m.install("srt-f-web.service", TestUnits.httpServer(port: port, description: "Café ☕ web"))
-        try m.systemctl("start", "srt-f-web.service")
-        try waitUntilListening(port)
-        let json = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*", "--json"],
-                                              environment: m.environment)
+        let (json, table) = try await blocking {
+            try m.install("srt-f-web.service", TestUnits.httpServer(port: port, description: "Café ☕ web"))
+            try m.systemctl("start", "srt-f-web.service")
+            try waitUntilListening(port)
+            let json = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*", "--json"],
+                                                  environment: m.environment)
+            let table = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*"],
+                                                   environment: m.environment)
+            try m.systemctl("stop", "srt-f-web.service")
+            return (json, table)
+        }
         #expect(json.status == 0, "\(json.output)")
         let units = try #require(try JSONValue.parse(Array(json.output.utf8)).array)
         #expect(units.count == 1)
@@ -251,17 +269,12 @@ struct SystemdDiscoveryIntegrationTests {
         #expect(units.first?["url"]?.string == "http://127.0.0.1:\(port)" && units.first?["description"]?.string == "Café ☕ web")
         #expect(units.first?["status"]?.string == "active")
 
-        let table = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*"],
-                                               environment: m.environment)
         #expect(table.status == 0)
         #expect(table.output.contains("srt-f-web.service") && table.output.contains("\(port)") && table.output.contains("Café ☕ web"))
-        try m.systemctl("stop", "srt-f-web.service")
     }
 }
 
-extension HTTP {
-    /// Names of the daemon's records (empty on any failure).
-    static func listNames(_ daemon: DaemonProcess) -> [String] {
-        ((try? request("GET", "\(daemon.baseURL)/api/services"))?.json?.array ?? []).compactMap { $0["name"]?.string }
-    }
+/// Names of the daemon's records.
+private func listNames(_ daemon: DaemonProcess) async throws -> [String] {
+    (try await request("GET", "\(daemon.baseURL)/api/services").json?.array ?? []).compactMap { $0["name"]?.string }
 }

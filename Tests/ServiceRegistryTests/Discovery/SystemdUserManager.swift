@@ -113,9 +113,14 @@ final class SystemdUserManager: Sendable {
 /// Starts one manager for the whole suite it is applied to and always stops it afterwards, even on failure.
 struct SystemdUserManagerTrait: SuiteTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let manager = try SystemdUserManager.start()
-        defer { manager.stop() }
-        try await SystemdUserManager.$current.withValue(manager) { try await function() }
+        let manager = try await blocking { try SystemdUserManager.start() }
+        do {
+            try await SystemdUserManager.$current.withValue(manager) { try await function() }
+        } catch {
+            _ = try? await blocking { manager.stop() }
+            throw error
+        }
+        try await blocking { manager.stop() }
     }
 }
 
@@ -158,4 +163,19 @@ func freeWebPort() -> Int {
         close(fd)
         if bound { return port }
     }
+}
+
+/// Runs blocking test code (processes, curl, polling sleeps) on a dispatch thread. Swift Testing runs tests on
+/// the cooperative pool, one thread per core here; a test blocking it starves the tests running beside it
+/// (the daemon write-load tests measured a fraction of their usual throughput).
+/// Keep `#expect` outside: issues are attributed through task-locals, which a dispatch thread does not have.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// `HTTP.request` off the cooperative pool.
+func request(_ method: String, _ url: String, body: String? = nil) async throws -> HTTP.Reply {
+    try await blocking { try HTTP.request(method, url, body: body) }
 }
