@@ -115,7 +115,9 @@ dialog::backdrop { background: rgba(0, 0, 0, .45); }
 dialog input { font: inherit; width: 100%; padding: .35rem .5rem; margin: .25rem 0 .75rem; color: var(--fg); background: var(--bg); border: 1px solid var(--border); border-radius: 6px; }
 @media (max-width: 700px) {
   main { padding: .75rem; }
-  .count { min-width: 0; flex: 1 1 28%; }
+  .counts { gap: .35rem; }
+  .count { min-width: 0; flex: 1 1 22%; padding: .3rem .5rem; }
+  .count-n { font-size: 1.15rem; }
   .filter, .filter.search { flex: 1 1 45%; }
   .filter.search input { min-width: 0; }
   .table-wrap { overflow-x: visible; background: none; border: 0; }
