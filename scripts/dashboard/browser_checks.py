@@ -212,15 +212,26 @@ def main_flow(s, base, expect, flip_file):
         return "name desc/asc, health"
     s.check("sorting_by_column", sorting)
 
-    def filters_survive_refresh():
+    def view_survives_refresh():
         s.set_value("#filter-status", "active")
-        before = sorted(s.rows())
+        s.click("th[data-sort=name] a")   # descending
+        b.viewport(1280, 420)
+        b.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        scroll = b.evaluate("window.scrollY")
+        ensure(scroll > 0, "the page does not scroll at 1280x420")
+        b.evaluate("document.querySelector('#services tbody tr:last-child [data-col=details] a').focus()")
+        focused = b.evaluate("document.activeElement.getAttribute('href')")
+        before = s.rows()
         s.wait_refresh(refresh_s * 2 + 2)
-        after = sorted(s.rows())
-        ensure(before == after == sorted(expect["active_names"]), f"{before} -> {after}")
+        after = s.rows()
+        ensure(before == after == sorted(expect["active_names"], key=str.lower, reverse=True), f"{before} -> {after}")
+        ensure(b.evaluate("window.scrollY") == scroll, f"scroll {scroll} -> {b.evaluate('window.scrollY')}")
+        ensure(b.evaluate("document.activeElement.getAttribute('href')") == focused, "focus lost")
+        b.viewport(1280, 800)
         s.set_value("#filter-status", "")
-        return f"{len(after)} rows kept through a refresh"
-    s.check("filters_survive_refresh", filters_survive_refresh)
+        s.click("th[data-sort=name] a")   # back to ascending
+        return f"{len(after)} rows, sort, scroll {scroll}px and focus kept through a refresh"
+    s.check("filters_sort_scroll_focus_survive_refresh", view_survives_refresh)
 
     def one_list_request_per_refresh():
         since = time.time()

@@ -152,13 +152,16 @@ class Browser:
             self.pump(interval)
 
     def navigate(self, url, timeout=30):
-        loads = sum(1 for e in self.events if e["method"] == "Page.loadEventFired")
-        self.call("Page.navigate", {"url": url})
-        deadline = time.time() + timeout
-        while sum(1 for e in self.events if e["method"] == "Page.loadEventFired") == loads:
-            if time.time() >= deadline:
-                raise CDPError(f"{url} did not load within {timeout}s")
-            self._receive(deadline - time.time())
+        """Loads `url` and returns once the new document has finished loading (deferred scripts have run).
+        A marker on the old document tells the documents apart, even when the URL is the same."""
+        try:
+            self.evaluate("window.__cdpOldDocument = true")
+        except CDPError:
+            pass
+        result = self.call("Page.navigate", {"url": url})
+        if result.get("errorText"):
+            raise CDPError(f"{url}: {result['errorText']}")
+        self.wait_for("!window.__cdpOldDocument && document.readyState === 'complete'", timeout=timeout)
 
     def viewport(self, width, height, mobile=False, dark=False):
         self.call("Emulation.setDeviceMetricsOverride",

@@ -26,7 +26,7 @@ public struct DashboardRenderer: Sendable {
         h.raw("<section class=\"toolbar\" aria-label=\"Actions\">\n")
         h.raw("<button type=\"button\" id=\"scan-button\" class=\"button\">Scan now</button>\n")
         h.raw("<span id=\"scan-result\" class=\"inline-status\" role=\"status\"></span>\n")
-        h.raw("<a href=\"/scan\" class=\"muted-link\">Last scan page</a>\n")
+        h.raw("<a href=\"/scan\" class=\"muted-link\">Scan page</a>\n")
         h.raw("</section>\n")
         h.raw("<details id=\"add-service\" class=\"panel\"><summary>Add a service</summary>\n")
         serviceForm(&h, record: nil)
@@ -264,10 +264,11 @@ public struct DashboardRenderer: Sendable {
     func row(_ h: inout HTMLBuffer, _ record: ServiceRecord, now: Date) {
         h.raw("<tr")
         h.attribute("data-id", String(record.id))
+        h.attribute("data-signature", Self.signature(record))
         h.raw(">")
-        h.raw("<td data-col=\"name\" data-label=\"Name\">")
+        h.raw("<td data-col=\"name\">")
         if let url = HTML.linkableURL(record.url) {
-            h.raw("<a class=\"service-link\" rel=\"noopener noreferrer\"")
+            h.raw("<a class=\"service-link\"")
             h.attribute("href", url)
             h.raw(">")
             h.text(record.name)
@@ -277,23 +278,31 @@ public struct DashboardRenderer: Sendable {
             h.text(record.name)
             h.raw("</span>")
         }
-        h.raw("</td><td data-col=\"description\" data-label=\"Description\">")
+        h.raw("</td><td data-col=\"description\">")
         h.text(record.description ?? "")
-        h.raw("</td><td data-col=\"status\" data-label=\"Status\">")
+        h.raw("</td><td data-col=\"status\">")
         statusBadge(&h, record.status)
-        h.raw("</td><td data-col=\"health\" data-label=\"Health\">")
+        h.raw("</td><td data-col=\"health\">")
         healthBadge(&h, record)
-        h.raw("</td><td data-col=\"response\" data-label=\"Response\" class=\"num\">")
+        h.raw("</td><td data-col=\"response\" class=\"num\">")
         h.text(DashboardFormat.milliseconds(record.lastResponseTimeMs))
-        h.raw("</td><td data-col=\"port\" data-label=\"Port\" class=\"num\">")
+        h.raw("</td><td data-col=\"port\" class=\"num\">")
         h.text(record.port.map(String.init) ?? "—")
-        h.raw("</td><td data-col=\"checked\" data-label=\"Last check\">")
+        h.raw("</td><td data-col=\"checked\">")
         time(&h, record.lastHealthCheck, now: now)
         h.raw("</td><td data-col=\"details\"><a")
         h.attribute("href", "/services/\(record.id)")
         h.raw(">Details<span class=\"visually-hidden\"> of ")
         h.text(record.name)
         h.raw("</span></a></td></tr>\n")
+    }
+
+    /// What a row shows changes only with these (updated_at moves on every other field change); the script
+    /// computes the same string from the API's JSON and rebuilds a row only when it differs, so its first
+    /// refresh leaves the server-rendered rows alone.
+    static func signature(_ record: ServiceRecord) -> String {
+        [record.name, record.status.rawValue, record.healthStatus.rawValue, record.port.map(String.init) ?? "",
+         RFC3339.format(record.updatedAt), record.lastHealthCheck.map(RFC3339.format) ?? ""].joined(separator: "\n")
     }
 
     private func healthBadge(_ h: inout HTMLBuffer, _ record: ServiceRecord) {

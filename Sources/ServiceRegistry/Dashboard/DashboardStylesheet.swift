@@ -58,7 +58,15 @@ main { padding: 1rem 1.25rem 2rem; max-width: 1400px; margin: 0 auto; }
 .js .apply-filters { display: none; }
 .summary, .refresh-status { color: var(--muted); font-size: .85rem; margin: .25rem 0; }
 .table-wrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--border); border-radius: 8px; }
-table { border-collapse: collapse; width: 100%; }
+/* Fixed layout: column widths come from the header, so 1,000 rows are laid out in one pass. */
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th[data-sort="name"] { width: 22%; }
+th[data-sort="status"] { width: 6.5rem; }
+th[data-sort="health"] { width: 8.5rem; }
+th[data-sort="response"] { width: 6.5rem; }
+th[data-sort="port"] { width: 4.5rem; }
+th[data-sort="checked"] { width: 7.5rem; }
+thead th:last-child { width: 5rem; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--border); vertical-align: top; }
 tbody tr:nth-child(even) { background: var(--row-alt); }
 th { font-size: .85rem; white-space: nowrap; }
@@ -68,7 +76,7 @@ th[aria-sort="ascending"] .arrow::after { content: " ▲"; font-size: .7em; }
 th[aria-sort="descending"] .arrow::after { content: " ▼"; font-size: .7em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td[data-col="name"] { font-weight: 600; overflow-wrap: anywhere; }
-td[data-col="description"] { color: var(--muted); overflow-wrap: anywhere; max-width: 28rem; }
+td[data-col="description"] { color: var(--muted); overflow-wrap: anywhere; }
 td[data-col="checked"] { white-space: nowrap; }
 .badge { display: inline-flex; align-items: center; gap: .35rem; padding: .05rem .5rem; border-radius: 999px; font-size: .85rem; white-space: nowrap; }
 .badge .dot { width: .6rem; height: .6rem; border-radius: 50%; background: currentColor; }
@@ -127,7 +135,15 @@ dialog input { font: inherit; width: 100%; padding: .35rem .5rem; margin: .25rem
   thead th:last-child { display: none; }
   tbody tr { background: var(--panel) !important; border: 1px solid var(--border); border-radius: 8px; margin-bottom: .5rem; padding: .35rem .6rem; }
   td { border: 0; padding: .1rem 0; display: flex; gap: .5rem; }
-  td[data-label]::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; font-weight: 400; }
+  td[data-col]::before { color: var(--muted); font-size: .8rem; min-width: 6.5rem; font-weight: 400; }
+  td[data-col="name"]::before { content: "Name"; }
+  td[data-col="description"]::before { content: "Description"; }
+  td[data-col="status"]::before { content: "Status"; }
+  td[data-col="health"]::before { content: "Health"; }
+  td[data-col="response"]::before { content: "Response"; }
+  td[data-col="port"]::before { content: "Port"; }
+  td[data-col="checked"]::before { content: "Last check"; }
+  td[data-col="description"]:empty { display: none; }
   td.num { text-align: left; }
   td[data-col="description"] { max-width: none; }
   .fields dt { min-width: 8rem; }

@@ -19,7 +19,7 @@ import Testing
     static let expectedChecks = [
         "server_render_escapes", "page_loads_with_services_and_counts", "hostile_name_renders_as_text",
         "console_clean_after_load", "filters_narrow_the_table", "search_narrows_the_table", "sorting_by_column",
-        "filters_survive_refresh", "one_list_request_per_refresh", "service_turning_unhealthy_shows_without_reload",
+        "filters_sort_scroll_focus_survive_refresh", "one_list_request_per_refresh", "service_turning_unhealthy_shows_without_reload",
         "keyboard_accessible", "add_service_through_form", "validation_error_shown_beside_field", "scan_button_reports_result",
         "screenshots_and_phone_width", "service_page_fields_labels_history", "hostile_name_on_service_page",
         "edit_service_through_form", "check_now_button", "delete_service_through_form", "no_console_errors",

@@ -20,7 +20,7 @@ import Testing
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
             #expect(page.headers[.cacheControl] == "no-store")
             #expect(page.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
-            #expect(page.text.contains(#"<tr data-id="1">"#))
+            #expect(page.text.contains("<tr data-id=\"1\" data-signature=\"&lt;b&gt;x&lt;/b&gt;\nactive\nunknown\n\n"))
             #expect(page.text.contains("&lt;b&gt;x&lt;/b&gt;"))
             #expect(page.text.contains(#"data-auth="open""#))
         }
