@@ -34,7 +34,7 @@ public struct DashboardRenderer: Sendable {
         filters(&h, query)
         h.raw("<p id=\"summary\" class=\"summary\">")
         h.text("Showing \(shown.count) of \(all.count) services")
-        h.raw("</p>\n<div class=\"table-wrap\">\n<table id=\"services\">\n<caption class=\"visually-hidden\">Services</caption>\n<thead><tr>")
+        h.raw("</p>\n<div class=\"table-wrap\">\n<table id=\"services\" role=\"table\">\n<caption class=\"visually-hidden\">Services</caption>\n<thead><tr>")
         for (key, title) in Self.columns {
             h.raw("<th scope=\"col\"")
             h.attribute("data-sort", key.rawValue)

@@ -58,16 +58,15 @@ main { padding: 1rem 1.25rem 2rem; max-width: 1400px; margin: 0 auto; }
 .js .apply-filters { display: none; }
 .summary, .refresh-status { color: var(--muted); font-size: .85rem; margin: .25rem 0; }
 .table-wrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--border); border-radius: 8px; }
-/* Fixed layout: column widths come from the header, so 1,000 rows are laid out in one pass. */
-table { border-collapse: collapse; width: 100%; table-layout: fixed; }
-th[data-sort="name"] { width: 22%; }
-th[data-sort="status"] { width: 6.5rem; }
-th[data-sort="health"] { width: 8.5rem; }
-th[data-sort="response"] { width: 6.5rem; }
-th[data-sort="port"] { width: 4.5rem; }
-th[data-sort="checked"] { width: 7.5rem; }
-thead th:last-child { width: 5rem; }
-th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+/* Rows are grids rather than table rows (the elements stay table, row and cell for assistive technology), so
+   that `content-visibility: auto` applies: the browser lays out and paints only the rows near the viewport,
+   and 1,000 rows show as fast as a few dozen. */
+table { border-collapse: collapse; width: 100%; }
+#services, #services thead, #services tbody { display: block; }
+#services tr { display: grid; grid-template-columns: minmax(8rem, 22%) minmax(0, 1fr) 6.5rem 8.5rem 6.5rem 4.5rem 7.5rem 5rem; align-items: start; border-bottom: 1px solid var(--border); }
+#services tbody tr:last-child { border-bottom: 0; }
+#services tbody tr { content-visibility: auto; contain-intrinsic-size: auto 2.6rem; }
+th, td { text-align: left; padding: .45rem .6rem; min-width: 0; }
 tbody tr:nth-child(even) { background: var(--row-alt); }
 th { font-size: .85rem; white-space: nowrap; }
 th a.sort { color: var(--fg); text-decoration: none; }
@@ -129,12 +128,11 @@ dialog input { font: inherit; width: 100%; padding: .35rem .5rem; margin: .25rem
   .filter, .filter.search { flex: 1 1 45%; }
   .filter.search input { min-width: 0; }
   .table-wrap { overflow-x: visible; background: none; border: 0; }
-  table, thead, tbody, tr, td { display: block; }
-  thead tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; border: 0; }
-  thead th { border: 0; padding: .2rem 0; }
-  thead th:last-child { display: none; }
-  tbody tr { background: var(--panel) !important; border: 1px solid var(--border); border-radius: 8px; margin-bottom: .5rem; padding: .35rem .6rem; }
-  td { border: 0; padding: .1rem 0; display: flex; gap: .5rem; }
+  #services thead tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; border: 0; }
+  #services thead th { border: 0; padding: .2rem 0; }
+  #services thead th:last-child { display: none; }
+  #services tbody tr { display: block; contain-intrinsic-size: auto 11rem; background: var(--panel) !important; border: 1px solid var(--border); border-radius: 8px; margin-bottom: .5rem; padding: .35rem .6rem; }
+  #services td { border: 0; padding: .1rem 0; display: flex; gap: .5rem; }
   td[data-col]::before { color: var(--muted); font-size: .8rem; min-width: 6.5rem; font-weight: 400; }
   td[data-col="name"]::before { content: "Name"; }
   td[data-col="description"]::before { content: "Description"; }
