@@ -150,6 +150,8 @@ def main_flow(s, base, expect, flip_file):
         b.wait_for("document.body.dataset.refreshedAt", timeout=10)   # the first poll has re-rendered the rows
         rows = s.rows()
         ensure(len(rows) == counts["total"], f"{len(rows)} rows after refresh")
+        rebuilt = b.evaluate("document.body.dataset.rowsRebuilt")
+        ensure(rebuilt == "0", f"the first refresh rebuilt {rebuilt} unchanged server-rendered rows")
         shown = b.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('[data-count]')).map(e => [e.dataset.count, Number(e.textContent)]))")
         ensure(shown == counts, f"counts {shown}, want {counts}")
         return f"{len(rows)} rows, counts {shown}, {time.time() - started:.2f}s"
@@ -247,6 +249,7 @@ def main_flow(s, base, expect, flip_file):
         name = expect["flip_name"]
         ensure(s.cell(name, "health") == "healthy", f"{name} should start healthy, is {s.cell(name, 'health')}")
         b.evaluate("window.__noReload = 1")
+        rebuilt = int(b.evaluate("document.body.dataset.rowsRebuilt"))
         # The Swift test watches for this file and marks the service unhealthy (today through the store; once the
         # prober is merged a real target could go down instead).
         open(flip_file, "w").close()
@@ -258,6 +261,8 @@ def main_flow(s, base, expect, flip_file):
         ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
         ensure(b.evaluate("document.querySelector('[data-count=unhealthy]').textContent") == str(counts["unhealthy"] + 1), "count not updated")
         ensure(took <= refresh_s + 2.5, f"took {took:.2f}s, refresh period {refresh_s}s")
+        now_rebuilt = int(b.evaluate("document.body.dataset.rowsRebuilt"))
+        ensure(now_rebuilt == rebuilt + 1, f"{now_rebuilt - rebuilt} rows rebuilt for one change")
         return f"shown after {took:.2f}s (refresh period {refresh_s}s)"
     s.check("service_turning_unhealthy_shows_without_reload", turns_unhealthy_without_reload)
 

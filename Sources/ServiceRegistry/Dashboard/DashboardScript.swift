@@ -220,6 +220,7 @@ enum DashboardScript {
   const tbody = table ? table.tBodies[0] : null;
   const filterForm = document.getElementById('filters');
   const rows = new Map();
+  let rowsRebuilt = 0;   // exposed as data-rows-rebuilt: the browser test checks that unchanged rows are left alone
   let services = null;
   let timer = null;
   const view = { status: '', health: '', source: '', q: '', sort: 'name', dir: 'asc' };
@@ -291,6 +292,7 @@ enum DashboardScript {
       s.last_health_check || ''].join('\n');
     if (tr.dataset.signature === signature) return;
     tr.dataset.signature = signature;
+    rowsRebuilt++;
     const url = linkable(s.url);
     const name = url ? el('a', { 'class': 'service-link', href: url }, [s.name])
                      : el('span', { 'class': 'service-name' }, [s.name]);
@@ -324,6 +326,7 @@ enum DashboardScript {
       index++;
     }
     while (tbody.children.length > index) tbody.lastElementChild.remove();
+    body.dataset.rowsRebuilt = String(rowsRebuilt);
     const counts = { total: services.length, healthy: 0, unhealthy: 0, unknown: 0, active: 0, inactive: 0, failed: 0 };
     for (const s of services) { counts[s.health_status]++; counts[s.status]++; }
     for (const node of document.querySelectorAll('[data-count]')) {
