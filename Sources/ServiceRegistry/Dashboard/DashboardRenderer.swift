@@ -258,7 +258,7 @@ public struct DashboardRenderer: Sendable {
         h.attribute("value", query.sort.rawValue)
         h.raw("><input type=\"hidden\" name=\"dir\"")
         h.attribute("value", query.descending ? "desc" : "asc")
-        h.raw(">\n<button type=\"submit\" class=\"button apply-filters\">Apply</button>\n</form>\n")
+        h.raw(">\n<noscript><button type=\"submit\" class=\"button\">Apply</button></noscript>\n</form>\n")
     }
 
     func row(_ h: inout HTMLBuffer, _ record: ServiceRecord, now: Date) {

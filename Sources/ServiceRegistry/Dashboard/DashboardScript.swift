@@ -9,7 +9,6 @@ enum DashboardScript {
   const authRequired = body.dataset.auth === 'token';
   const refreshMs = Math.max(250, parseInt(body.dataset.refreshMs, 10) || 3000);
   const TOKEN_KEY = 'service-registry.api-token';
-  document.documentElement.classList.add('js');
 
   // ---- small DOM helpers -------------------------------------------------------------------
   function el(tag, attrs, children) {

@@ -55,7 +55,6 @@ main { padding: 1rem 1.25rem 2rem; max-width: 1400px; margin: 0 auto; }
 .filter { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
 .filter select, .filter input { font: inherit; color: var(--fg); background: var(--panel); border: 1px solid var(--border); border-radius: 6px; padding: .3rem .5rem; min-height: 2.2rem; }
 .filter.search input { min-width: 16rem; }
-.js .apply-filters { display: none; }
 .summary, .refresh-status { color: var(--muted); font-size: .85rem; margin: .25rem 0; }
 .table-wrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--border); border-radius: 8px; }
 /* Rows are grids rather than table rows (the elements stay table, row and cell for assistive technology), so

@@ -84,7 +84,7 @@ import Testing
         #expect(Self.tags(html).isSubset(of: ["!doctype", "html", "head", "meta", "title", "link", "script", "body", "a", "header", "h1",
                                              "nav", "main", "section", "div", "span", "button", "details", "summary", "form", "label",
                                              "input", "textarea", "select", "option", "small", "p", "table", "caption", "thead", "tr",
-                                             "th", "tbody", "td", "time", "dialog", "h3"]))
+                                             "th", "tbody", "td", "time", "dialog", "h3", "noscript"]))
     }
 
     @Test func servicePageEscapesFieldsLabelsAndHistory() throws {
