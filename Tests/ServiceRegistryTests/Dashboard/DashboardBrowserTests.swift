@@ -59,7 +59,6 @@ import Testing
                     "active_names": ["alpha-api", "beta-worker", "epsilon.service", Self.hostileName],
                     "flip_name": "beta-worker", "history_name": "gamma-db",
                     "history_texts": ["status: active → failed", "health: healthy → unhealthy"],
-                    "scan_detail": "systemd discovery is not available",
                 ]
                 let expectJSON = String(decoding: try JSONSerialization.data(withJSONObject: expect), as: UTF8.self)
                 let artifacts = TestPaths.packageRoot.appendingPathComponent("artifacts/dashboard").path
