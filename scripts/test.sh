@@ -11,5 +11,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     prometheus chromium python3-websocket nginx-light wrk \
     systemd dbus-user-session >/dev/null
 fi
+# The OpenAPI fuzz test drives schemathesis (PyPI).
+command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
 swift build --build-tests
 swift test --skip-build "$@"

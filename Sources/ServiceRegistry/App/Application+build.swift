@@ -27,19 +27,22 @@ public struct RegistryComponents: Sendable {
 /// Every endpoint the router serves, in one list (the OpenAPI test compares it with the document).
 public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryConfiguration, _ components: RegistryComponents,
                                                     context: Context.Type = Context.self) -> [Endpoint<Context>] {
-    let openAPI = OpenAPIDocument.document.bytes
+    let openAPI = OpenAPIDocument.document(writesNeedToken: configuration.apiToken != nil,
+                                           readsNeedToken: configuration.readToken != nil).bytes
     return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
         + DiscoveryController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
+        + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
 
 public func buildRouter(_ configuration: RegistryConfiguration, _ components: RegistryComponents) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    let endpoints = buildEndpoints(configuration, components, context: BasicRequestContext.self)
+    router.add(middleware: ErrorMiddleware(routes: RouteTable(endpoints)))
     router.add(middleware: AuthMiddleware(apiToken: configuration.apiToken, readToken: configuration.readToken))
-    router.add(buildEndpoints(configuration, components))
+    router.add(endpoints)
     return router
 }
 

@@ -1,11 +1,24 @@
 /// The OpenAPI 3.1 description of every route (SPEC §2), served at `GET /openapi.json`.
 /// A test compares its operations with the endpoints the router registers, in both directions.
 public enum OpenAPIDocument {
-    public static var document: JSONValue {
+    /// The document for a daemon whose writes (and, with a read token, reads) need a bearer token.
+    public static func document(writesNeedToken: Bool = false, readsNeedToken: Bool = false) -> JSONValue {
         var paths: [String: [String: JSONValue]] = [:]
         for (key, operation) in operations {
             let parts = key.split(separator: " ", maxSplits: 1)
-            paths[String(parts[1]), default: [:]][parts[0].lowercased()] = operation
+            let method = parts[0].lowercased()
+            var operation = operation
+            let isWrite = method != "get" || parts[1] == "/scan"
+            let isOpen = ["/health", "/api/v1/health", "/ready"].contains(String(parts[1]))
+            if !isOpen && (isWrite ? writesNeedToken : readsNeedToken), case .object(var members) = operation {
+                members["security"] = [["bearer": []]]
+                if case .object(var responses)? = members["responses"] {
+                    responses["401"] = unauthorized
+                    members["responses"] = .object(responses)
+                }
+                operation = .object(members)
+            }
+            paths[String(parts[1]), default: [:]][method] = operation
         }
         return [
             "openapi": "3.1.0",
@@ -19,32 +32,29 @@ public enum OpenAPIDocument {
         ]
     }
 
+    public static var document: JSONValue { document() }
+
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     static func json(_ schema: JSONValue) -> JSONValue { ["content": ["application/json": ["schema": schema]]] }
     static func response(_ description: String, _ schema: JSONValue? = nil) -> JSONValue {
         guard let schema else { return ["description": .string(description)] }
         return ["description": .string(description), "content": ["application/json": ["schema": schema]]]
     }
-    static let idParameter: JSONValue = ["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]
+    static let idParameter: JSONValue = ["name": "id", "in": "path", "required": true,
+                                         "schema": ["type": "integer", "format": "int64", "minimum": -9_007_199_254_740_991, "maximum": 9_007_199_254_740_991]]
     static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
         ["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)]
     }
     static let detail = response("Error", ref("Detail"))
     static let validation = response("Validation error", ref("HTTPValidationError"))
     static let unauthorized = response("Missing or invalid bearer token", ref("Detail"))
-    static let write: JSONValue = [["bearer": []], [:]]
 
     static func op(_ summary: String, parameters: [JSONValue] = [], body: JSONValue? = nil,
                    responses: [String: JSONValue], secured: Bool = false) -> JSONValue {
         var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let body { operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]] }
-        if secured {
-            operation["security"] = [["bearer": []]]
-            var responses = responses
-            responses["401"] = unauthorized
-            operation["responses"] = .object(responses)
-        }
+        _ = secured  // security is added per configuration by `document(writesNeedToken:readsNeedToken:)`
         return .object(operation)
     }
 
@@ -52,7 +62,7 @@ public enum OpenAPIDocument {
     /// `OpenAPIDocument+<Area>.swift` and one line here.
     public static var operations: [String: JSONValue] {
         var all = coreOperations
-        for area in [discoveryOperations] { all.merge(area) { $1 } }
+        for area in [dashboardOperations, discoveryOperations] { all.merge(area) { $1 } }
         return all
     }
 
@@ -94,7 +104,9 @@ public enum OpenAPIDocument {
         let nullableString: JSONValue = ["type": ["string", "null"]]
         let url: JSONValue = ["type": "string", "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
         let nullableURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
-        let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"]
+        // No control characters anywhere, at least one character that is not whitespace.
+        let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100,
+                               "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029][^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"]
         let port: JSONValue = ["type": ["integer", "null"], "minimum": 1, "maximum": 65535]
         let labels: JSONValue = ["type": ["object", "null"], "maxProperties": 32,
                                  "propertyNames": ["pattern": "^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$"],
@@ -103,13 +115,14 @@ public enum OpenAPIDocument {
         let status: JSONValue = ["type": "string", "enum": ["active", "inactive", "failed"]]
         let writable: [String: JSONValue] = [
             "name": name, "url": url, "status": status, "port": port,
-            "description": ["type": ["string", "null"], "maxLength": 500],
+            "description": ["type": ["string", "null"], "maxLength": 500, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f]*$"],
             "health_url": nullableURL, "labels": labels,
             "probe_interval_seconds": seconds(86_400), "probe_timeout_seconds": seconds(60),
             "follow_redirects": ["type": "boolean"],
         ]
-        var update = writable
-        update["url"] = nullableURL
+        // `url: null` is accepted only on discovered records (it hands the URL back to discovery); the
+        // schema describes the rule every record follows.
+        let update = writable
         var service = writable
         service.merge([
             "id": ["type": "integer"], "url": nullableURL,

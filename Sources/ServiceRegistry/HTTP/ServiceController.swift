@@ -71,13 +71,20 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
 /// holding several megabytes per version would cost more memory than it saves time.
 final class ListBodyCache: Sendable {
     static let maxCachedBytes = 1 << 20
-    private let cached = Mutex<(version: UInt64, body: ByteBuffer)?>(nil)
+    /// A struct rather than a tuple: generic code over a tuple type looks its metadata up at run time,
+    /// which showed in the profile of this hot path.
+    private struct Entry {
+        let version: UInt64
+        let body: ByteBuffer
+    }
+
+    private let cached = Mutex<Entry?>(nil)
 
     func body(for snapshot: ServiceSnapshot) -> ByteBuffer {
         if let hit = cached.withLock({ $0 }), hit.version == snapshot.version { return hit.body }
         let body = Self.render(snapshot, ServiceFilter())
         if body.readableBytes <= Self.maxCachedBytes {
-            cached.withLock { $0 = (snapshot.version, body) }
+            cached.withLock { $0 = Entry(version: snapshot.version, body: body) }
         }
         return body
     }

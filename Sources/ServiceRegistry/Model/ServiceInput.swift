@@ -235,15 +235,16 @@ public enum ServiceInput {
 
     /// Trims, then requires 1–100 characters (Unicode scalars, as Python counts) without control characters.
     public static func validateName(_ raw: String) throws(ValidationIssue) -> String {
+        // Control characters are refused anywhere, even where trimming would remove them.
+        if raw.unicodeScalars.contains(where: isControl) {
+            throw .body("name", "name must not contain control characters", type: "value_error")
+        }
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty {
             throw .body("name", "name must not be empty", type: "string_too_short")
         }
         if name.unicodeScalars.count > maxNameLength {
             throw .body("name", "name must be at most \(maxNameLength) characters", type: "string_too_long")
-        }
-        if name.unicodeScalars.contains(where: isControl) {
-            throw .body("name", "name must not contain control characters", type: "value_error")
         }
         return name
     }

@@ -1,5 +1,13 @@
 import Foundation
+import Synchronization
 import Testing
+
+/// A thread-safe counter shared by concurrent tasks.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -24,7 +32,7 @@ import FoundationNetworking
     @Test func sigtermFinishesInFlightWritesAndExitsZero() async throws {
         let data = TemporaryDirectory()
         let daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
-        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.6) {
+        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.6, minimumAcknowledged: 20) {
             daemon.signal(SIGTERM)
         }
         let start = Date()
@@ -39,7 +47,7 @@ import FoundationNetworking
     @Test func sigkillDuringWritesLosesNoAcknowledgedRecord() async throws {
         let data = TemporaryDirectory()
         let daemon = try DaemonProcess(arguments: ["--data-dir", data.path])
-        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.8) {
+        let acknowledged = try await Self.writeLoad(daemon.baseURL, writers: 8, duration: 0.8, minimumAcknowledged: 100) {
             daemon.signal(SIGKILL)
         }
         #expect(daemon.waitForExit() != nil)
@@ -146,12 +154,15 @@ import FoundationNetworking
         return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
 
-    /// Runs `writers` loops of unique registrations; after `duration`, calls `interrupt` while they are
-    /// still writing; returns the names whose POST got a 200.
-    static func writeLoad(_ base: String, writers: Int, duration: TimeInterval, interrupt: @escaping @Sendable () -> Void) async throws -> Set<String> {
+    /// Runs `writers` loops of unique registrations; once `duration` has passed and at least
+    /// `minimumAcknowledged` writes were answered (a loaded machine starts slowly), calls `interrupt` while
+    /// they are still writing; returns the names whose POST got a 200. Bounded: 30 s at most.
+    static func writeLoad(_ base: String, writers: Int, duration: TimeInterval, minimumAcknowledged: Int,
+                          interrupt: @escaping @Sendable () -> Void) async throws -> Set<String> {
         let session = URLSession(configuration: .ephemeral)
-        let deadline = Date().addingTimeInterval(duration + 5)
-        let interrupted = Date().addingTimeInterval(duration)
+        let deadline = Date().addingTimeInterval(30)
+        let earliestInterrupt = Date().addingTimeInterval(duration)
+        let acknowledgedCount = Counter()
         return await withTaskGroup(of: Set<String>.self) { group in
             for writer in 0..<writers {
                 group.addTask {
@@ -160,12 +171,15 @@ import FoundationNetworking
                         let name = "w\(writer)-\(i)"
                         guard let status = try? await post(session, base, #"{"name":"\#(name)","url":"http://127.0.0.1:1"}"#) else { break }
                         if status == 200 { acked.insert(name) } else { break }
+                        acknowledgedCount.increment()
                     }
                     return acked
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: .seconds(interrupted.timeIntervalSinceNow))
+                while Date() < earliestInterrupt || (acknowledgedCount.value < minimumAcknowledged && Date() < deadline) {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
                 interrupt()
                 return []
             }

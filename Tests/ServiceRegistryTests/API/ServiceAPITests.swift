@@ -71,6 +71,16 @@ import Testing
         }
     }
 
+    @Test func knownPathWithAnotherMethodIs405() async throws {
+        try await withRegistry { client, _ in
+            let reply = try await client.send(.patch, "/api/services/1", "{}")
+            #expect(reply.status == 405)
+            #expect(reply.json?["detail"]?.string == "Method Not Allowed")
+            let collection = try await client.execute(uri: "/api/services", method: .delete) { $0.headers[.allow] }
+            #expect(collection == "GET, POST")
+        }
+    }
+
     @Test func deleteAnswers204AndIdsAreNeverReused() async throws {
         try await withRegistry { client, _ in
             try await client.send(.post, "/api/services", Self.web)
@@ -118,6 +128,7 @@ import Testing
         (#"{"name":"a\u0007b","url":"http://h"}"#, "name"),
         (#"{"name":"a\nb","url":"http://h"}"#, "name"),
         (#"{"name":"a\tb","url":"http://h"}"#, "name"),
+        (#"{"name":"\nweb","url":"http://h"}"#, "name"),
         (#"{"name":"a\u0085b","url":"http://h"}"#, "name"),
         (#"{"name":42,"url":"http://h"}"#, "name"),
         (#"{"url":"http://h"}"#, "name"),

@@ -210,3 +210,10 @@ enum HTTP {
         return Reply(status: status, body: String(text[..<newline]))
     }
 }
+
+/// The first executable called `name` on `$PATH` (then the usual pip locations), or nil.
+func executableOnPath(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    let directories = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/root/.local/bin", "/root/.pyenv/shims"]
+    return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}

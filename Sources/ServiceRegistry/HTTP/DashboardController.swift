@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+
+/// The HTML dashboard (SPEC §6): `GET /`, `GET /services/{id}` and the embedded script and stylesheet.
+/// Pages render from the in-memory snapshot only; nothing is probed while a page is served.
+/// With `--read-token` these are reads like any other (AuthMiddleware answers 401 without the token).
+struct DashboardController<Context: RequestContext>: Sendable {
+    let store: ServiceStore
+    let renderer: DashboardRenderer
+    /// Transitions shown on a service page (the newest ones).
+    static var historyShown: Int { 200 }
+
+    init(store: ServiceStore, authRequired: Bool, refreshMilliseconds: Int = 3000) {
+        self.store = store
+        self.renderer = DashboardRenderer(authRequired: authRequired, refreshMilliseconds: refreshMilliseconds)
+    }
+
+    var endpoints: [Endpoint<Context>] {
+        [
+            Endpoint(.get, "/", index),
+            Endpoint(.get, "/services/:id", service),
+            Endpoint(.get, DashboardAssets.script.path) { request, _ in Self.asset(DashboardAssets.script, request) },
+            Endpoint(.get, DashboardAssets.stylesheet.path) { request, _ in Self.asset(DashboardAssets.stylesheet, request) },
+        ]
+    }
+
+    @Sendable func index(_ request: Request, context: Context) async throws -> Response {
+        let query = DashboardQuery(parameters: request.queryPairs)
+        return Self.html(renderer.indexPage(store.snapshot(), query: query))
+    }
+
+    @Sendable func service(_ request: Request, context: Context) async throws -> Response {
+        guard let id = context.parameters.get("id").flatMap(Int.init), let record = store.record(id: id) else {
+            return Self.html(renderer.notFoundPage("Service not found"), status: .notFound)
+        }
+        let history = try store.history(id: id, limit: Self.historyShown)
+        return Self.html(renderer.servicePage(record, history: history))
+    }
+
+    /// Pages are never cached (they show live state); the policy allows only this origin's script and
+    /// stylesheet, a second line of defence behind escaping.
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers: HTTPFields = [:]
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[HTTPFields.Element.Name("Referrer-Policy")!] = "same-origin"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A versioned URL (`?v=<hash>`) may be cached for good; the ETag answers revalidation with 304.
+    static func asset(_ asset: DashboardAsset, _ request: Request) -> Response {
+        var headers: HTTPFields = [:]
+        let etag = "\"\(asset.version)\""
+        headers[.eTag] = etag
+        headers[.cacheControl] = request.uri.queryParameters.get("v") == asset.version
+            ? "public, max-age=31536000, immutable" : "no-cache"
+        headers[.xContentTypeOptions] = "nosniff"
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = asset.contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: asset.body)))
+    }
+}

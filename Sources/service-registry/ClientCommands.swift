@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import ServiceRegistry
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where a client subcommand finds the registry (SPEC §7).
+struct RegistryOptions: ParsableArguments {
+    @Option(help: "Registry URL (default $SERVICE_REGISTRY_URL or http://127.0.0.1:8000).")
+    var registry: String?
+    @Option(help: "Bearer token for writes (default $SERVICE_REGISTRY_TOKEN).")
+    var token: String?
+
+    var client: RegistryClient {
+        let environment = ProcessInfo.processInfo.environment
+        let base = registry ?? environment["SERVICE_REGISTRY_URL"] ?? "http://127.0.0.1:8000"
+        return RegistryClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
+                              token: token ?? environment["SERVICE_REGISTRY_TOKEN"])
+    }
+}
+
+/// A small blocking-free HTTP client for the REST API.
+struct RegistryClient {
+    let base: String
+    let token: String?
+
+    /// Sends a request; answers the parsed body, or exits with the API's `detail` on an error status.
+    func call(_ method: String, _ path: String, body: JSONValue? = nil) async -> JSONValue? {
+        guard let url = URL(string: base + path) else { fail("invalid registry URL \(base)") }
+        var request = URLRequest(url: url, timeoutInterval: 30)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = Data(body.bytes)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            fail("cannot reach the registry at \(base): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let json = data.isEmpty ? nil : try? JSONValue.parse(data)
+        guard (200..<300).contains(status) else { fail("HTTP \(status): \(Self.describe(json?["detail"]))") }
+        return json
+    }
+
+    /// `{"detail": "..."}` or a FastAPI-style list, as one line.
+    static func describe(_ detail: JSONValue?) -> String {
+        switch detail {
+        case .string(let text)?: return text
+        case .array(let issues)?:
+            return issues.map { issue in
+                let loc: [String] = issue["loc"].flatMap { loc -> [String]? in
+                    guard case .array(let parts) = loc else { return nil }
+                    return parts.map { part in
+                        switch part {
+                        case .string(let s): return s
+                        case .number(let n): return String(Int(n))
+                        default: return "?"
+                        }
+                    }
+                } ?? []
+                let msg: String
+                if case .string(let m)? = issue["msg"] { msg = m } else { msg = "invalid" }
+                return "\(loc.dropFirst().joined(separator: ".")): \(msg)"
+            }.joined(separator: "; ")
+        default: return "no detail"
+        }
+    }
+
+    /// Resolves an id or a name to an id.
+    func id(of service: String) async -> Int {
+        if let id = Int(service) { return id }
+        guard case .array(let records)? = await call("GET", "/api/services"),
+              let match = records.first(where: { $0["name"] == .string(service) }),
+              case .number(let id)? = match["id"] else { fail("no service named \(service.debugDescription)") }
+        return Int(id)
+    }
+}
+
+extension JSONValue {
+    /// A field as table text.
+    func text(_ key: String) -> String {
+        switch self[key] {
+        case .string(let s)?: return s
+        case .number(let n)?: return n == n.rounded() ? String(Int(n)) : String(n)
+        case .bool(let b)?: return String(b)
+        default: return "-"
+        }
+    }
+}
+
+func printTable(_ rows: [[String]]) {
+    guard let header = rows.first else { return }
+    let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}
+
+func printServices(_ records: [JSONValue]) {
+    printTable([["ID", "NAME", "STATUS", "HEALTH", "PORT", "RESPONSE_MS", "URL"]] + records.map {
+        [$0.text("id"), $0.text("name"), $0.text("status"), $0.text("health_status"), $0.text("port"),
+         $0.text("last_response_time_ms"), $0.text("url")]
+    })
+}
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the services of a running registry.")
+    @OptionGroup var options: RegistryOptions
+    @Option(help: "active, inactive or failed.") var status: String?
+    @Option(help: "healthy, unhealthy or unknown.") var health: String?
+    @Option(help: "api or systemd.") var source: String?
+    @Flag(help: "Print the JSON records.") var json = false
+
+    func run() async throws {
+        var query: [String] = []
+        if let status { query.append("status=\(status)") }
+        if let health { query.append("health_status=\(health)") }
+        if let source { query.append("source=\(source)") }
+        let path = "/api/services" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        guard case .array(let records)? = await options.client.call("GET", path) else { fail("unexpected answer") }
+        if json { print(String(decoding: JSONValue.array(records).bytes, as: UTF8.self)) } else { printServices(records) }
+    }
+}
+
+struct RegisterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register",
+        abstract: "Register a service (or update the one with the same name).")
+    @OptionGroup var options: RegistryOptions
+    @Option(help: "Unique name.") var name: String
+    @Option(help: "http:// or https:// URL of the service.") var url: String
+    @Option(help: "TCP port.") var port: Int?
+    @Option(help: "Probed instead of the URL when set.") var healthURL: String?
+    @Option(help: "Free text.") var description: String?
+    @Option(help: "active, inactive or failed.") var status: String?
+    @Option(help: "key=value (repeatable).") var label: [String] = []
+
+    func run() async throws {
+        var body: [String: JSONValue] = ["name": .string(name), "url": .string(url)]
+        if let port { body["port"] = .number(Double(port)) }
+        if let healthURL { body["health_url"] = .string(healthURL) }
+        if let description { body["description"] = .string(description) }
+        if let status { body["status"] = .string(status) }
+        if !label.isEmpty {
+            var labels: [String: JSONValue] = [:]
+            for pair in label {
+                guard let equals = pair.firstIndex(of: "=") else { fail("--label \(pair): expected key=value") }
+                labels[String(pair[..<equals])] = .string(String(pair[pair.index(after: equals)...]))
+            }
+            body["labels"] = .object(labels)
+        }
+        let record = await options.client.call("POST", "/api/services", body: .object(body))
+        print("registered \(record?.text("name") ?? name) with id \(record?.text("id") ?? "?")")
+    }
+}
+
+struct DeregisterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "deregister", abstract: "Delete a service by id or name.")
+    @OptionGroup var options: RegistryOptions
+    @Argument(help: "Id or name.") var service: String
+
+    func run() async throws {
+        let client = options.client
+        let id = await client.id(of: service)
+        _ = await client.call("DELETE", "/api/services/\(id)")
+        print("deregistered \(service)")
+    }
+}
+
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Run a systemd discovery scan on a running registry.")
+    @OptionGroup var options: RegistryOptions
+
+    func run() async throws {
+        let result = await options.client.call("POST", "/api/scan")
+        print("discovered \(result?.text("discovered") ?? "0"), updated \(result?.text("updated") ?? "0")")
+        if case .array(let records)? = result?["services"] { printServices(records) }
+    }
+}
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Probe a service now (by id or name).")
+    @OptionGroup var options: RegistryOptions
+    @Argument(help: "Id or name.") var service: String
+
+    func run() async throws {
+        let client = options.client
+        let id = await client.id(of: service)
+        guard let record = await client.call("POST", "/api/services/\(id)/check") else { fail("unexpected answer") }
+        let error = record.text("last_error")
+        print("\(record.text("name")): \(record.text("health_status")) (HTTP \(record.text("last_status_code")), \(record.text("last_response_time_ms")) ms)"
+            + (error == "-" ? "" : ": \(error)"))
+        if record["health_status"] != "healthy" { throw ExitCode(3) }
+    }
+}

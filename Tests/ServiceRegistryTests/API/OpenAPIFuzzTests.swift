@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// schemathesis (PyPI) generates requests from `/openapi.json` — valid ones that must be accepted, invalid
+/// ones that must be rejected, unauthenticated writes that must get 401 — and checks every answer against
+/// the document. This is what "a schema-based fuzzer works against it" means.
+@Suite(.serialized) struct OpenAPIFuzzTests {
+    static let schemathesis = executableOnPath("schemathesis")
+
+    @Test func schemathesisFindsNoFailures() throws {
+        let tool = try #require(Self.schemathesis, "schemathesis is not installed: pip install schemathesis (scripts/test.sh does)")
+        let data = TemporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--api-token", "fuzz-token", "--scan-interval", "0"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        // /api/scan answers 503 where systemd is not reachable, which the "server error" check would flag.
+        process.arguments = ["run", "\(daemon.baseURL)/openapi.json", "--checks", "all", "--max-examples", "25",
+                             "--seed", "42", "-H", "Authorization: Bearer fuzz-token", "--exclude-path", "/api/scan"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        environment["SCHEMATHESIS_HOOKS"] = nil
+        process.environment = environment
+        let log = data.file("schemathesis.log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 0, "schemathesis failed:\n\(output.suffix(4000))")
+        #expect(output.contains("passed"), "\(output.suffix(2000))")
+        // The daemon survived the fuzzing.
+        #expect(try HTTP.request("GET", "\(daemon.baseURL)/health").status == 200)
+    }
+}

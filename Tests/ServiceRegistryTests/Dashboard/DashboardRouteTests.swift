@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ServiceRegistry
+
+/// The dashboard's routes through the router (no browser): content types, caching, 404 page, auth, OpenAPI.
+@Suite struct DashboardRouteTests {
+    func get(_ client: any TestClientProtocol, _ uri: String, headers: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, text: String) {
+        try await client.execute(uri: uri, method: .get, headers: headers, body: nil) { response in
+            (Int(response.status.code), response.headers, String(buffer: response.body))
+        }
+    }
+
+    @Test func indexIsHTMLWithRowsAndSecurityHeaders() async throws {
+        try await withRegistry { client, _ in
+            try await client.send(.post, "/api/services", #"{"name":"<b>x</b>","url":"http://127.0.0.1:8080"}"#)
+            let page = try await get(client, "/")
+            #expect(page.status == 200)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.headers[.cacheControl] == "no-store")
+            #expect(page.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            #expect(page.text.contains("<tr data-id=\"1\" data-signature=\"&lt;b&gt;x&lt;/b&gt;\nactive\nunknown\n\n"))
+            #expect(page.text.contains("&lt;b&gt;x&lt;/b&gt;"))
+            #expect(page.text.contains(#"data-auth="open""#))
+        }
+    }
+
+    @Test func servicePageAndNotFound() async throws {
+        try await withRegistry { client, _ in
+            try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080","labels":{"team":"core"}}"#)
+            let page = try await get(client, "/services/1")
+            #expect(page.status == 200)
+            #expect(page.text.contains(#"<span class="label-key">team</span>"#))
+            for uri in ["/services/99", "/services/abc"] {
+                let missing = try await get(client, uri)
+                #expect(missing.status == 404)
+                #expect(missing.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(missing.text.contains("Service not found"))
+            }
+        }
+    }
+
+    @Test func assetsAreVersionedAndRevalidated() async throws {
+        try await withRegistry { client, _ in
+            for asset in [DashboardAssets.script, DashboardAssets.stylesheet] {
+                let versioned = try await get(client, "\(asset.path)?v=\(asset.version)")
+                #expect(versioned.status == 200)
+                #expect(versioned.headers[.contentType] == asset.contentType)
+                #expect(versioned.headers[.cacheControl] == "public, max-age=31536000, immutable")
+                #expect(versioned.text.utf8.count == asset.body.count)
+                let plain = try await get(client, asset.path)
+                #expect(plain.headers[.cacheControl] == "no-cache")
+                let etag = try #require(plain.headers[.eTag])
+                let revalidated = try await get(client, asset.path, headers: [.ifNoneMatch: etag])
+                #expect(revalidated.status == 304)
+                #expect(revalidated.text.isEmpty)
+            }
+            let page = try await get(client, "/")
+            #expect(page.text.contains("/static/app.js?v=\(DashboardAssets.script.version)"))
+            #expect(page.text.contains("/static/app.css?v=\(DashboardAssets.stylesheet.version)"))
+        }
+    }
+
+    @Test func scriptNeverWritesDataAsMarkup() {
+        let script = String(decoding: DashboardAssets.script.body, as: UTF8.self)
+        #expect(!script.contains("innerHTML"))
+        #expect(!script.contains("outerHTML"))
+        #expect(!script.contains("insertAdjacentHTML"))
+        #expect(!script.contains("document.write"))
+        #expect(!script.contains("eval("))
+    }
+
+    @Test func pageKnowsWhenATokenIsNeeded() async throws {
+        try await withRegistry(configure: { $0.apiToken = "secret" }) { client, _ in
+            let page = try await get(client, "/")
+            #expect(page.status == 200)   // reads stay open with only an API token
+            #expect(page.text.contains(#"data-auth="token""#))
+        }
+    }
+
+    @Test func readTokenProtectsThePages() async throws {
+        try await withRegistry(configure: { $0.apiToken = "secret"; $0.readToken = "reader" }) { client, _ in
+            let anonymous = try await get(client, "/")
+            let reader = try await get(client, "/", headers: [.authorization: "Bearer reader"])
+            #expect(anonymous.status == 401)
+            #expect(reader.status == 200)
+        }
+    }
+
+    @Test func openAPIListsTheDashboardRoutes() throws {
+        let operations = OpenAPIDocument.operations
+        let directory = TemporaryDirectory()
+        for key in ["GET /", "GET /services/{id}", "GET /static/app.js", "GET /static/app.css"] {
+            #expect(operations[key] != nil, "\(key) missing from the OpenAPI document")
+        }
+        let endpoints = buildEndpoints(RegistryConfiguration(), RegistryComponents(store: try ServiceStore(directory: directory.path)),
+                                       context: BasicRequestContext.self)
+        let documented = Set(operations.keys)
+        for endpoint in endpoints {
+            #expect(documented.contains("\(endpoint.method.rawValue) \(endpoint.openAPIPath)"), "\(endpoint.method) \(endpoint.path) undocumented")
+        }
+    }
+}

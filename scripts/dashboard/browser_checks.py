@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+"""Drives the dashboard in headless Chromium through the DevTools protocol and prints one JSON object:
+{"checks": [{"name", "ok", "detail"}], "screenshots": [...], "errors": [...], "network_errors": [...]}.
+
+Run by Tests/ServiceRegistryTests/Dashboard/DashboardBrowserTests.swift, which starts the registries, seeds them
+and asserts that every expected check is present and ok. One browser for the whole run.
+
+  /usr/bin/python3 browser_checks.py --base URL --auth-base URL --token T --expect JSON --flip-file PATH --artifacts DIR
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser, CDPError, terminate_on_sigterm  # noqa: E402
+
+ROW_NAMES = "Array.from(document.querySelectorAll('#services tbody tr')).map(tr => tr.querySelector('[data-col=name]').textContent)"
+
+
+def js(value):
+    return json.dumps(value)
+
+
+def ensure(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def api(base, method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            text = r.read().decode()
+            is_json = r.headers.get("Content-Type", "").startswith("application/json")
+            return r.status, (json.loads(text) if text and is_json else None), text
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        try:
+            return e.code, json.loads(text), text
+        except ValueError:
+            return e.code, None, text
+
+
+class Session:
+    def __init__(self, browser, artifacts):
+        self.b = browser
+        self.artifacts = artifacts
+        self.checks = []
+        self.screenshots = []
+        self.errors = []          # console errors and uncaught exceptions
+        self.network_errors = []  # "Failed to load resource" entries (HTTP error statuses), with their URL
+        self.dialogs = []         # alert/confirm/prompt dialogs (there must be none)
+        self.requests = []        # (time, method, url)
+        browser.handlers.append(self.on_event)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            browser.call(domain + ".enable")
+
+    def on_event(self, event):
+        method, params = event["method"], event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            self.errors.append("exception: " + (details.get("exception", {}).get("description") or details.get("text", "")))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            self.errors.append("console." + params["type"] + ": " + " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            if entry.get("level") == "error":
+                if entry.get("source") == "network":
+                    self.network_errors.append({"url": entry.get("url", ""), "text": entry.get("text", "")})
+                else:
+                    self.errors.append("log: " + entry.get("text", "") + " " + entry.get("url", ""))
+        elif method == "Page.javascriptDialogOpening":
+            self.dialogs.append(params.get("type", "") + ": " + params.get("message", ""))
+            self.b.send("Page.handleJavaScriptDialog", {"accept": False})
+        elif method == "Network.requestWillBeSent":
+            request = params.get("request", {})
+            self.requests.append((time.time(), request.get("method"), request.get("url")))
+
+    def check(self, name, body):
+        started = time.time()
+        try:
+            detail = body()
+            self.checks.append({"name": name, "ok": True, "detail": detail or "", "seconds": round(time.time() - started, 3)})
+        except Exception as e:  # noqa: BLE001 - every failure becomes a failed check with its reason
+            self.checks.append({"name": name, "ok": False, "detail": f"{type(e).__name__}: {e}",
+                                "trace": traceback.format_exc(limit=3), "seconds": round(time.time() - started, 3)})
+
+    def shot(self, name, width, height, mobile=False, dark=False):
+        self.b.viewport(width, height, mobile=mobile, dark=dark)
+        self.b.pump(0.3)  # let layout settle
+        path = os.path.join(self.artifacts, name)
+        self.screenshots.append(self.b.screenshot(path))
+        return path
+
+    # ---- page helpers ---------------------------------------------------------------------------
+    def rows(self):
+        return self.b.evaluate(ROW_NAMES)
+
+    def set_value(self, selector, value):
+        self.b.evaluate(f"""(() => {{ const e = document.querySelector({js(selector)});
+            if (!e) throw new Error('no element ' + {js(selector)});
+            if (e.type === 'checkbox') e.checked = {js(bool(value))}; else e.value = {js(value)};
+            e.dispatchEvent(new Event('input', {{bubbles: true}})); e.dispatchEvent(new Event('change', {{bubbles: true}})); }})()""")
+
+    def click(self, selector):
+        self.b.evaluate(f"""(() => {{ const e = document.querySelector({js(selector)});
+            if (!e) throw new Error('no element ' + {js(selector)}); e.click(); }})()""")
+
+    def cell(self, name, col):
+        return self.b.evaluate(f"""(() => {{ for (const tr of document.querySelectorAll('#services tbody tr')) {{
+            if (tr.querySelector('[data-col=name]').textContent === {js(name)}) return tr.querySelector('[data-col={col}]').textContent; }}
+            return null; }})()""")
+
+    def wait_refresh(self, timeout):
+        before = self.b.evaluate("document.body.dataset.refreshedAt || ''")
+        self.b.wait_for(f"(document.body.dataset.refreshedAt || '') !== {js(before)}", timeout=timeout)
+
+
+def main_flow(s, base, expect, flip_file):
+    b = s.b
+    refresh_s = expect["refresh_ms"] / 1000
+    counts = expect["counts"]
+    xss = expect["xss_name"]
+
+    def server_render():
+        status, _, html = api(base, "GET", "/")
+        ensure(status == 200, f"GET / answered {status}")
+        ensure(html.count("<tr data-id=") == counts["total"], f"server-rendered rows: {html.count('<tr data-id=')}")
+        ensure("&lt;img src=x onerror=alert(1)&gt;" in html, "the hostile name is not escaped in the HTML")
+        ensure("<img" not in html and "<script>alert" not in html, "raw markup from data reached the HTML")
+        return "rows and escaping in the server's HTML"
+    s.check("server_render_escapes", server_render)
+
+    def page_load():
+        b.viewport(1280, 800)
+        started = time.time()
+        b.navigate(base + "/")
+        rows = s.rows()
+        ensure(len(rows) == counts["total"], f"{len(rows)} rows before any script refresh, want {counts['total']}")
+        b.wait_for("document.body.dataset.refreshedAt", timeout=10)   # the first poll has re-rendered the rows
+        rows = s.rows()
+        ensure(len(rows) == counts["total"], f"{len(rows)} rows after refresh")
+        rebuilt = b.evaluate("document.body.dataset.rowsRebuilt")
+        ensure(rebuilt == "0", f"the first refresh rebuilt {rebuilt} unchanged server-rendered rows")
+        shown = b.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('[data-count]')).map(e => [e.dataset.count, Number(e.textContent)]))")
+        ensure(shown == counts, f"counts {shown}, want {counts}")
+        return f"{len(rows)} rows, counts {shown}, {time.time() - started:.2f}s"
+    s.check("page_loads_with_services_and_counts", page_load)
+
+    def xss_as_text():
+        ensure(not s.dialogs, f"dialogs opened: {s.dialogs}")
+        ensure(b.evaluate("document.querySelectorAll('img').length") == 0, "an <img> element was injected")
+        ensure(b.evaluate("document.querySelectorAll('script').length") == 1, "a <script> element was injected")
+        ensure(xss in s.rows(), f"{xss!r} is not shown as text: {s.rows()}")
+        ensure(s.cell(xss, "description") == expect["xss_description"], "the hostile description is not shown as text")
+        return "name and description shown verbatim, no element, no dialog"
+    s.check("hostile_name_renders_as_text", xss_as_text)
+
+    def console_clean_on_load():
+        b.pump(0.2)
+        ensure(not s.errors and not s.network_errors, f"console errors: {s.errors} {s.network_errors}")
+        return "no errors"
+    s.check("console_clean_after_load", console_clean_on_load)
+
+    def filters():
+        results = {}
+        for selector, value, want in [("#filter-status", "failed", expect["failed_names"]),
+                                      ("#filter-health", "unknown", expect["unknown_names"]),
+                                      ("#filter-source", "systemd", expect["systemd_names"])]:
+            s.set_value(selector, value)
+            rows = s.rows()
+            ensure(sorted(rows) == sorted(want), f"{selector}={value}: rows {rows}, want {want}")
+            summary = b.evaluate("document.getElementById('summary').textContent")
+            ensure(summary == f"Showing {len(want)} of {counts['total']} services", f"summary {summary!r}")
+            ensure(b.evaluate(f"location.search.includes({js(selector.split('-')[1] + '=' + value)})"), "the URL does not keep the filter")
+            results[value] = rows
+            s.set_value(selector, "")
+        ensure(len(s.rows()) == counts["total"], "clearing the filters does not show every row")
+        return json.dumps(results)
+    s.check("filters_narrow_the_table", filters)
+
+    def search():
+        s.set_value("#filter-q", "WORK")     # case-insensitive, name
+        b.wait_for(f"JSON.stringify({ROW_NAMES}) === {js(json.dumps(['beta-worker'], separators=(',', ':')))}", timeout=3)
+        s.set_value("#filter-q", "frontend")  # description
+        b.wait_for(f"JSON.stringify({ROW_NAMES}) === {js(json.dumps(['alpha-api'], separators=(',', ':')))}", timeout=3)
+        s.set_value("#filter-q", "no such thing")
+        b.wait_for("!document.getElementById('empty').hidden && " + ROW_NAMES + ".length === 0", timeout=3)
+        s.set_value("#filter-q", "")
+        b.wait_for(f"{ROW_NAMES}.length === {counts['total']}", timeout=3)
+        return "by name, by description, nothing"
+    s.check("search_narrows_the_table", search)
+
+    def sorting():
+        s.click("th[data-sort=name] a")     # already ascending by name: now descending
+        names = s.rows()
+        ensure(names == sorted(names, key=str.lower, reverse=True), f"not descending by name: {names}")
+        ensure(b.evaluate("document.querySelector('th[data-sort=name]').getAttribute('aria-sort')") == "descending", "aria-sort")
+        s.click("th[data-sort=health] a")
+        health = [s.cell(n, "health") for n in s.rows()]
+        ensure(health[0] == "unhealthy", f"unhealthy first when sorted by health: {health}")
+        s.click("th[data-sort=name] a")
+        ensure(s.rows() == sorted(s.rows(), key=str.lower), "back to ascending by name")
+        return "name desc/asc, health"
+    s.check("sorting_by_column", sorting)
+
+    def view_survives_refresh():
+        s.set_value("#filter-status", "active")
+        s.click("th[data-sort=name] a")   # descending
+        b.viewport(1280, 420)
+        b.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        scroll = b.evaluate("window.scrollY")
+        ensure(scroll > 0, "the page does not scroll at 1280x420")
+        b.evaluate("document.querySelector('#services tbody tr:last-child [data-col=details] a').focus()")
+        focused = b.evaluate("document.activeElement.getAttribute('href')")
+        before = s.rows()
+        s.wait_refresh(refresh_s * 2 + 2)
+        after = s.rows()
+        ensure(before == after == sorted(expect["active_names"], key=str.lower, reverse=True), f"{before} -> {after}")
+        ensure(b.evaluate("window.scrollY") == scroll, f"scroll {scroll} -> {b.evaluate('window.scrollY')}")
+        ensure(b.evaluate("document.activeElement.getAttribute('href')") == focused, "focus lost")
+        b.viewport(1280, 800)
+        s.set_value("#filter-status", "")
+        s.click("th[data-sort=name] a")   # back to ascending
+        return f"{len(after)} rows, sort, scroll {scroll}px and focus kept through a refresh"
+    s.check("filters_sort_scroll_focus_survive_refresh", view_survives_refresh)
+
+    def one_list_request_per_refresh():
+        since = time.time()
+        s.wait_refresh(refresh_s * 2 + 2)
+        s.wait_refresh(refresh_s * 2 + 2)
+        urls = [u for t, m, u in s.requests if t >= since]
+        api_urls = [u for u in urls if "/api/" in u]
+        ensure(api_urls and all(u == base + "/api/services" for u in api_urls), f"requests while idle: {urls}")
+        return f"{len(api_urls)} list requests in two refreshes"
+    s.check("one_list_request_per_refresh", one_list_request_per_refresh)
+
+    def turns_unhealthy_without_reload():
+        name = expect["flip_name"]
+        ensure(s.cell(name, "health") == "healthy", f"{name} should start healthy, is {s.cell(name, 'health')}")
+        b.evaluate("window.__noReload = 1")
+        rebuilt = int(b.evaluate("document.body.dataset.rowsRebuilt"))
+        # The Swift test watches for this file and marks the service unhealthy (today through the store; once the
+        # prober is merged a real target could go down instead).
+        open(flip_file, "w").close()
+        started = time.time()
+        b.wait_for(f"""(() => {{ for (const tr of document.querySelectorAll('#services tbody tr'))
+            if (tr.querySelector('[data-col=name]').textContent === {js(name)}) return tr.querySelector('[data-col=health]').textContent === 'unhealthy';
+            return false; }})()""", timeout=refresh_s + 3)
+        took = time.time() - started
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        ensure(b.evaluate("document.querySelector('[data-count=unhealthy]').textContent") == str(counts["unhealthy"] + 1), "count not updated")
+        ensure(took <= refresh_s + 2.5, f"took {took:.2f}s, refresh period {refresh_s}s")
+        now_rebuilt = int(b.evaluate("document.body.dataset.rowsRebuilt"))
+        ensure(now_rebuilt == rebuilt + 1, f"{now_rebuilt - rebuilt} rows rebuilt for one change")
+        return f"shown after {took:.2f}s (refresh period {refresh_s}s)"
+    s.check("service_turning_unhealthy_shows_without_reload", turns_unhealthy_without_reload)
+
+    def keyboard():
+        b.navigate(base + "/")
+        b.call("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9})
+        b.call("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9})
+        first = b.evaluate("document.activeElement.className")
+        ensure(first == "skip-link", f"first Tab stop is {first!r}, want the skip link")
+        focusable = b.evaluate("Array.from(document.querySelectorAll('th a.sort, #scan-button, #filter-q, #filter-status, summary')).every(e => e.tabIndex >= 0)")
+        ensure(focusable, "a control is not focusable")
+        return "skip link first; sort headers, filters and buttons focusable"
+    s.check("keyboard_accessible", keyboard)
+
+    def add_service():
+        b.evaluate("document.getElementById('add-service').open = true")
+        s.set_value("#add-name", "zeta-new")
+        s.set_value("#add-url", "http://127.0.0.1:8089/")
+        s.set_value("#add-description", "added from the browser")
+        s.set_value("#add-port", "8089")
+        s.set_value("#add-labels", "team=web\nenv = test")
+        s.click("#add-form button[type=submit]")
+        b.wait_for(f"{ROW_NAMES}.includes('zeta-new')", timeout=5)
+        status, services, _ = api(base, "GET", "/api/services?q=zeta-new")
+        ensure(status == 200 and len(services) == 1, f"API: {status} {services}")
+        ensure(services[0]["port"] == 8089 and services[0]["labels"] == {"team": "web", "env": "test"}, f"stored {services[0]}")
+        expect["added_id"] = services[0]["id"]
+        return f"id {services[0]['id']}"
+    s.check("add_service_through_form", add_service)
+
+    def validation_shown_by_field():
+        s.set_value("#add-name", "bad-one")
+        s.set_value("#add-url", "ftp://example.com/")
+        s.set_value("#add-port", "70000")
+        s.click("#add-form button[type=submit]")
+        b.wait_for("document.querySelector('#add-form [data-error-for=port]').textContent", timeout=5)
+        port_error = b.evaluate("document.querySelector('#add-form [data-error-for=port]').textContent")
+        url_error = b.evaluate("document.querySelector('#add-form [data-error-for=url]').textContent")
+        ensure("65535" in port_error, f"port error {port_error!r}")
+        ensure(url_error, "no error beside the url field")
+        ensure(b.evaluate("document.getElementById('add-port').getAttribute('aria-invalid')") == "true", "port not marked invalid")
+        ensure(b.evaluate("document.querySelector('#add-form [data-error-for=name]').textContent") == "", "error on the wrong field")
+        ensure("bad-one" not in s.rows(), "an invalid service was added")
+        return f"port: {port_error!r}; url: {url_error!r}"
+    s.check("validation_error_shown_beside_field", validation_shown_by_field)
+
+    def scan_button():
+        s.click("#scan-button")
+        text = b.wait_for("document.getElementById('scan-result').textContent.replace('Scanning\u2026', '')", timeout=10)
+        # The API is the oracle: the page must say what POST /api/scan says (discovery may or may not work here).
+        status, data, _ = api(base, "POST", "/api/scan")
+        if status == 200:
+            ensure(text.startswith("Discovered "), f"scan answered 200 but the page says {text!r}")
+        else:
+            ensure(text == "Scan failed: " + data["detail"], f"scan answered {status} {data}, the page says {text!r}")
+        ensure(b.evaluate("!!document.querySelector('a[href=\"/scan\"]')"), "no link to /scan")
+        return text
+    s.check("scan_button_reports_result", scan_button)
+
+    def screenshots():
+        b.navigate(base + "/")
+        b.wait_for("document.body.dataset.refreshedAt", timeout=10)
+        s.shot("dashboard-1280x800.png", 1280, 800)
+        s.shot("dashboard-1280x800-dark.png", 1280, 800, dark=True)
+        s.shot("dashboard-390x844.png", 390, 844, mobile=True)
+        width = b.evaluate("document.documentElement.scrollWidth")
+        ensure(width <= 390, f"horizontal scrolling at phone width: {width}px")
+        dark_bg = b.evaluate("getComputedStyle(document.body).backgroundColor")
+        s.shot("dashboard-390x844-dark.png", 390, 844, mobile=True, dark=True)
+        dark_now = b.evaluate("getComputedStyle(document.body).backgroundColor")
+        ensure(dark_bg != dark_now, "prefers-color-scheme: dark changes nothing")
+        b.viewport(1280, 800)
+        return ", ".join(os.path.basename(p) for p in s.screenshots)
+    s.check("screenshots_and_phone_width", screenshots)
+
+    def service_page():
+        status, services, _ = api(base, "GET", "/api/services?q=" + urllib.request.quote(expect["history_name"]))
+        record = services[0]
+        b.navigate(f"{base}/services/{record['id']}")
+        ensure(b.evaluate("document.querySelector('.service-title').textContent") == record["name"], "title")
+        fields = b.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('[data-field]')).map(e => [e.dataset.field, e.textContent]))")
+        for key in ("id", "name", "url", "status", "health_status", "description", "source", "port", "last_error", "created_at"):
+            ensure(key in fields, f"field {key} missing: {sorted(fields)}")
+        ensure(fields["last_error"] == record["last_error"], f"last_error {fields['last_error']!r}")
+        labels = b.evaluate("Array.from(document.querySelectorAll('.labels li')).map(li => li.textContent)")
+        ensure(labels == [k + v for k, v in sorted(record["labels"].items())], f"labels {labels}")
+        timeline = b.evaluate("Array.from(document.querySelectorAll('#timeline li .event-text')).map(e => e.textContent)")
+        ensure(timeline == expect["history_texts"], f"timeline {timeline}, want {expect['history_texts']}")
+        s.shot("service-1280x800.png", 1280, 800)
+        s.shot("service-390x844.png", 390, 844, mobile=True)
+        width = b.evaluate("document.documentElement.scrollWidth")
+        ensure(width <= 390, f"horizontal scrolling on the service page at phone width: {width}px")
+        b.viewport(1280, 800)
+        return f"{len(fields)} fields, {len(timeline)} transitions"
+    s.check("service_page_fields_labels_history", service_page)
+
+    def hostile_service_page():
+        status, services, _ = api(base, "GET", "/api/services")
+        record = next(r for r in services if r["name"] == xss)
+        b.navigate(f"{base}/services/{record['id']}")
+        ensure(not s.dialogs, f"dialogs: {s.dialogs}")
+        ensure(b.evaluate("document.querySelectorAll('img').length") == 0, "<img> injected on the service page")
+        ensure(b.evaluate("document.querySelector('.service-title').textContent") == xss, "title not verbatim")
+        ensure(b.evaluate("document.title").startswith(xss), "document title not verbatim")
+        ensure(b.evaluate("document.getElementById('edit-name').value") == xss, "form value not verbatim")
+        return "verbatim in title, heading, fields and form"
+    s.check("hostile_name_on_service_page", hostile_service_page)
+
+    def edit_service():
+        id = expect.get("added_id")
+        ensure(id, "nothing was added")
+        b.navigate(f"{base}/services/{id}")
+        b.evaluate("window.__before = 1")
+        s.set_value("#edit-port", "0")
+        s.click("#edit-form button[type=submit]")
+        b.wait_for("document.querySelector('#edit-form [data-error-for=port]').textContent", timeout=5)
+        s.set_value("#edit-port", "8089")
+        s.set_value("#edit-description", "edited by the browser")
+        s.click("#edit-form button[type=submit]")
+        b.wait_for("!window.__before && document.querySelector('[data-field=description]') && "
+                   "document.querySelector('[data-field=description]').textContent === 'edited by the browser'", timeout=5)
+        _, record, _ = api(base, "GET", f"/api/services/{id}")
+        ensure(record["description"] == "edited by the browser" and record["port"] == 8089
+               and record["labels"] == {"team": "web", "env": "test"}, f"stored {record}")
+        return "422 beside port, then saved; only the changed field was sent"
+    s.check("edit_service_through_form", edit_service)
+
+    def check_now():
+        id = expect.get("added_id")
+        b.navigate(f"{base}/services/{id}")
+        b.evaluate("window.__before = 1")
+        s.click("#check-button")
+        # On a branch without the prober this answers 404 and the page shows why; with it, the page reloads.
+        outcome = b.wait_for("!window.__before ? 'reloaded' : (document.getElementById('action-result').textContent.startsWith('Check failed') "
+                             "? document.getElementById('action-result').textContent : '')", timeout=10)
+        return outcome
+    s.check("check_now_button", check_now)
+
+    def delete_service():
+        id = expect.get("added_id")
+        b.navigate(f"{base}/services/{id}")
+        s.click("#delete-button")
+        b.wait_for("document.getElementById('delete-dialog').open", timeout=3)
+        s.click("#delete-confirm")
+        b.wait_for("location.pathname === '/' && document.body.dataset.page === 'index'", timeout=5)
+        ensure("zeta-new" not in s.rows(), "the deleted service is still listed")
+        status, _, _ = api(base, "GET", f"/api/services/{id}")
+        ensure(status == 404, f"GET after delete: {status}")
+        return "gone from the table and the API"
+    s.check("delete_service_through_form", delete_service)
+
+    def console_errors():
+        b.pump(0.3)
+        ensure(not s.errors, f"console errors: {s.errors}")
+        ensure(not s.dialogs, f"dialogs: {s.dialogs}")
+        # The browser logs every HTTP error status of a fetch; only those this run provoked on purpose are allowed.
+        added = expect.get("added_id")
+        allowed = {(base + "/api/services", 422), (f"{base}/api/services/{added}", 422),      # the validation checks
+                   (base + "/api/scan", 503),                                                 # no systemd here
+                   (f"{base}/api/services/{added}/check", 404), (f"{base}/api/services/{added}/check", 503)}
+        unexpected = [e for e in s.network_errors if not any(e["url"] == url and f"status of {code} " in e["text"] for url, code in allowed)]
+        ensure(not unexpected, f"unexpected failed requests: {unexpected}")
+        return f"no console errors; {len(s.network_errors)} deliberate HTTP errors (422, scan, check)"
+    s.check("no_console_errors", console_errors)
+
+
+def auth_flow(s, base, token):
+    b = s.b
+
+    def token_asked_once_and_after_401():
+        b.navigate(base + "/")
+        ensure(b.evaluate("document.body.dataset.auth") == "token", "the page does not know a token is needed")
+        b.evaluate("document.getElementById('add-service').open = true")
+        s.set_value("#add-name", "auth-one")
+        s.set_value("#add-url", "http://127.0.0.1:8090/")
+        s.click("#add-form button[type=submit]")
+        b.wait_for("document.getElementById('token-dialog').open", timeout=5)
+        s.set_value("#token-input", "wrong-token")
+        s.click("#token-ok")
+        b.wait_for("document.getElementById('token-dialog').open && document.getElementById('token-message').textContent.includes('refused')", timeout=5)
+        s.set_value("#token-input", token)
+        s.click("#token-ok")
+        b.wait_for(f"{ROW_NAMES}.includes('auth-one')", timeout=5)
+        ensure(b.evaluate("localStorage.getItem('service-registry.api-token')") == token, "token not kept")
+        # A second write does not ask again.
+        s.set_value("#add-name", "auth-two")
+        s.set_value("#add-url", "http://127.0.0.1:8091/")
+        s.click("#add-form button[type=submit]")
+        b.wait_for(f"{ROW_NAMES}.includes('auth-two')", timeout=5)
+        ensure(not b.evaluate("document.getElementById('token-dialog').open"), "asked again")
+        # After a reload the stored token is still used.
+        b.navigate(base + "/")
+        return "asked, refused, asked again, kept in localStorage"
+    s.check("token_asked_once_kept_and_after_401", token_asked_once_and_after_401)
+
+    def stored_token_survives_reload():
+        s.click("#scan-button")
+        text = b.wait_for("document.getElementById('scan-result').textContent.replace('Scanning\u2026', '')", timeout=10)
+        ensure(not b.evaluate("document.getElementById('token-dialog').open"), "asked for the token again after a reload")
+        ensure("token" not in text.lower(), f"scan answered {text!r}")
+        return text
+    s.check("stored_token_used_after_reload", stored_token_survives_reload)
+
+    def no_errors_with_token():
+        b.pump(0.3)
+        ensure(not s.errors and not s.dialogs, f"console errors: {s.errors} dialogs: {s.dialogs}")
+        allowed = {(base + "/api/services", 401), (base + "/api/scan", 503)}
+        unexpected = [e for e in s.network_errors if e["url"].startswith(base)
+                      and not any(e["url"] == url and f"status of {code} " in e["text"] for url, code in allowed)]
+        ensure(not unexpected, f"unexpected failed requests: {unexpected}")
+        return "only the deliberate 401 and the scan's 503"
+    s.check("no_console_errors_with_token", no_errors_with_token)
+
+
+def main():
+    terminate_on_sigterm()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--auth-base")
+    parser.add_argument("--token")
+    parser.add_argument("--expect", required=True, help="JSON: what the test seeded")
+    parser.add_argument("--flip-file", required=True)
+    parser.add_argument("--artifacts", required=True)
+    args = parser.parse_args()
+    expect = json.loads(args.expect)
+    out = {"checks": [], "screenshots": [], "errors": [], "network_errors": []}
+    try:
+        with Browser() as browser:
+            s = Session(browser, args.artifacts)
+            main_flow(s, args.base, expect, args.flip_file)
+            if args.auth_base:
+                auth_flow(s, args.auth_base, args.token)
+            out = {"checks": s.checks, "screenshots": s.screenshots, "errors": s.errors,
+                   "network_errors": s.network_errors, "dialogs": s.dialogs}
+    except Exception as e:  # noqa: BLE001
+        out["checks"].append({"name": "browser", "ok": False, "detail": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()})
+    text = json.dumps(out, indent=1)
+    try:
+        os.makedirs(args.artifacts, exist_ok=True)
+        with open(os.path.join(args.artifacts, "report.json"), "w") as f:
+            f.write(text)
+    except OSError:
+        pass
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
