@@ -23,8 +23,10 @@ public struct SystemdDiscoverer: Sendable {
     ///   that a unit systemd has unloaded since (a stopped unit nothing references) shows as inactive and a
     ///   deleted one as not found.
     public func scan(knownUnits: [String] = []) async throws -> HostScan {
-        let listed = try await systemctl.listUnits().filter { options.accepts(unit: $0.name) }
-        let listedNames = Set(listed.map(\.name))
+        let accepted = try await systemctl.listUnits().filter { options.accepts(unit: $0.name) }
+        // Listed only because something references them: no need to ask `show` to learn they do not exist.
+        let listed = accepted.filter { $0.loadState != "not-found" }
+        let listedNames = Set(accepted.map(\.name))
         let unlisted = Array(Set(knownUnits).subtracting(listedNames)).filter(options.accepts(unit:)).sorted()
         let (cached, ask) = cache.plan(listed)
         let names = ask + unlisted
@@ -34,7 +36,7 @@ public struct SystemdDiscoverer: Sendable {
         let pairs: [(asked: String, properties: UnitProperties)] = shown.count == names.count
             ? Array(zip(names, shown)) : shown.map { ($0.id, $0) }
         var answers: [String: UnitProperties] = [:]
-        var gone = Set<String>()
+        var gone = Set(accepted.filter { $0.loadState == "not-found" }.map(\.name))
         for (asked, properties) in pairs {
             // Only an explicit `LoadState=not-found` makes a unit gone; a missing answer proves nothing.
             if properties.exists { answers[asked] = properties } else { gone.insert(asked) }

@@ -94,8 +94,9 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
             done ;;
         esac
         """)
-        let discoverer = SystemdDiscoverer(options: DiscoveryOptions(systemctlPath: script, excludeUnits: ["ghost.service"]))
+        let discoverer = SystemdDiscoverer(options: DiscoveryOptions(systemctlPath: script, excludeUnits: ["cron-*"]))
         let first = try await discoverer.scan()
+        #expect(first.goneUnits == ["ghost.service"])  // listed as not-found: gone without asking show
         #expect(first.units.map(\.name) == ["api@blue.service", "broken.service", "cron.service", "crashed.service", "nodesc.service", "ssh.service"])
         // States and descriptions come from the listing, the rest from show.
         #expect(first.units[1].properties.activeState == "failed" && first.units[1].properties.restarts == 2)
