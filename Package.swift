@@ -39,6 +39,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks/metrics.sh: render timing and a data directory with many services (not shipped).
+        .executableTarget(
+            name: "metrics-benchmark",
+            dependencies: ["ServiceRegistry", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/metrics"
+        ),
         .testTarget(
             name: "ServiceRegistryTests",
             dependencies: [

@@ -50,7 +50,11 @@ final class GzipStream {
         return output
     }
 
-    static func gzip(_ parts: [ByteBuffer], level: Int32 = 1) -> [UInt8] {
+}
+
+public enum Gzip {
+    /// The buffers, in order, as one gzip member.
+    public static func compress(_ parts: [ByteBuffer], level: Int32 = 1) -> [UInt8] {
         GzipStream(level: level).compress(parts)
     }
 }

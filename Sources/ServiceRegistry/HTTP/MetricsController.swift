@@ -15,7 +15,7 @@ struct MetricsController<Context: RequestContext>: Sendable {
         var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
         if ExpositionFormat.acceptsGzip(request.headers[values: .acceptEncoding].joined(separator: ",")) {
             headers[.contentEncoding] = "gzip"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: GzipStream.gzip(parts))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: Gzip.compress(parts))))
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: parts))
     }
