@@ -90,7 +90,8 @@ public struct ExpositionWriter: Sendable {
             if let extra {
                 if !labels.bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
                 extra.name.withUTF8Buffer { bytes += $0 }
-                bytes += [UInt8(ascii: "="), UInt8(ascii: "\"")]
+                bytes.append(UInt8(ascii: "="))
+                bytes.append(UInt8(ascii: "\""))
                 Self.appendEscapedLabelValue(extra.value, to: &bytes)
                 bytes.append(UInt8(ascii: "\""))
             }

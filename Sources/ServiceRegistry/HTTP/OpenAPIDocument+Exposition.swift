@@ -11,11 +11,8 @@ extension OpenAPIDocument {
             ],
         ]
         return [
-            "GET /metrics": op("Prometheus metrics: text format 0.0.4, or OpenMetrics 1.0.0 when Accept asks for it; gzip when Accept-Encoding asks",
-                               parameters: [
-                                   ["name": "Accept", "in": "header", "required": false, "schema": ["type": "string"],
-                                    "description": "application/openmetrics-text;version=1.0.0 selects OpenMetrics"],
-                               ],
+            // Accept / Accept-Encoding select the format; OpenAPI ignores them as parameters, so they are described here.
+            "GET /metrics": op("Prometheus metrics: text format 0.0.4, or OpenMetrics 1.0.0 when Accept prefers application/openmetrics-text; gzip when Accept-Encoding allows it",
                                responses: [
                                    "200": ["description": "The exposition",
                                            "content": ["text/plain": text, "application/openmetrics-text": text]],
