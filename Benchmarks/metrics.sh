@@ -29,14 +29,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 mkdir -p Benchmarks/results
 OUT="Benchmarks/results/metrics-$(date -u +%Y%m%dT%H%M%SZ).txt"
-{
+# Everything below also goes to $OUT. (Not a `{ } | tee` pipeline: that would run in a subshell where the
+# EXIT trap cannot see the server pids, and the servers would hold the pipe open.)
+exec > >(tee "$OUT") 2>&1
 echo "# /metrics benchmark $(date -u +%FT%TZ) on $(nproc) cores, wrk ${DURATION}s, 2 threads, 32 connections"
 echo "## 1. render (in-process, full render without the cache; 20 runs)"
 "$BIN/metrics-benchmark" render 1000 20
 "$BIN/metrics-benchmark" render 10000 20
 
 echo "## 2. wrk: daemon /metrics vs nginx static file, 1000 services"
-"$BIN/metrics-benchmark" populate 1000 "$WORK/data"
+"$BIN/metrics-benchmark" populate 1000 "$WORK/data" >/dev/null
 PORT="$(free_port)"
 "$BIN/service-registry" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data" --log-level error \
   --scan-interval 0 >"$WORK/daemon.log" 2>&1 &
@@ -46,8 +48,9 @@ curl -sf "http://127.0.0.1:$PORT/metrics" -o "$WORK/metrics.txt"
 echo "daemon /metrics bytes=$(stat -c %s "$WORK/metrics.txt") (process_* values differ per scrape by a few bytes)"
 
 NPORT="$(free_port)"
-mkdir -p "$WORK/nginx/html"
+mkdir -p "$WORK/nginx/html" "$WORK/nginx/tmp"
 cp "$WORK/metrics.txt" "$WORK/nginx/html/metrics"
+chmod -R a+rX "$WORK"   # nginx workers run as nobody
 cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
 worker_processes 2;
@@ -64,10 +67,11 @@ http {
   server { listen 127.0.0.1:$NPORT; root $WORK/nginx/html; }
 }
 CONF
-"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log" &
+"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log" >/dev/null 2>&1 &
 NGINX_PID=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NPORT/metrics" -o /dev/null && break; sleep 0.1; done
-cmp -s <(curl -sf "http://127.0.0.1:$NPORT/metrics") "$WORK/metrics.txt" && echo "nginx serves the same bytes"
+if cmp -s <(curl -sf "http://127.0.0.1:$NPORT/metrics") "$WORK/metrics.txt"; then echo "nginx serves the same bytes"
+else echo "nginx does not serve the file: $(cat "$WORK/nginx/error.log")" >&2; exit 1; fi
 
 rps() { wrk -t2 -c32 -d"${DURATION}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
 DAEMON_RPS="$(rps "http://127.0.0.1:$PORT/metrics")"
@@ -77,4 +81,3 @@ echo "wrk daemon /metrics (text, identity)           req/s=$DAEMON_RPS"
 echo "wrk nginx static copy                          req/s=$NGINX_RPS"
 echo "ratio daemon/nginx                             $(awk -v a="$DAEMON_RPS" -v b="$NGINX_RPS" 'BEGIN {printf "%.2f", a / b}')"
 echo "wrk daemon /metrics (OpenMetrics, gzip, as Prometheus asks) req/s=$GZIP_RPS"
-} | tee "$OUT"

@@ -59,8 +59,9 @@ public struct MetricFamily: Sendable {
 public struct ExpositionWriter: Sendable {
     public let format: ExpositionFormat
     public private(set) var bytes: [UInt8] = []
-    private var pending: MetricFamily?
-    private var current: MetricFamily?
+    /// The current family's header while no sample has been written yet; empty afterwards.
+    private var pendingHeader: [UInt8] = []
+    private var sampleName: [UInt8] = []
 
     public init(format: ExpositionFormat, capacity: Int = 4096) {
         self.format = format
@@ -69,8 +70,8 @@ public struct ExpositionWriter: Sendable {
 
     /// Starts a family; its header is written with its first sample.
     public mutating func begin(_ family: MetricFamily) {
-        pending = family
-        current = family
+        pendingHeader = format == .openMetrics ? family.openMetricsHeader : family.textHeader
+        sampleName = family.sampleName
     }
 
     /// One sample of the current family: `name{labels[,extraName="extraValue"]} value`.
@@ -78,12 +79,12 @@ public struct ExpositionWriter: Sendable {
     ///   - labels: an escaped label list without braces (`id="1",name="web"`), possibly empty.
     ///   - extra: one more label (name, raw value), escaped here.
     public mutating func sample(_ labels: LabelSet = .empty, _ extra: (name: StaticString, value: String)? = nil, value: Double) {
-        guard let family = current else { preconditionFailure("sample before begin") }
-        if let header = pending {
-            bytes += format == .openMetrics ? header.openMetricsHeader : header.textHeader
-            pending = nil
+        precondition(!sampleName.isEmpty, "sample before begin")
+        if !pendingHeader.isEmpty {
+            bytes += pendingHeader
+            pendingHeader = []
         }
-        bytes += family.sampleName
+        bytes += sampleName
         if !labels.bytes.isEmpty || extra != nil {
             bytes.append(UInt8(ascii: "{"))
             bytes += labels.bytes

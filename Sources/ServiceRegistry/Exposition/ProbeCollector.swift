@@ -29,9 +29,11 @@ public struct ProbeCollector: ServiceMetricsCollector {
     public init() {}
 
     public func collect(_ services: ServiceScrape, into writer: inout ExpositionWriter) {
-        // The last result counts only while there is a target (health is `unknown` otherwise).
-        let probed = services.items.compactMap { item in
-            item.record.probeTarget == nil ? nil : item.record.lastProbe.map { (item, $0) }
+        // The last result counts only while there is a target (health is `unknown` otherwise). Its plain
+        // values are copied out once, so the loops below do not retain the result's strings.
+        let probed: [(item: ServiceScrape.Item, probe: LastProbe)] = services.items.compactMap { item in
+            guard item.record.probeTarget != nil, let probe = item.record.lastProbe else { return nil }
+            return (item, LastProbe(probe))
         }
         writer.begin(Self.duration)
         for (item, probe) in probed { writer.sample(item.identity, value: probe.totalSeconds) }
@@ -47,10 +49,10 @@ public struct ProbeCollector: ServiceMetricsCollector {
         writer.begin(Self.statusCode)
         for (item, probe) in probed { writer.sample(item.identity, value: Double(probe.statusCode ?? 0)) }
         writer.begin(Self.lastTimestamp)
-        for (item, probe) in probed { writer.sample(item.identity, value: probe.finishedAt.timeIntervalSince1970) }
+        for (item, probe) in probed { writer.sample(item.identity, value: probe.finishedAt) }
         writer.begin(Self.certificateExpiry)
         for (item, probe) in probed {
-            if let expiry = probe.certificateExpiry { writer.sample(item.identity, value: expiry.timeIntervalSince1970) }
+            if let expiry = probe.certificateExpiry { writer.sample(item.identity, value: expiry) }
         }
 
         if let counters = services.scrape.probeCounters {
@@ -67,5 +69,22 @@ public struct ProbeCollector: ServiceMetricsCollector {
         for item in targets { writer.sample(item.identity, value: item.record.probeIntervalSeconds ?? defaults.intervalSeconds) }
         writer.begin(Self.timeout)
         for item in targets { writer.sample(item.identity, value: item.record.probeTimeoutSeconds ?? defaults.timeoutSeconds) }
+    }
+}
+
+/// The plain values of a probe result that the exposition shows (no strings).
+struct LastProbe {
+    let totalSeconds: Double
+    let phases: ProbePhases
+    let statusCode: Int?
+    let finishedAt: Double
+    let certificateExpiry: Double?
+
+    init(_ result: ProbeResult) {
+        totalSeconds = result.totalSeconds
+        phases = result.phases
+        statusCode = result.statusCode
+        finishedAt = result.finishedAt.timeIntervalSince1970
+        certificateExpiry = result.certificateExpiry?.timeIntervalSince1970
     }
 }

@@ -54,10 +54,17 @@ public struct ServiceCounts: Sendable, Equatable {
 
 /// The per-service part of a scrape: each record with its `id`/`name` label set escaped once.
 public struct ServiceScrape: Sendable {
-    public struct Item: Sendable {
+    /// A class so that the many loops over items (one per family) retain one reference per item instead
+    /// of copying every reference-counted field of the record.
+    public final class Item: Sendable {
         public let record: ServiceRecord
         /// `id="…",name="…"`: the only labels that vary on value series (SPEC §5).
         public let identity: LabelSet
+
+        init(record: ServiceRecord, identity: LabelSet) {
+            self.record = record
+            self.identity = identity
+        }
     }
 
     public let items: [Item]

@@ -122,8 +122,40 @@ import Testing
         }
     }
 
+    /// A scan that takes seconds does not hold up a scrape (nor service discovery).
+    @Test func scrapeDoesNotWaitForARunningScan() async throws {
+        let (started, continuation) = AsyncStream<Void>.makeStream()
+        let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
+            RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory), scanner: SlowScanner(started: continuation))
+        }
+        try await withLiveRegistry(components: components) { client, _ in
+            let base = "http://127.0.0.1:\(client.port!)"
+            let scan = Task { try HTTP.request("POST", base + "/api/scan", timeout: 10) }
+            var iterator = started.makeAsyncIterator()
+            _ = await iterator.next()
+            let begin = Date()
+            let metrics = try HTTP.request("GET", base + "/metrics")
+            let sd = try HTTP.request("GET", base + "/api/sd")
+            let elapsed = Date().timeIntervalSince(begin)
+            #expect(metrics.status == 200 && sd.status == 200)
+            #expect(elapsed < 1.5, "scrape took \(elapsed)s while a scan ran")
+            let scanStatus = try await scan.value.status
+            #expect(scanStatus == 200)
+        }
+    }
+
     @Test func routesAreInTheOpenAPIDocument() {
         #expect(OpenAPIDocument.operations["GET /metrics"] != nil)
         #expect(OpenAPIDocument.operations["GET /api/sd"] != nil)
+    }
+}
+
+/// A scanner whose scan takes 3 s; says when it started.
+struct SlowScanner: ServiceScanner {
+    let started: AsyncStream<Void>.Continuation
+    func scanNow() async throws -> ScanReport {
+        started.yield()
+        try await Task.sleep(for: .seconds(3))
+        return ScanReport(discovered: 0, updated: 0, services: [])
     }
 }
