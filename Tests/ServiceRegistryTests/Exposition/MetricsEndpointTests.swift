@@ -130,13 +130,16 @@ import Testing
         }
         try await withLiveRegistry(components: components) { client, _ in
             let base = "http://127.0.0.1:\(client.port!)"
-            let scan = Task { try HTTP.request("POST", base + "/api/scan", timeout: 10) }
+            // curl blocks: run it on threads of its own, not on the few threads that serve the registry.
+            let scan = Task { try await onThread { try HTTP.request("POST", base + "/api/scan", timeout: 10) } }
             var iterator = started.makeAsyncIterator()
             _ = await iterator.next()
-            let begin = Date()
-            let metrics = try HTTP.request("GET", base + "/metrics")
-            let sd = try HTTP.request("GET", base + "/api/sd")
-            let elapsed = Date().timeIntervalSince(begin)
+            let (metrics, sd, elapsed) = try await onThread {
+                let begin = Date()
+                let metrics = try HTTP.request("GET", base + "/metrics")
+                let sd = try HTTP.request("GET", base + "/api/sd")
+                return (metrics, sd, Date().timeIntervalSince(begin))
+            }
             #expect(metrics.status == 200 && sd.status == 200)
             #expect(elapsed < 1.5, "scrape took \(elapsed)s while a scan ran")
             let scanStatus = try await scan.value.status
@@ -157,5 +160,12 @@ struct SlowScanner: ServiceScanner {
         started.yield()
         try await Task.sleep(for: .seconds(3))
         return ScanReport(discovered: 0, updated: 0, services: [])
+    }
+}
+
+/// Runs blocking work on a thread of its own.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -104,9 +104,11 @@ final class PrometheusServer: @unchecked Sendable {
             while Date() < deadline {
                 #expect(prometheus.process.isRunning, "prometheus exited: \(prometheus.logText)")
                 if !prometheus.process.isRunning { return }
-                targets = prometheus.api("/api/v1/targets")?["activeTargets"]?.array ?? []
+                // curl blocks: on a thread of its own, so the registry keeps answering Prometheus meanwhile.
+                let (targetsData, alertsData) = try await onThread { (prometheus.api("/api/v1/targets"), prometheus.api("/api/v1/alerts")) }
+                targets = targetsData?["activeTargets"]?.array ?? []
                 registryUp = targets.contains { $0["labels"]?["job"]?.string == "service-registry" && $0["health"]?.string == "up" }
-                let alerts = prometheus.api("/api/v1/alerts")?["alerts"]?.array ?? []
+                let alerts = alertsData?["alerts"]?.array ?? []
                 // Only the registry's own job: the SD job also scrapes healthy-svc, which is the registry itself.
                 firing = alerts.filter {
                     $0["labels"]?["alertname"]?.string == "ServiceUnhealthy" && $0["state"]?.string == "firing"
@@ -134,7 +136,7 @@ final class PrometheusServer: @unchecked Sendable {
             #expect(firing.first?["annotations"]?["summary"]?.string == "Service failing-svc is unhealthy")
 
             // The server loaded all eight rules.
-            let groups = prometheus.api("/api/v1/rules")?["groups"]?.array ?? []
+            let groups = try await onThread { prometheus.api("/api/v1/rules") }?["groups"]?.array ?? []
             #expect(groups.flatMap { $0["rules"]?.array ?? [] }.count == 8)
         }
     }

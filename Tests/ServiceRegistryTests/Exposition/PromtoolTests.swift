@@ -20,7 +20,8 @@ import Testing
         return try await withLiveRegistry(components: components) { client, _ in
             var arguments = ["-sS", "--fail", "http://127.0.0.1:\(client.port!)/metrics"]
             if let accept { arguments += ["-H", "Accept: \(accept)"] }
-            let reply = try ExpositionSamples.run("/usr/bin/curl", arguments)
+            // Blocking: on a thread of its own, so the registry's handlers keep their threads.
+            let reply = try await onThread { [arguments] in try ExpositionSamples.run("/usr/bin/curl", arguments) }
             #expect(reply.status == 0, "\(reply.stderr)")
             return reply.stdout
         }
