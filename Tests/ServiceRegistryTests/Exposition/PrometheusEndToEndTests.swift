@@ -59,6 +59,11 @@ final class PrometheusServer: @unchecked Sendable {
             // A healthy target (the registry's own /health) and a failing one (nothing listens on the port).
             let healthy = try await client.send(.post, "/api/services", #"{"name":"healthy-svc","url":"http://\#(registry)/health","labels":{"team":"core"}}"#)
             let failing = try await client.send(.post, "/api/services", #"{"name":"failing-svc","url":"http://127.0.0.1:\#(closedPort)/"}"#)
+            // Hostile name and label value: Prometheus's own parser (it scrapes OpenMetrics) must read them back intact.
+            let hostileName = #"hostile "q" \ }{ ☃ 🚀"#
+            let hostileLabel = "line1\nline2 \"quoted\" \\ }"
+            let hostile = try await client.send(.post, "/api/services", #"{"name":"hostile \"q\" \\ }{ ☃ 🚀","url":"http://127.0.0.1:\#(closedPort)/x","labels":{"note":"line1\nline2 \"quoted\" \\ }"}}"#)
+            #expect(hostile.status == 200, "\(hostile.text)")
             let healthyID = try #require(healthy.json?["id"]?.int)
             let failingID = try #require(failing.json?["id"]?.int)
 
@@ -115,7 +120,7 @@ final class PrometheusServer: @unchecked Sendable {
                         && $0["labels"]?["job"]?.string == "service-registry"
                 }
                 let discovered = targets.filter { $0["labels"]?["job"]?.string == "registered-services" }.count
-                if registryUp && !firing.isEmpty && discovered == 2 { break }
+                if registryUp && !firing.isEmpty && discovered == 3 { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
             #expect(registryUp, "the registry's /metrics was not scraped: \(targets)")
@@ -123,7 +128,7 @@ final class PrometheusServer: @unchecked Sendable {
             // Discovery through /api/sd: both services are targets, with our labels.
             let discovered = targets.filter { $0["labels"]?["job"]?.string == "registered-services" }
             let byName = Dictionary(discovered.compactMap { t in t["discoveredLabels"]?["__meta_service_registry_name"]?.string.map { ($0, t) } }) { a, _ in a }
-            #expect(Set(byName.keys) == ["healthy-svc", "failing-svc"], "targets: \(targets)")
+            #expect(Set(byName.keys) == ["healthy-svc", "failing-svc", hostileName], "targets: \(targets)")
             #expect(byName["healthy-svc"]?["discoveredLabels"]?["__address__"]?.string == registry)
             #expect(byName["healthy-svc"]?["discoveredLabels"]?["__meta_service_registry_label_team"]?.string == "core")
             #expect(byName["failing-svc"]?["discoveredLabels"]?["__address__"]?.string == "127.0.0.1:\(closedPort)")
@@ -134,6 +139,13 @@ final class PrometheusServer: @unchecked Sendable {
             #expect(names == ["failing-svc"], "firing: \(firing)")
             #expect(firing.first?["labels"]?["severity"]?.string == "critical")
             #expect(firing.first?["annotations"]?["summary"]?.string == "Service failing-svc is unhealthy")
+
+            // The hostile values went through the exposition and Prometheus's parser unchanged.
+            let info = try await onThread { prometheus.api("/api/v1/query?query=service_registry_service_info%7Bjob%3D%22service-registry%22%7D") }
+            let series = info?["result"]?.array?.compactMap { $0["metric"] } ?? []
+            let stored = series.first { $0["name"]?.string == hostileName }
+            #expect(stored != nil, "\(series)")
+            #expect(stored?["label_note"]?.string == hostileLabel)
 
             // The server loaded all eight rules.
             let groups = try await onThread { prometheus.api("/api/v1/rules") }?["groups"]?.array ?? []
