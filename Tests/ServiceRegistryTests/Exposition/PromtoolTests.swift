@@ -42,6 +42,25 @@ import Testing
         #expect(result.stdout.isEmpty && result.stderr.isEmpty, "promtool said: \(result.stdout)\(result.stderr)")
     }
 
+    /// Every metric of SPEC §5 is in a live scrape of a registry whose prober and discovery have run, and
+    /// every family the collectors declare shows up.
+    @Test func everySpecMetricIsExported() async throws {
+        let exported = try await Self.liveScrape().sampleNames
+        let spec = ["service_registry_service_info", "service_registry_service_up", "service_registry_service_healthy",
+                    "service_registry_probe_duration_seconds", "service_registry_probe_phase_duration_seconds",
+                    "service_registry_probe_http_status_code", "service_registry_probe_last_timestamp_seconds",
+                    "service_registry_probe_ssl_earliest_cert_expiry_seconds", "service_registry_probes_total",
+                    "service_registry_probe_failures_total", "service_registry_service_port", "service_registry_systemd_unit_state",
+                    "service_registry_build_info", "service_registry_services", "service_registry_scan_duration_seconds",
+                    "service_registry_last_scan_timestamp_seconds", "service_registry_scan_errors_total",
+                    "service_registry_probe_queue_lag_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                    "process_open_fds", "process_start_time_seconds"]
+        #expect(Set(spec).subtracting(exported).isEmpty, "missing: \(Set(spec).subtracting(exported).sorted())")
+        let declared = Set(MetricsRenderer.families.map(\.name))
+        #expect(declared.subtracting(exported).isEmpty, "declared but not exported: \(declared.subtracting(exported).sorted())")
+        #expect(exported.subtracting(declared).isEmpty, "exported but not declared: \(exported.subtracting(declared).sorted())")
+    }
+
     @Test func promtoolCheckAndTestRules() throws {
         try ExpositionSamples.requireTool(Self.promtool)
         let rules = TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.rules.yml").path
