@@ -71,12 +71,12 @@ public final class MetricsExporter: Sendable {
     }
 
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
-    public func exposition(format: ExpositionFormat, now: Date = Date()) -> [ByteBuffer] {
+    public func exposition(format: ExpositionFormat) -> [ByteBuffer] {
         let snapshot = store.snapshot()
         let counters = probeStatistics?.counters()
-        var scrape = Scrape(records: [], snapshotVersion: snapshot.version, probeCounters: counters,
+        var scrape = Scrape(records: [], probeCounters: counters,
                             probeQueueLagSeconds: probeStatistics?.queueLagSeconds(), scan: discoveryStatistics?.scanStatistics(),
-                            probeDefaults: probeDefaults, now: now)
+                            probeDefaults: probeDefaults)
         let hit = cache.withLock { entries in
             entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
         }

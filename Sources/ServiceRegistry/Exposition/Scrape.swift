@@ -15,29 +15,24 @@ public struct ProbeDefaults: Sendable, Equatable {
 /// prober's and discovery's statistics. Taking it never probes, never runs systemctl and never waits for a scan.
 public struct Scrape: Sendable {
     public var records: [ServiceRecord]
-    /// The store snapshot's version (bumped on every change, probe results included); keys the render cache.
-    public var snapshotVersion: UInt64
     /// Per-service probe counters; nil while no prober runs.
     public var probeCounters: [Int: ProbeCounters]?
     public var probeQueueLagSeconds: Double?
     /// Discovery's statistics; nil while no discovery runs.
     public var scan: ScanStatistics?
     public var probeDefaults: ProbeDefaults
-    public var now: Date
     /// Number of services by source and status (computed from `records` unless given).
     public var serviceCounts: ServiceCounts
 
-    public init(records: [ServiceRecord], snapshotVersion: UInt64 = 0, probeCounters: [Int: ProbeCounters]? = nil,
+    public init(records: [ServiceRecord], probeCounters: [Int: ProbeCounters]? = nil,
                 probeQueueLagSeconds: Double? = nil, scan: ScanStatistics? = nil,
-                probeDefaults: ProbeDefaults = ProbeDefaults(), now: Date = Date(), serviceCounts: ServiceCounts? = nil) {
+                probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil) {
         self.records = records
         self.serviceCounts = serviceCounts ?? ServiceCounts(records)
-        self.snapshotVersion = snapshotVersion
         self.probeCounters = probeCounters
         self.probeQueueLagSeconds = probeQueueLagSeconds
         self.scan = scan
         self.probeDefaults = probeDefaults
-        self.now = now
     }
 }
 

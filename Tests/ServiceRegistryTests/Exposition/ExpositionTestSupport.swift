@@ -65,7 +65,7 @@ enum ExpositionSamples {
 
     static var scrape: Scrape {
         Scrape(records: records, probeCounters: counters, probeQueueLagSeconds: 0.125, scan: scan,
-               probeDefaults: ProbeDefaults(intervalSeconds: 60, timeoutSeconds: 2), now: epoch.addingTimeInterval(60))
+               probeDefaults: ProbeDefaults(intervalSeconds: 60, timeoutSeconds: 2))
     }
 
     /// Saves the sample records into a store: ids, sources and systemd fields exactly as above, probe results set in memory.
