@@ -195,7 +195,7 @@ import Testing
         #expect(abs(start - Date().timeIntervalSince1970) < 3600)
         let fds = try #require(value("process_open_fds"))
         #expect(fds >= 3 && fds <= (value("process_max_fds") ?? 0))
-        #expect(try #require(value("process_cpu_seconds_total")) > 0)
+        #expect(try #require(value("process_cpu_seconds_total")) >= 0)  // 10 ms ticks: may still be 0 early on
         #expect(try #require(value("process_virtual_memory_bytes")) >= rss)
     }
 }
