@@ -32,6 +32,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
     return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
+        + MetricsController<Context>(exporter: MetricsExporter(components, configuration)).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
