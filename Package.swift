@@ -18,11 +18,13 @@ let package = Package(
         // C libraries, each behind a small shim header (PLATFORM.md: variadic libcurl calls need typed wrappers).
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "ServiceRegistry",
             dependencies: [
                 "CLMDB",
                 "CCurl",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -36,6 +38,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Benchmarks/metrics.sh: render timing and a data directory with many services (not shipped).
+        .executableTarget(
+            name: "metrics-benchmark",
+            dependencies: ["ServiceRegistry", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/metrics"
         ),
         .testTarget(
             name: "ServiceRegistryTests",

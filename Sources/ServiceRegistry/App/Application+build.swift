@@ -33,6 +33,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
         + DiscoveryController<Context>(store: components.store).endpoints
+        + MetricsController<Context>(exporter: MetricsExporter(components, configuration)).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }

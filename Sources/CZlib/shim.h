@@ -1,0 +1,10 @@
+#ifndef SERVICE_REGISTRY_CZLIB_SHIM_H
+#define SERVICE_REGISTRY_CZLIB_SHIM_H
+#include <zlib.h>
+
+/* deflateInit2 is a macro (it passes ZLIB_VERSION and sizeof(z_stream)); Swift cannot call it directly.
+   windowBits 15 + 16 asks zlib for a gzip header and trailer. */
+static inline int czlib_deflate_init_gzip(z_streamp stream, int level) {
+    return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+}
+#endif

@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Renders a scrape: first the per-service families (services, probes, systemd), then the registry's and
+/// the process's. Pure: the same scrape gives the same bytes.
+public enum MetricsRenderer {
+    public static let serviceCollectors: [any ServiceMetricsCollector] = [ServiceCollector(), ProbeCollector(), SystemdCollector()]
+    public static let registryCollectors: [any RegistryMetricsCollector] = [RegistryCollector(), ProcessCollector()]
+
+    /// Every family we may export, for tests and documentation.
+    public static var families: [MetricFamily] {
+        ServiceCollector.families + ProbeCollector.families + SystemdCollector.families + RegistryCollector.families + ProcessCollector.families
+    }
+
+    /// The per-service families; depends only on the records, the probe counters and the defaults.
+    public static func renderServices(_ scrape: Scrape, format: ExpositionFormat) -> [UInt8] {
+        let services = ServiceScrape(scrape)
+        // About 1.5 KB per probed service; reserving avoids repeated growth of a multi-megabyte buffer.
+        var writer = ExpositionWriter(format: format, capacity: 1024 + services.items.count * 1600)
+        for collector in serviceCollectors { collector.collect(services, into: &writer) }
+        return writer.bytes
+    }
+
+    /// The registry and process families, and the end of the exposition.
+    public static func renderRegistry(_ scrape: Scrape, format: ExpositionFormat) -> [UInt8] {
+        var writer = ExpositionWriter(format: format, capacity: 4096)
+        for collector in registryCollectors { collector.collect(scrape, into: &writer) }
+        writer.finish()
+        return writer.bytes
+    }
+
+    public static func render(_ scrape: Scrape, format: ExpositionFormat) -> [UInt8] {
+        renderServices(scrape, format: format) + renderRegistry(scrape, format: format)
+    }
+}
+
+/// Serves `/metrics` from the store's in-memory snapshot and the statistics of the prober and discovery.
+///
+/// The per-service block is the bulk of the bytes and changes only when a record, a probe result or a
+/// probe counter changes; it is kept, per format, until then. The small registry/process block is rendered
+/// on every scrape. Output is byte-for-byte what a full render would give.
+public final class MetricsExporter: Sendable {
+    let store: ServiceStore
+    let probeStatistics: (any ProbeStatistics)?
+    let discoveryStatistics: (any DiscoveryStatistics)?
+    let probeDefaults: ProbeDefaults
+
+    private struct CachedBlock {
+        var format: ExpositionFormat
+        var version: UInt64
+        var counters: [Int: ProbeCounters]?
+        var counts: ServiceCounts
+        var block: ByteBuffer
+    }
+    private let cache = Mutex<[CachedBlock]>([])
+
+    public init(store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
+                probeDefaults: ProbeDefaults = ProbeDefaults()) {
+        self.store = store
+        self.probeStatistics = probeStatistics
+        self.discoveryStatistics = discoveryStatistics
+        self.probeDefaults = probeDefaults
+    }
+
+    /// The exporter of a running registry: its store, its prober's and discovery's statistics (when those
+    /// run) and its global probe defaults.
+    public convenience init(_ components: RegistryComponents, _ configuration: RegistryConfiguration) {
+        self.init(store: components.store, probeStatistics: components.probeStatistics, discoveryStatistics: components.discoveryStatistics,
+                  probeDefaults: ProbeDefaults(intervalSeconds: configuration.probeInterval, timeoutSeconds: configuration.probeTimeout))
+    }
+
+    /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
+    public func exposition(format: ExpositionFormat) -> [ByteBuffer] {
+        let snapshot = store.snapshot()
+        let counters = probeStatistics?.counters()
+        var scrape = Scrape(records: [], probeCounters: counters,
+                            probeQueueLagSeconds: probeStatistics?.queueLagSeconds(), scan: discoveryStatistics?.scanStatistics(),
+                            probeDefaults: probeDefaults)
+        let hit = cache.withLock { entries in
+            entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
+        }
+        let block: ByteBuffer
+        if let hit {
+            block = hit.block
+            scrape.serviceCounts = hit.counts
+        } else {
+            scrape.records = snapshot.records
+            scrape.serviceCounts = ServiceCounts(scrape.records)
+            block = ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format))
+            let entry = CachedBlock(format: format, version: snapshot.version, counters: counters, counts: scrape.serviceCounts, block: block)
+            cache.withLock { entries in
+                entries.removeAll { $0.format == format }
+                entries.append(entry)
+            }
+        }
+        return [block, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format))]
+    }
+}

@@ -1,0 +1,50 @@
+/// The registry's own series: build, service counts, discovery and prober health.
+///
+/// Discovery series appear once discovery runs (`scan` present), the queue lag once a prober runs; the
+/// scan duration and timestamp only after a first scan finished.
+public struct RegistryCollector: RegistryMetricsCollector {
+    public static let buildInfo = MetricFamily("service_registry_build_info", .info,
+        help: "Version of the running service-registry; always 1.")
+    public static let services = MetricFamily("service_registry_services", .gauge,
+        help: "Number of registered services by source and status.")
+    public static let scanDuration = MetricFamily("service_registry_scan_duration_seconds", .gauge, unit: "seconds",
+        help: "Duration of the last systemd discovery scan.")
+    public static let lastScan = MetricFamily("service_registry_last_scan_timestamp_seconds", .gauge, unit: "seconds",
+        help: "Unix time when the last systemd discovery scan finished.")
+    public static let scanErrors = MetricFamily("service_registry_scan_errors_total", .counter,
+        help: "Discovery scans that failed since the registry started.")
+    public static let queueLag = MetricFamily("service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
+        help: "How late due probes started recently.")
+
+    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, queueLag]
+
+    public let version: String
+
+    public init(version: String = RegistryVersion.current) { self.version = version }
+
+    public func collect(_ scrape: Scrape, into writer: inout ExpositionWriter) {
+        writer.begin(Self.buildInfo)
+        writer.sample(LabelSet(["version": version]), value: 1)
+
+        // Every source × status pair, zeros included, so a count that drops to 0 stays visible.
+        writer.begin(Self.services)
+        for source in ServiceSource.allCases {
+            for status in ServiceStatus.allCases {
+                writer.sample(LabelSet(["source": source.rawValue, "status": status.rawValue]), value: Double(scrape.serviceCounts[source, status]))
+            }
+        }
+
+        if let scan = scrape.scan {
+            writer.begin(Self.scanDuration)
+            if let duration = scan.lastDurationSeconds { writer.sample(value: duration) }
+            writer.begin(Self.lastScan)
+            if let at = scan.lastScanAt { writer.sample(value: at.timeIntervalSince1970) }
+            writer.begin(Self.scanErrors)
+            writer.sample(value: Double(scan.errorsTotal))
+        }
+        if let lag = scrape.probeQueueLagSeconds {
+            writer.begin(Self.queueLag)
+            writer.sample(value: lag)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Hummingbird
+
+/// `GET /metrics` (SPEC §5) and `GET /api/sd` (Prometheus HTTP service discovery, SPEC §2). Both are reads
+/// served from memory: they never probe, never run systemctl and never wait for a scan.
+struct MetricsController<Context: RequestContext>: Sendable {
+    let exporter: MetricsExporter
+
+    var endpoints: [Endpoint<Context>] {
+        [Endpoint(.get, "/metrics", metrics), Endpoint(.get, "/api/sd", serviceDiscovery)]
+    }
+
+    @Sendable func metrics(_ request: Request, context: Context) async throws -> Response {
+        let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
+        let parts = exporter.exposition(format: format)
+        var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
+        if ExpositionFormat.acceptsGzip(request.headers[values: .acceptEncoding].joined(separator: ",")) {
+            headers[.contentEncoding] = "gzip"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: Gzip.compress(parts))))
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: parts))
+    }
+
+    @Sendable func serviceDiscovery(_ request: Request, context: Context) async throws -> Response {
+        jsonResponse(ServiceDiscovery.targetGroupsJSON(exporter.store.snapshot().records))
+    }
+}

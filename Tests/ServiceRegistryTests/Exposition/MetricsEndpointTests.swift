@@ -1,0 +1,171 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ServiceRegistry
+
+/// `/metrics` and `/api/sd` through the router.
+@Suite struct MetricsEndpointTests {
+    static func get(_ client: any TestClientProtocol, _ uri: String, _ headers: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, body: [UInt8]) {
+        try await client.execute(uri: uri, method: .get, headers: headers) { response in
+            (Int(response.status.code), response.headers, Array(response.body.readableBytesView))
+        }
+    }
+
+    @Test func textFormatByDefault() async throws {
+        try await withRegistry { client, components in
+            try await client.send(.post, "/api/services", #"{"name":"web \"1\"","url":"http://127.0.0.1:8080","port":8080,"labels":{"team":"a\\b"}}"#)
+            let reply = try await Self.get(client, "/metrics")
+            #expect(reply.status == 200)
+            #expect(reply.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
+            let text = String(decoding: reply.body, as: UTF8.self)
+            #expect(text.hasSuffix("\n"))
+            #expect(!text.contains("# EOF"))
+            #expect(text.contains(#"service_registry_service_info{id="1",name="web \"1\"",unit="",url="http://127.0.0.1:8080",source="api",status="active",label_team="a\\b"} 1"#))
+            #expect(text.contains(#"service_registry_service_up{id="1",name="web \"1\""} 1"#))
+            #expect(text.contains(#"service_registry_service_port{id="1",name="web \"1\""} 8080"#))
+            #expect(text.contains(#"service_registry_services{source="api",status="active"} 1"#))
+            #expect(text.contains("process_open_fds "))
+        }
+    }
+
+    @Test func openMetricsWhenAsked() async throws {
+        try await withRegistry { client, _ in
+            try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080"}"#)
+            let reply = try await Self.get(client, "/metrics", [.accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"])
+            #expect(reply.headers[.contentType] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+            let text = String(decoding: reply.body, as: UTF8.self)
+            #expect(text.hasSuffix("\n# EOF\n"))
+            #expect(text.contains("# TYPE service_registry_service info\n"))
+            #expect(text.contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\n"))
+        }
+    }
+
+    @Test func gzipWhenAsked() async throws {
+        try await withRegistry { client, _ in
+            for i in 1...50 { try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:\#(8000 + i)"}"#) }
+            let plain = try await Self.get(client, "/metrics")
+            let zipped = try await Self.get(client, "/metrics", [.acceptEncoding: "gzip, deflate"])
+            #expect(zipped.headers[.contentEncoding] == "gzip")
+            #expect(plain.headers[.contentEncoding] == nil)
+            #expect(zipped.body.count < plain.body.count / 4)
+            let unzipped = try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(zipped.body))
+            #expect(unzipped.status == 0, "\(unzipped.stderr)")
+            // Process values move between scrapes; the per-service part is identical.
+            let cut = { (s: String) in s.components(separatedBy: "# HELP service_registry_build_info")[0] }
+            #expect(cut(unzipped.stdout) == cut(String(decoding: plain.body, as: UTF8.self)))
+            #expect(unzipped.stdout.hasSuffix("\n"))
+        }
+    }
+
+    @Test func deletedServiceIsGoneFromTheNextScrape() async throws {
+        try await withRegistry { client, components in
+            try await client.send(.post, "/api/services", #"{"name":"keep","url":"http://127.0.0.1:8080"}"#)
+            try await client.send(.post, "/api/services", #"{"name":"drop","url":"http://127.0.0.1:8081"}"#)
+            components.store.setProbeResult(id: 2, ExpositionSamples.probe(healthy: false, status: 500, seconds: 0.1))
+            let before = String(decoding: try await Self.get(client, "/metrics").body, as: UTF8.self)
+            #expect(before.contains(#"service_registry_service_healthy{id="2",name="drop"} 0"#))
+            let deleted = try await client.send(.delete, "/api/services/2").status
+            #expect(deleted == 204)
+            let after = String(decoding: try await Self.get(client, "/metrics").body, as: UTF8.self)
+            #expect(!after.contains(#"name="drop""#))
+            #expect(after.contains(#"name="keep""#))
+            let sd = try await client.send(.get, "/api/sd")
+            #expect(sd.json?.array?.count == 1)
+        }
+    }
+
+    @Test func probeResultsAppearWithoutARegistryRestart() async throws {
+        try await withRegistry { client, components in
+            try await client.send(.post, "/api/services", #"{"name":"web","url":"https://127.0.0.1:8443"}"#)
+            let first = String(decoding: try await Self.get(client, "/metrics").body, as: UTF8.self)
+            #expect(!first.contains("service_registry_service_healthy{"))
+            let expiry = Date(timeIntervalSince1970: 1_800_000_000)
+            components.store.setProbeResult(id: 1, ExpositionSamples.probe(healthy: true, status: 204, seconds: 0.5, expiry: expiry))
+            let second = String(decoding: try await Self.get(client, "/metrics").body, as: UTF8.self)
+            #expect(second.contains(#"service_registry_service_healthy{id="1",name="web"} 1"#))
+            #expect(second.contains(#"service_registry_probe_http_status_code{id="1",name="web"} 204"#))
+            #expect(second.contains(#"service_registry_probe_duration_seconds{id="1",name="web"} 0.5"#))
+            #expect(second.contains(#"service_registry_probe_ssl_earliest_cert_expiry_seconds{id="1",name="web"} 1800000000"#))
+            #expect(second.contains(#"service_registry_probe_phase_duration_seconds{id="1",name="web",phase="tls"} 0.01"#))
+            #expect(second.contains(#"service_registry_probe_interval_seconds{id="1",name="web"} 60"#))
+        }
+    }
+
+    @Test func serviceDiscovery() async throws {
+        try await withRegistry { client, _ in
+            let empty = try await Self.get(client, "/api/sd")
+            #expect(empty.status == 200)
+            #expect(empty.headers[.contentType] == "application/json")
+            #expect(String(decoding: empty.body, as: UTF8.self) == "[]")
+            try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080/","health_url":"http://127.0.0.1:8080/health","labels":{"env":"prod"}}"#)
+            let reply = try await client.send(.get, "/api/sd")
+            let group = try #require(reply.json?[0])
+            #expect(group["targets"]?.array?.compactMap(\.string) == ["127.0.0.1:8080"])
+            let labels = try #require(group["labels"])
+            #expect(labels["__meta_service_registry_id"]?.string == "1")
+            #expect(labels["__meta_service_registry_name"]?.string == "web")
+            #expect(labels["__meta_service_registry_health_url"]?.string == "http://127.0.0.1:8080/health")
+            #expect(labels["__meta_service_registry_health_status"]?.string == "unknown")
+            #expect(labels["__meta_service_registry_label_env"]?.string == "prod")
+        }
+    }
+
+    @Test func readTokenProtectsMetricsAndDiscovery() async throws {
+        try await withRegistry(configure: { $0.readToken = "r3ad" }) { client, _ in
+            let anonymousMetrics = try await Self.get(client, "/metrics").status
+            let anonymousSD = try await Self.get(client, "/api/sd").status
+            let metrics = try await Self.get(client, "/metrics", [.authorization: "Bearer r3ad"]).status
+            let sd = try await Self.get(client, "/api/sd", [.authorization: "Bearer r3ad"]).status
+            #expect(anonymousMetrics == 401 && anonymousSD == 401)
+            #expect(metrics == 200 && sd == 200)
+        }
+    }
+
+    /// A scan that takes seconds does not hold up a scrape (nor service discovery).
+    @Test func scrapeDoesNotWaitForARunningScan() async throws {
+        let (started, continuation) = AsyncStream<Void>.makeStream()
+        let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
+            RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory), scanner: SlowScanner(started: continuation))
+        }
+        try await withLiveRegistry(components: components) { client, _ in
+            let base = "http://127.0.0.1:\(client.port!)"
+            // curl blocks: run it on threads of its own, not on the few threads that serve the registry.
+            let scan = Task { try await onThread { try HTTP.request("POST", base + "/api/scan", timeout: 10) } }
+            var iterator = started.makeAsyncIterator()
+            _ = await iterator.next()
+            let (metrics, sd, elapsed) = try await onThread {
+                let begin = Date()
+                let metrics = try HTTP.request("GET", base + "/metrics")
+                let sd = try HTTP.request("GET", base + "/api/sd")
+                return (metrics, sd, Date().timeIntervalSince(begin))
+            }
+            #expect(metrics.status == 200 && sd.status == 200)
+            #expect(elapsed < 1.5, "scrape took \(elapsed)s while a scan ran")
+            let scanStatus = try await scan.value.status
+            #expect(scanStatus == 200)
+        }
+    }
+
+    @Test func routesAreInTheOpenAPIDocument() {
+        #expect(OpenAPIDocument.operations["GET /metrics"] != nil)
+        #expect(OpenAPIDocument.operations["GET /api/sd"] != nil)
+    }
+}
+
+/// A scanner whose scan takes 3 s; says when it started.
+struct SlowScanner: ServiceScanner {
+    let started: AsyncStream<Void>.Continuation
+    func scanNow() async throws -> ScanReport {
+        started.yield()
+        try await Task.sleep(for: .seconds(3))
+        return ScanReport(discovered: 0, updated: 0, services: [])
+    }
+}
+
+/// Runs blocking work on a thread of its own.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
