@@ -13,6 +13,8 @@ import Testing
         let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--api-token", "fuzz-token", "--scan-interval", "0"])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
+        // schemathesis keeps a cache in its working directory: keep it out of the repository.
+        process.currentDirectoryURL = URL(fileURLWithPath: data.path)
         // /api/scan and /scan answer 503 where systemd is not reachable, which the "server error" check would flag.
         process.arguments = ["run", "\(daemon.baseURL)/openapi.json", "--checks", "all", "--max-examples", "25",
                              "--seed", "42", "-H", "Authorization: Bearer fuzz-token", "--exclude-path", "/api/scan",
