@@ -31,6 +31,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
     return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
+        + ProbeController<Context>(prober: components.prober).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
 }
 
@@ -48,6 +49,10 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     let store = try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes)
     var components = RegistryComponents(store: store)
     components.directoryLock = lock
+    let prober = HealthProber(store: store, settings: ProbeSettings(configuration), logger: logger)
+    components.prober = prober
+    components.probeStatistics = prober.statistics
+    components.services.append(prober)
     return components
 }
 

@@ -52,7 +52,7 @@ public enum OpenAPIDocument {
     /// `OpenAPIDocument+<Area>.swift` and one line here.
     public static var operations: [String: JSONValue] {
         var all = coreOperations
-        for area in [[String: JSONValue]]() { all.merge(area) { $1 } }
+        for area in [probeOperations] { all.merge(area) { $1 } }
         return all
     }
 
