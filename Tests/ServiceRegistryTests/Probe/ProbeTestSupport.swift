@@ -52,8 +52,9 @@ final class ProbeTargetServer: @unchecked Sendable {
     }
 
     deinit {
+        // SIGKILL: a child spawned from a test thread may inherit a mask that blocks SIGTERM.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
