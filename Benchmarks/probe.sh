@@ -17,8 +17,10 @@ for tool in nginx wrk python3 prometheus-blackbox-exporter; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light wrk python3 prometheus-blackbox-exporter)" >&2; exit 1; }
 done
 
-[ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --product service-registry >/dev/null
-BIN=$(swift build -c release --show-bin-path)/service-registry
+if [ -z "${BIN:-}" ]; then
+  swift build -c release --product service-registry >/dev/null
+  BIN=$(swift build -c release --show-bin-path)/service-registry
+fi
 WORK=$(mktemp -d /dev/shm/probe-bench.XXXXXX)
 PIDS=()
 cleanup() {
