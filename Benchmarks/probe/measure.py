@@ -62,6 +62,7 @@ print(json.dumps({
     "probes_per_s": round(started / (t1 - t0), 1),
     "lag_p99_s": round(max(float(w["lag_p99"]) for w in seen), 4),
     "lag_max_s": round(max(float(w["lag_max"]) for w in seen), 4),
+    "lag_p99_per_window_s": [round(float(w["lag_p99"]), 3) for w in seen],
     "cpu_s": round(cpu, 2),
     "cpu_s_per_1000_probes": round(cpu / started * 1000, 3) if started else None,
     "rss_mib": round(status("VmRSS"), 1),
