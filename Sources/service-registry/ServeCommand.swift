@@ -30,7 +30,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
 
     func run() async throws {
-        MemoryTuning.limitMallocArenas()
         let configuration: RegistryConfiguration
         do {
             configuration = try resolveConfiguration(environment: ProcessInfo.processInfo.environment)
