@@ -7,6 +7,7 @@
 #
 #   Benchmarks/probe.sh                      # N = 1000 and 10000, 10 s interval, 60 s measured
 #   COUNTS="1000" INTERVAL=5 Benchmarks/probe.sh
+#   MALLOC_ARENA_MAX=2 Benchmarks/probe.sh   # the daemon inherits it: fewer glibc arenas, lower RSS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${COUNTS:-"1000 10000"}
@@ -56,7 +57,7 @@ PIDS+=($!)
 TARGET="http://127.0.0.1:$NGINX_PORT"
 wait_http "$TARGET/"
 
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
 for N in $COUNTS; do
   PORT=$(free_port)
   "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$N" --probe-interval "$INTERVAL" \
