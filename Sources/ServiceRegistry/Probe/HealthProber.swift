@@ -7,6 +7,9 @@ import Synchronization
 /// results in the store's memory; `run()` writes them to LMDB in batches (one transaction at most about
 /// once a second) and flushes the last batch at graceful shutdown, so a restart shows the last results.
 public final class HealthProber: Service, ServiceProber {
+    /// How long a result that changes nothing but timings may wait in memory before it is written.
+    static let routinePersistDelay = 30.0
+
     public let statistics: ProbeStatisticsRecorder
     private let store: ServiceStore
     private let settings: ProbeSettings
@@ -20,8 +23,8 @@ public final class HealthProber: Service, ServiceProber {
         self.store = store
         self.settings = settings
         self.logger = logger
-        engine = ProbeEngine(store: store, settings: settings, statistics: statistics, logger: logger) { [pending] id, event in
-            pending.add(id: id, event: event)
+        engine = ProbeEngine(store: store, settings: settings, statistics: statistics, logger: logger) { [pending] id, event, changed in
+            pending.add(id: id, event: event, changed: changed)
         }
         // Registered before the engine reads the store, so no change between the two is missed.
         store.observe { [engine] change in
@@ -49,7 +52,7 @@ public final class HealthProber: Service, ServiceProber {
             }
         }
         await engine.stop()
-        await flush()
+        await flush(everything: true)
         logger.info("prober stopped")
     }
 
@@ -60,7 +63,7 @@ public final class HealthProber: Service, ServiceProber {
         let updated = try await withCheckedThrowingContinuation { (reply: CheckedContinuation<ServiceRecord, any Error>) in
             engine.post(.check(id: id, request: request, reply: reply))
         }
-        await flush()
+        await flush()  // a check's result is written in this batch (it is always "changed")
         return updated
     }
 
@@ -70,9 +73,12 @@ public final class HealthProber: Service, ServiceProber {
         #endif
     }
 
-    /// Writes the pending results in one LMDB transaction.
-    func flush() async {
-        let batch = pending.take()
+    /// Writes the pending results that are due in one LMDB transaction: every changed result (health,
+    /// status code or error) at once, a result that only refreshes timings within `routinePersistDelay`,
+    /// everything at shutdown. Re-encoding every record on every probe cost about a quarter of the
+    /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
+    func flush(everything: Bool = false) async {
+        let batch = pending.take(now: Date().timeIntervalSince1970, routineDelay: everything ? 0 : Self.routinePersistDelay)
         guard !batch.ids.isEmpty else { return }
         // History of a service deleted meanwhile would outlive it (ids are never reused, but keep LMDB tidy).
         let history = batch.history.filter { store.record(id: $0.id) != nil }
@@ -93,24 +99,41 @@ final class PendingProbeResults: Sendable {
         var history: [(id: Int, event: HistoryEvent)] = []
     }
 
-    private let state = Mutex(Batch())
+    private struct State {
+        var changed: Set<Int> = []
+        /// Results that only refresh timings, with when the oldest unwritten one arrived.
+        var routine: [Int: Double] = [:]
+        var history: [(id: Int, event: HistoryEvent)] = []
+    }
 
-    func add(id: Int, event: HistoryEvent?) {
-        state.withLock { batch in
-            batch.ids.insert(id)
-            if let event { batch.history.append((id, event)) }
+    private let state = Mutex(State())
+
+    func add(id: Int, event: HistoryEvent?, changed: Bool, now: Double = Date().timeIntervalSince1970) {
+        state.withLock { s in
+            if changed {
+                s.changed.insert(id)
+                s.routine[id] = nil
+            } else if !s.changed.contains(id), s.routine[id] == nil {
+                s.routine[id] = now
+            }
+            if let event { s.history.append((id, event)) }
         }
     }
 
-    func take() -> Batch {
-        state.withLock { batch in
-            defer { batch = Batch() }
+    /// Takes every changed result and the routine ones waiting `routineDelay` or longer.
+    func take(now: Double, routineDelay: Double) -> Batch {
+        state.withLock { s in
+            var batch = Batch(ids: s.changed, history: s.history)
+            s.changed = []
+            s.history = []
+            for (id, since) in s.routine where now - since >= routineDelay { batch.ids.insert(id) }
+            for id in batch.ids { s.routine[id] = nil }
             return batch
         }
     }
 
     func retry(ids: Set<Int>) {
-        state.withLock { $0.ids.formUnion(ids) }
+        state.withLock { $0.changed.formUnion(ids) }
     }
 }
 

@@ -34,12 +34,13 @@ final class ProbeEngine: Sendable {
     private let statistics: ProbeStatisticsRecorder
     private let logger: Logger
     /// Called on the engine's thread for every stored result (the owner batches them for LMDB).
-    private let onResult: @Sendable (_ id: Int, _ event: HistoryEvent?) -> Void
+    /// `changed`: health, status code or error differ from the previous result, or a check asked for it.
+    private let onResult: @Sendable (_ id: Int, _ event: HistoryEvent?, _ changed: Bool) -> Void
     private let inbox = Mutex(Inbox())
     private let multi: UncheckedBox<CurlMulti>
 
     init(store: ServiceStore, settings: ProbeSettings, statistics: ProbeStatisticsRecorder, logger: Logger,
-         onResult: @escaping @Sendable (Int, HistoryEvent?) -> Void) {
+         onResult: @escaping @Sendable (Int, HistoryEvent?, Bool) -> Void) {
         self.store = store
         self.settings = settings
         self.statistics = statistics
@@ -115,7 +116,7 @@ final class ProbeEngine: Sendable {
     fileprivate var engineSettings: ProbeSettings { settings }
     fileprivate var engineStatistics: ProbeStatisticsRecorder { statistics }
     fileprivate var engineLogger: Logger { logger }
-    fileprivate func deliver(id: Int, event: HistoryEvent?) { onResult(id, event) }
+    fileprivate func deliver(id: Int, event: HistoryEvent?, changed: Bool) { onResult(id, event, changed) }
 }
 
 /// A value only ever used under the engine's own rules (the multi handle: `wakeup` from any thread,
@@ -250,7 +251,9 @@ private final class ProbeLoop {
             event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.healthStatus.rawValue,
                                  to: updated.healthStatus.rawValue, detail: result.error)
         }
-        engine.deliver(id: transfer.id, event: event)
+        var changed = event != nil || before.lastProbe?.statusCode != result.statusCode || before.lastProbe?.error != result.error
+        if case .check = transfer.kind { changed = true }
+        engine.deliver(id: transfer.id, event: event, changed: changed)
         if case .check(let reply) = transfer.kind { reply.resume(returning: updated) }
     }
 
