@@ -2,8 +2,8 @@
 # Prober benchmark (issue 3). Release build; nginx on 127.0.0.1 as the target (large listen backlog);
 # for each N in $COUNTS: a fresh daemon (data on tmpfs), N services registered, one interval of warm-up,
 # then $WINDOWS whole 10 s windows measured: probes/s achieved vs scheduled, p99 start lag, daemon CPU
-# seconds per 1,000 probes, RSS. Then blackbox_exporter (http_2xx) probes the same nginx, driven by wrk,
-# for its CPU per probe. Bounded: every process started here is killed on exit.
+# seconds per 1,000 probes, RSS. Then blackbox_exporter (http_2xx) probes the same nginx at the same rates
+# (N / interval per second, paced by a small Python driver) for its CPU per probe. Bounded: every process started here is killed on exit.
 #
 #   Benchmarks/probe.sh                      # N = 1000 and 10000, 10 s interval, 60 s measured
 #   COUNTS="1000" INTERVAL=5 Benchmarks/probe.sh
@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 COUNTS=${COUNTS:-"1000 10000"}
 INTERVAL=${INTERVAL:-10}
 WINDOWS=${WINDOWS:-6}
-BLACKBOX_SECONDS=${BLACKBOX_SECONDS:-20}
-for tool in nginx wrk python3 prometheus-blackbox-exporter; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light wrk python3 prometheus-blackbox-exporter)" >&2; exit 1; }
+BLACKBOX_SECONDS=${BLACKBOX_SECONDS:-30}
+for tool in nginx python3 prometheus-blackbox-exporter; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light python3 prometheus-blackbox-exporter)" >&2; exit 1; }
 done
 
 if [ -z "${BIN:-}" ]; then
@@ -85,4 +85,7 @@ prometheus-blackbox-exporter --config.file="$WORK/blackbox.yml" --web.listen-add
 BB=$!
 PIDS+=($BB)
 wait_http "http://127.0.0.1:$BB_PORT/"
-echo "blackbox_exporter $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "$TARGET/svc/0" "$BLACKBOX_SECONDS")"
+for N in $COUNTS; do
+  RATE=$(python3 -c "print($N/$INTERVAL)")
+  echo "blackbox_exporter rate=${RATE}/s $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "$TARGET/svc/0" "$BLACKBOX_SECONDS" "$RATE")"
+done
