@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bearer token required on every state-changing request (SERVICE_REGISTRY_TOKEN also works).") var apiToken: String?
     @Option(help: "Bearer token required on reads too.") var readToken: String?
     @Option(help: "Largest size the LMDB database may grow to, in MiB (default 1024).") var mapSizeMb: Int?
-    @Option(help: "Seconds between probes of each service (default 60).") var probeInterval: Double?
+    @Option(help: "Seconds between probes of each service (default 60); 0 turns background probing off (check-now still works).") var probeInterval: Double?
     @Option(help: "Seconds a probe may take in all, connect included (default 2.0).") var probeTimeout: Double?
     @Option(help: "Most probes in flight at once (default 1000).") var probeConcurrency: Int?
     @Option(help: "PEM CA bundle that HTTPS probes trust besides the system's.") var probeCaFile: String?
@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.apiToken = apiToken ?? env("API_TOKEN") ?? env("TOKEN")
         c.readToken = readToken ?? env("READ_TOKEN")
         c.mapSizeBytes = try number(mapSizeMb, "MAP_SIZE_MB", 1024, valid: { $0 >= 1 && $0 <= 1 << 20 }, "must be between 1 and 1048576") << 20
-        c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 >= 0.1 && $0 <= 86_400 }, "must be between 0.1 and 86400 seconds")
+        c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 == 0 || ($0 >= 0.1 && $0 <= 86_400) }, "must be 0 (background probing off) or between 0.1 and 86400 seconds")
         c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { $0 > 0 && $0 <= 60 }, "must be greater than 0 and at most 60 seconds")
         c.probeConcurrency = try number(probeConcurrency, "PROBE_CONCURRENCY", c.probeConcurrency, valid: { $0 >= 1 && $0 <= 100_000 }, "must be between 1 and 100000")
         c.probeCAFile = probeCaFile ?? env("PROBE_CA_FILE")

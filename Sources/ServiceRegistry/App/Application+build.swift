@@ -34,6 +34,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + ScanController<Context>(scanner: components.scanner).endpoints
         + DiscoveryController<Context>(store: components.store).endpoints
         + MetricsController<Context>(exporter: MetricsExporter(components, configuration)).endpoints
+        + ProbeController<Context>(prober: components.prober).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
@@ -53,6 +54,10 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     let store = try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes)
     var components = RegistryComponents(store: store)
     components.directoryLock = lock
+    let prober = HealthProber(store: store, settings: ProbeSettings(configuration), logger: logger)
+    components.prober = prober
+    components.probeStatistics = prober.statistics
+    components.services.append(prober)
     let discovery = DiscoveryService(store: store, options: DiscoveryOptions(configuration), interval: configuration.scanInterval, logger: logger)
     components.scanner = discovery
     components.discoveryStatistics = discovery

@@ -62,7 +62,7 @@ public enum OpenAPIDocument {
     /// `OpenAPIDocument+<Area>.swift` and one line here.
     public static var operations: [String: JSONValue] {
         var all = coreOperations
-        for area in [dashboardOperations, expositionOperations, discoveryOperations] { all.merge(area) { $1 } }
+        for area in [probeOperations, discoveryOperations, expositionOperations, dashboardOperations] { all.merge(area) { $1 } }
         return all
     }
 

@@ -36,7 +36,7 @@ import Testing
 
     @Test func errorsGoToStderrWithNonZeroExit() throws {
         let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "t"])
-        let unauthorized = try run(["register", "--registry", daemon.baseURL, "--name", "a", "--url", "http://h"])
+        let unauthorized = try run(["register", "--registry", daemon.baseURL, "--name", "a", "--url", "http://127.0.0.1:9"])
         #expect(unauthorized.status != 0)
         #expect(unauthorized.stderr.contains("HTTP 401"))
         let invalid = try run(["register", "--registry", daemon.baseURL, "--token", "t", "--name", "a", "--url", "ftp://h"])

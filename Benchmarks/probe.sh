@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Prober benchmark (issue 3). Release build; nginx on 127.0.0.1 as the target (large listen backlog);
+# for each N in $COUNTS: a fresh daemon (data on tmpfs), N services registered, one interval of warm-up,
+# then $WINDOWS whole 10 s windows measured: probes/s achieved vs scheduled, p99 start lag, daemon CPU
+# seconds per 1,000 probes, RSS. Then blackbox_exporter (http_2xx) probes the same nginx at the same rates
+# (N / interval per second, paced by a small Python driver) for its CPU per probe. Bounded: every process started here is killed on exit.
+#
+#   Benchmarks/probe.sh                      # N = 1000 and 10000, 10 s interval, 60 s measured
+#   COUNTS="1000" INTERVAL=5 Benchmarks/probe.sh
+#   MALLOC_ARENA_MAX=2 Benchmarks/probe.sh   # the daemon inherits it: fewer glibc arenas, lower RSS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNTS=${COUNTS:-"1000 10000"}
+INTERVAL=${INTERVAL:-10}
+WINDOWS=${WINDOWS:-6}
+BLACKBOX_SECONDS=${BLACKBOX_SECONDS:-30}
+for tool in nginx python3 prometheus-blackbox-exporter; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light python3 prometheus-blackbox-exporter)" >&2; exit 1; }
+done
+
+if [ -z "${BIN:-}" ]; then
+  swift build -c release --product service-registry >/dev/null
+  BIN=$(swift build -c release --show-bin-path)/service-registry
+fi
+WORK=$(mktemp -d /dev/shm/probe-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=8192;
+    location / { return 200 "ok\n"; }
+  }
+}
+CONF
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+PIDS+=($!)
+TARGET="http://127.0.0.1:$NGINX_PORT"
+wait_http "$TARGET/"
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
+for N in $COUNTS; do
+  PORT=$(free_port)
+  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$N" --probe-interval "$INTERVAL" \
+    --scan-interval 0 --log-level debug >"$WORK/daemon-$N.log" 2>&1 &
+  DAEMON=$!
+  PIDS+=($DAEMON)
+  wait_http "http://127.0.0.1:$PORT/ready"
+  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N"
+  sleep "$INTERVAL"  # every service has had its first (spread) probe: steady state
+  RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-$N.log" "$WINDOWS")
+  echo "service-registry N=$N scheduled=$(python3 -c "print(round($N/$INTERVAL,1))")/s $RESULT"
+  kill -TERM "$DAEMON"; wait "$DAEMON" || true
+done
+
+BB_PORT=$(free_port)
+cat > "$WORK/blackbox.yml" <<CONF
+modules:
+  http_2xx:
+    prober: http
+    timeout: 2s
+    http:
+      preferred_ip_protocol: ip4
+CONF
+prometheus-blackbox-exporter --config.file="$WORK/blackbox.yml" --web.listen-address="127.0.0.1:$BB_PORT" --log.level=warn >"$WORK/blackbox.log" 2>&1 &
+BB=$!
+PIDS+=($BB)
+wait_http "http://127.0.0.1:$BB_PORT/"
+for N in $COUNTS; do
+  RATE=$(python3 -c "print($N/$INTERVAL)")
+  echo "blackbox_exporter rate=${RATE}/s $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "$TARGET/svc/0" "$BLACKBOX_SECONDS" "$RATE")"
+done

@@ -1,0 +1,21 @@
+import Hummingbird
+
+/// `POST /api/services/{id}/check`: probes the service now and answers with the updated record.
+struct ProbeController<Context: RequestContext>: Sendable {
+    let prober: (any ServiceProber)?
+
+    var endpoints: [Endpoint<Context>] {
+        [Endpoint(.post, "/api/services/:id/check", check)]
+    }
+
+    @Sendable func check(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.pathID()
+        guard let prober else { throw APIError(.serviceUnavailable, detail: "health probing is not available") }
+        do {
+            let record = try await prober.checkNow(id: id)
+            return jsonResponse(record.jsonBytes)
+        } catch let error as ProberUnavailable {
+            throw APIError(.serviceUnavailable, detail: error.description)
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import CCurl
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The prober is not running (not started yet, or shutting down).
+public struct ProberUnavailable: Error, Sendable, CustomStringConvertible {
+    public var description: String { "the prober is not running" }
+}
+
+/// Runs every probe on one libcurl multi handle, from one dedicated thread that also keeps the schedule.
+///
+/// Nothing here blocks Swift concurrency's cooperative pool: other threads only post commands to the
+/// inbox and wake the multi handle's poll. Results go straight into the store's memory and into a batch
+/// that the owning `HealthProber` persists.
+final class ProbeEngine: Sendable {
+    enum Command: Sendable {
+        /// The service changed, appeared or disappeared: re-read it from the store.
+        case refresh(id: Int)
+        case check(id: Int, request: ProbeRequest, reply: CheckedContinuation<ServiceRecord, any Error>)
+    }
+
+    private struct Inbox {
+        var commands: [Command] = []
+        var running = false
+        var stopping = false
+        var exited: CheckedContinuation<Void, Never>?
+        var hasExited = false
+    }
+
+    private let store: ServiceStore
+    private let settings: ProbeSettings
+    private let statistics: ProbeStatisticsRecorder
+    private let logger: Logger
+    /// Called on the engine's thread for every stored result (the owner batches them for LMDB).
+    /// `changed`: health, status code or error differ from the previous result, or a check asked for it.
+    private let onResult: @Sendable (_ id: Int, _ event: HistoryEvent?, _ changed: Bool) -> Void
+    private let inbox = Mutex(Inbox())
+    private let multi: UncheckedBox<CurlMulti>
+
+    init(store: ServiceStore, settings: ProbeSettings, statistics: ProbeStatisticsRecorder, logger: Logger,
+         onResult: @escaping @Sendable (Int, HistoryEvent?, Bool) -> Void) {
+        self.store = store
+        self.settings = settings
+        self.statistics = statistics
+        self.logger = logger
+        self.onResult = onResult
+        multi = UncheckedBox(CurlMulti())
+    }
+
+    /// Starts the thread; the schedule is loaded from the store there.
+    func start() {
+        let shouldStart = inbox.withLock { inbox -> Bool in
+            guard !inbox.running && !inbox.stopping else { return false }
+            inbox.running = true
+            return true
+        }
+        guard shouldStart else { return }
+        let thread = Thread { [self] in
+            let loop = ProbeLoop(engine: self, multi: multi.value)
+            loop.run()
+            let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in
+                inbox.running = false
+                inbox.hasExited = true
+                for command in inbox.commands { if case .check(_, _, let reply) = command { reply.resume(throwing: ProberUnavailable()) } }
+                inbox.commands = []
+                defer { inbox.exited = nil }
+                return inbox.exited
+            }
+            waiter?.resume()
+        }
+        thread.name = "service-registry.prober"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Stops scheduling, lets probes in flight finish (bounded), and returns when the thread has exited.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = inbox.withLock { inbox -> Bool in
+                inbox.stopping = true
+                if inbox.hasExited || !inbox.running { return true }
+                inbox.exited = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() } else { multi.value.wakeup() }
+        }
+    }
+
+    func post(_ command: Command) {
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard inbox.running && !inbox.stopping else { return false }
+            inbox.commands.append(command)
+            return true
+        }
+        if accepted {
+            multi.value.wakeup()
+        } else if case .check(_, _, let reply) = command {
+            reply.resume(throwing: ProberUnavailable())
+        } else {
+            // Not running yet: the thread reads the whole store when it starts, so nothing is lost.
+        }
+    }
+
+    // MARK: Used by the loop (on the engine's thread)
+
+    fileprivate func takeCommands() -> (commands: [Command], stopping: Bool) {
+        inbox.withLock { inbox in
+            defer { inbox.commands = [] }
+            return (inbox.commands, inbox.stopping)
+        }
+    }
+
+    fileprivate var engineStore: ServiceStore { store }
+    fileprivate var engineSettings: ProbeSettings { settings }
+    fileprivate var engineStatistics: ProbeStatisticsRecorder { statistics }
+    fileprivate var engineLogger: Logger { logger }
+    fileprivate func deliver(id: Int, event: HistoryEvent?, changed: Bool) { onResult(id, event, changed) }
+}
+
+/// A value only ever used under the engine's own rules (the multi handle: `wakeup` from any thread,
+/// everything else from the engine's thread).
+final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The engine thread's state: schedule, transfers in flight, idle easy handles.
+private final class ProbeLoop {
+    enum Kind {
+        case scheduled
+        case check(CheckedContinuation<ServiceRecord, any Error>)
+    }
+
+    struct Transfer {
+        let easy: CurlEasy
+        let id: Int
+        let request: ProbeRequest
+        let kind: Kind
+    }
+
+    /// Idle handles kept for reuse; more are freed (a burst of slow targets must not pin memory).
+    static let maxIdleHandles = 128
+
+    let engine: ProbeEngine
+    let multi: CurlMulti
+    var schedule = ProbeSchedule()
+    var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+    var scheduledInFlight: [Int: UnsafeMutableRawPointer] = [:]
+    var idle: [CurlEasy] = []
+    var startLags: [Double] = []
+    var finished: [(id: Int, healthy: Bool)] = []
+
+    init(engine: ProbeEngine, multi: CurlMulti) {
+        self.engine = engine
+        self.multi = multi
+    }
+
+    static func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    func run() {
+        let settings = engine.engineSettings
+        var now = Self.monotonicNow()
+        for record in engine.engineStore.snapshot().records { refresh(record.id, record: record, now: now) }
+        var stopDeadline: Double?
+        while true {
+            now = Self.monotonicNow()
+            let (commands, stopping) = engine.takeCommands()
+            for command in commands { handle(command, now: now) }
+            if stopping && stopDeadline == nil {
+                // SIGTERM: no new probes; those in flight get a bounded grace to finish.
+                stopDeadline = now + min(5, (transfers.values.map(\.request.timeoutSeconds).max() ?? 0) + 0.5)
+            }
+            if let stopDeadline, transfers.isEmpty || now >= stopDeadline { break }
+            if stopDeadline == nil {
+                while scheduledInFlight.count < settings.concurrency, let due = schedule.popDue(now: now) {
+                    start(due.id, due.request, kind: .scheduled)
+                    startLags.append(max(0, now - due.due))
+                }
+            }
+            multi.perform()
+            for (handle, code) in multi.completed() { complete(handle, code: code) }
+            let nextDue = schedule.nextDue()
+            publish(now: now, nextDue: nextDue)
+            var waitMs = 1000
+            if stopDeadline == nil, let nextDue, scheduledInFlight.count < settings.concurrency {
+                waitMs = min(waitMs, max(0, Int(((nextDue - Self.monotonicNow()) * 1000).rounded(.up))))
+            }
+            if waitMs > 0 || !transfers.isEmpty { multi.poll(timeoutMs: waitMs) }
+        }
+        for handle in Array(transfers.keys) { abandon(handle) }
+    }
+
+    func handle(_ command: ProbeEngine.Command, now: Double) {
+        switch command {
+        case .refresh(let id):
+            refresh(id, record: engine.engineStore.record(id: id), now: now)
+        case .check(let id, let request, let reply):
+            start(id, request, kind: .check(reply))
+        }
+    }
+
+    /// Applies the record's current state to the schedule (nil or no target: not probed any more;
+    /// `--probe-interval 0`: nothing is probed in the background, only on `check`).
+    func refresh(_ id: Int, record: ServiceRecord?, now: Double) {
+        let settings = engine.engineSettings
+        guard let record, settings.interval > 0, let request = ProbeRequest(record: record, defaults: settings) else {
+            if schedule.entries[id] != nil {
+                schedule.remove(id: id)
+                if let handle = scheduledInFlight[id] { abandon(handle) }
+                if record == nil { engine.engineStatistics.forget(id: id) }
+            }
+            return
+        }
+        if let old = schedule.entries[id]?.request, old.url != request.url, let handle = scheduledInFlight[id] {
+            abandon(handle)  // probing the old target no longer means anything
+        }
+        schedule.upsert(id: id, request: request, interval: record.probeIntervalSeconds ?? settings.interval, now: now)
+    }
+
+    func start(_ id: Int, _ request: ProbeRequest, kind: Kind) {
+        let easy = idle.popLast() ?? CurlEasy()
+        easy.prepare(request)
+        guard multi.add(easy) else {
+            if case .check(let reply) = kind { reply.resume(throwing: ProberUnavailable()) }
+            if case .scheduled = kind { schedule.finished(id: id) }
+            idle.append(easy)
+            return
+        }
+        transfers[easy.handle] = Transfer(easy: easy, id: id, request: request, kind: kind)
+        if case .scheduled = kind { scheduledInFlight[id] = easy.handle }
+    }
+
+    func complete(_ handle: UnsafeMutableRawPointer, code: CURLcode) {
+        guard let transfer = release(handle) else { return }
+        let outcome = transfer.easy.outcome(code: code)
+        recycle(transfer.easy)
+        let result = outcome.result(finishedAt: Date(), timeoutSeconds: transfer.request.timeoutSeconds)
+        let store = engine.engineStore
+        let before = store.record(id: transfer.id)
+        // A result for a target the record no longer has is stale (changed while in flight).
+        guard let before, before.probeTarget == transfer.request.url, let updated = store.setProbeResult(id: transfer.id, result) else {
+            if case .check(let reply) = transfer.kind {
+                if let before { reply.resume(returning: before) } else { reply.resume(throwing: RegistryError.notFound) }
+            }
+            return
+        }
+        finished.append((transfer.id, result.healthy))
+        var event: HistoryEvent?
+        if before.healthStatus != updated.healthStatus {
+            event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.healthStatus.rawValue,
+                                 to: updated.healthStatus.rawValue, detail: result.error)
+        }
+        var changed = event != nil || before.lastProbe?.statusCode != result.statusCode || before.lastProbe?.error != result.error
+        if case .check = transfer.kind { changed = true }
+        engine.deliver(id: transfer.id, event: event, changed: changed)
+        if case .check(let reply) = transfer.kind { reply.resume(returning: updated) }
+    }
+
+    /// Ends a transfer without a result (service deleted or retargeted, or shutdown).
+    func abandon(_ handle: UnsafeMutableRawPointer) {
+        guard let transfer = release(handle) else { return }
+        recycle(transfer.easy)
+        if case .check(let reply) = transfer.kind { reply.resume(throwing: ProberUnavailable()) }
+    }
+
+    private func release(_ handle: UnsafeMutableRawPointer) -> Transfer? {
+        guard let transfer = transfers.removeValue(forKey: handle) else { return nil }
+        multi.remove(transfer.easy)
+        if case .scheduled = transfer.kind, scheduledInFlight[transfer.id] == handle {
+            scheduledInFlight[transfer.id] = nil
+            schedule.finished(id: transfer.id)
+        }
+        return transfer
+    }
+
+    private func recycle(_ easy: CurlEasy) {
+        if idle.count < Self.maxIdleHandles { idle.append(easy) }
+    }
+
+    private func publish(now: Double, nextDue: Double?) {
+        guard !startLags.isEmpty || !finished.isEmpty || now - lastPublish >= 0.5 else { return }
+        lastPublish = now
+        let overdue = nextDue.map { max(0, now - $0) } ?? 0
+        if let window = engine.engineStatistics.record(now: now, startLags: startLags, finished: finished,
+                                                       headOverdue: overdue, inFlight: transfers.count) {
+            engine.engineLogger.debug("probe window", metadata: [
+                "seconds": "\(ProbeStatisticsRecorder.windowSeconds)", "started": "\(window.started)",
+                "finished": "\(window.finished)", "failed": "\(window.failed)",
+                "lag_p50": "\(window.lagP50)", "lag_p99": "\(window.lagP99)", "lag_max": "\(window.lagMax)",
+                "in_flight": "\(transfers.count)", "services": "\(schedule.count)",
+            ])
+        }
+        startLags.removeAll(keepingCapacity: true)
+        finished.removeAll(keepingCapacity: true)
+    }
+
+    private var lastPublish = 0.0
+}

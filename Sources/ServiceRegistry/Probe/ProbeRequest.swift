@@ -1,0 +1,48 @@
+import Foundation
+
+/// One probe to run: what the scheduler or `checkNow` hands to the engine.
+struct ProbeRequest: Sendable, Equatable {
+    var url: String
+    var timeoutSeconds: Double
+    var followRedirects: Bool
+    /// Extra CA bundle trusted for HTTPS (`--probe-ca-file`).
+    var caFile: String?
+
+    var isHTTPS: Bool { url.lowercased().hasPrefix("https:") }
+
+    /// The probe of `record` with the global defaults, or nil when it has nothing to probe (SPEC §3).
+    init?(record: ServiceRecord, defaults: ProbeSettings) {
+        guard let target = record.probeTarget, !target.isEmpty else { return nil }
+        self.init(url: target, timeoutSeconds: record.probeTimeoutSeconds ?? defaults.timeout,
+                  followRedirects: record.followRedirects, caFile: defaults.caFile)
+    }
+
+    init(url: String, timeoutSeconds: Double, followRedirects: Bool = false, caFile: String? = nil) {
+        self.url = url
+        self.timeoutSeconds = timeoutSeconds
+        self.followRedirects = followRedirects
+        self.caFile = caFile
+    }
+}
+
+/// The prober's global settings (SPEC §7 `--probe-*`).
+public struct ProbeSettings: Sendable {
+    public var interval: Double
+    public var timeout: Double
+    public var concurrency: Int
+    public var caFile: String?
+    /// How often results pending in memory are written to LMDB, in one transaction.
+    public var persistInterval: Double = 1.0
+
+    public init(interval: Double = 60, timeout: Double = 2.0, concurrency: Int = 1000, caFile: String? = nil) {
+        self.interval = interval
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.caFile = caFile
+    }
+
+    public init(_ configuration: RegistryConfiguration) {
+        self.init(interval: configuration.probeInterval, timeout: configuration.probeTimeout,
+                  concurrency: configuration.probeConcurrency, caFile: configuration.probeCAFile)
+    }
+}

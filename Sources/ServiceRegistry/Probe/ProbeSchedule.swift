@@ -1,0 +1,150 @@
+/// When each service is next due: a min-heap of due times over the services' probe settings.
+///
+/// Pure data (times are plain seconds on a monotonic clock), driven by the engine's thread; the heap is
+/// also the queue of due probes waiting for a free slot, so nothing due is ever dropped.
+struct ProbeSchedule {
+    struct Entry {
+        var request: ProbeRequest
+        var interval: Double
+        var due: Double
+        /// Bumped when the entry is rescheduled; heap items of older generations are stale.
+        var generation: UInt32
+        var inFlight = false
+    }
+
+    struct Due: Equatable {
+        var id: Int
+        var request: ProbeRequest
+        var due: Double
+    }
+
+    private(set) var entries: [Int: Entry] = [:]
+    private var heap = MinHeap()
+
+    var count: Int { entries.count }
+
+    /// Where in its interval a service's probes fall: a fixed fraction in [0, 1) derived from its id,
+    /// so 10,000 services registered at once are spread evenly and a restart keeps the same spread.
+    static func phase(of id: Int) -> Double {
+        var z = UInt64(bitPattern: Int64(id)) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
+    }
+
+    /// Adds a service, or applies changed settings. A new service is first due at its phase within one
+    /// interval from now; a changed target is due at once; a shorter interval takes effect at once.
+    mutating func upsert(id: Int, request: ProbeRequest, interval: Double, now: Double) {
+        if var entry = entries[id] {
+            guard entry.request != request || entry.interval != interval else { return }
+            var due = entry.due
+            if entry.request.url != request.url || entry.request.followRedirects != request.followRedirects { due = now }
+            due = min(due, now + interval)
+            entry.request = request
+            entry.interval = interval
+            reschedule(id: id, &entry, due: due)
+            entries[id] = entry
+        } else {
+            var entry = Entry(request: request, interval: interval, due: 0, generation: 0)
+            reschedule(id: id, &entry, due: now + Self.phase(of: id) * interval)
+            entries[id] = entry
+        }
+    }
+
+    mutating func remove(id: Int) {
+        entries[id] = nil
+    }
+
+    /// The earliest due time, dropping stale heap items.
+    mutating func nextDue() -> Double? {
+        while let top = heap.peek() {
+            if let entry = entries[top.id], entry.generation == top.generation { return top.due }
+            heap.pop()
+        }
+        return nil
+    }
+
+    /// Takes the next probe due at or before `now`, marks it in flight and schedules the one after
+    /// (fixed rate from the due time, so lag does not accumulate). A service whose previous probe is
+    /// still running (timeout longer than interval) skips this turn.
+    mutating func popDue(now: Double) -> Due? {
+        while let due = nextDue(), due <= now {
+            let top = heap.pop()!
+            var entry = entries[top.id]!
+            var next = top.due + entry.interval
+            // More than a whole interval behind (overload): resume from now instead of a burst of catch-ups.
+            if next <= now { next = now + entry.interval }
+            let wasInFlight = entry.inFlight
+            entry.inFlight = true
+            reschedule(id: top.id, &entry, due: next)
+            entries[top.id] = entry
+            if wasInFlight { continue }
+            return Due(id: top.id, request: entry.request, due: top.due)
+        }
+        return nil
+    }
+
+    /// The probe of `id` finished (or was abandoned).
+    mutating func finished(id: Int) {
+        entries[id]?.inFlight = false
+    }
+
+    /// How many probes are due at `now` but not started yet.
+    mutating func overdueCount(now: Double) -> Int {
+        heap.items.reduce(0) { count, item in
+            count + (item.due <= now && entries[item.id]?.generation == item.generation ? 1 : 0)
+        }
+    }
+
+    private mutating func reschedule(id: Int, _ entry: inout Entry, due: Double) {
+        entry.generation &+= 1
+        entry.due = due
+        heap.push(.init(due: due, id: id, generation: entry.generation))
+    }
+}
+
+/// A binary min-heap of (due, id, generation), ordered by due time then id.
+struct MinHeap {
+    struct Item: Equatable {
+        var due: Double
+        var id: Int
+        var generation: UInt32
+
+        static func < (a: Item, b: Item) -> Bool { a.due < b.due || (a.due == b.due && a.id < b.id) }
+    }
+
+    private(set) var items: [Item] = []
+
+    var count: Int { items.count }
+    func peek() -> Item? { items.first }
+
+    mutating func push(_ item: Item) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    @discardableResult
+    mutating func pop() -> Item? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && items[left] < items[smallest] { smallest = left }
+            if right < items.count && items[right] < items[smallest] { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}
