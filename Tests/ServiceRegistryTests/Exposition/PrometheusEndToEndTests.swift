@@ -53,7 +53,18 @@ final class PrometheusServer: @unchecked Sendable {
 
     @Test func prometheusScrapesDiscoversAndAlerts() async throws {
         try ExpositionSamples.requireTool(PrometheusServer.binary)
-        try await withLiveRegistry { client, components in
+        // The real prober, probing every service each second.
+        try await withLiveRegistry(components: { configuration in
+            let store = try ServiceStore(directory: configuration.dataDirectory)
+            var settings = ProbeSettings(configuration)
+            settings.interval = 1
+            let prober = HealthProber(store: store, settings: settings, logger: testLogger)
+            var components = RegistryComponents(store: store)
+            components.prober = prober
+            components.probeStatistics = prober.statistics
+            components.services = [prober]
+            return components
+        }) { client, components in
             let registry = "127.0.0.1:\(client.port!)"
             let closedPort = DaemonProcess.freePort()
             // A healthy target (the registry's own /health) and a failing one (nothing listens on the port).
@@ -62,18 +73,19 @@ final class PrometheusServer: @unchecked Sendable {
             // Hostile name and label value: Prometheus's own parser (it scrapes OpenMetrics) must read them back intact.
             let hostileName = #"hostile "q" \ }{ ☃ 🚀"#
             let hostileLabel = "line1\nline2 \"quoted\" \\ }"
-            let hostile = try await client.send(.post, "/api/services", #"{"name":"hostile \"q\" \\ }{ ☃ 🚀","url":"http://127.0.0.1:\#(closedPort)/x","labels":{"note":"line1\nline2 \"quoted\" \\ }"}}"#)
+            let hostile = try await client.send(.post, "/api/services", #"{"name":"hostile \"q\" \\ }{ ☃ 🚀","url":"http://\#(registry)/health","labels":{"note":"line1\nline2 \"quoted\" \\ }"}}"#)
             #expect(hostile.status == 200, "\(hostile.text)")
             let healthyID = try #require(healthy.json?["id"]?.int)
             let failingID = try #require(failing.json?["id"]?.int)
 
-            // THE ONE STEP TO SWAP once the prober (issue 3) is on main: instead of setting the results, let the
-            // real prober probe both URLs (e.g. `POST /api/services/{id}/check` for each, or wire
-            // `components.prober` and its service with a 1 s interval). The targets above are real: /health
-            // answers 200 and the closed port refuses, so the outcome below stays the same.
-            components.store.setProbeResult(id: healthyID, ProbeResult(finishedAt: Date(), healthy: true, statusCode: 200, totalSeconds: 0.002))
-            components.store.setProbeResult(id: failingID, ProbeResult(finishedAt: Date(), healthy: false, statusCode: nil, totalSeconds: 0.001,
-                                                                        error: "connection refused"))
+            // The prober probes both for real: /health answers 200, the closed port refuses.
+            let probed = Date().addingTimeInterval(15)
+            while Date() < probed, components.store.snapshot().record(id: healthyID)?.healthStatus != .healthy
+                || components.store.snapshot().record(id: failingID)?.healthStatus != .unhealthy {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(components.store.snapshot().record(id: healthyID)?.healthStatus == .healthy)
+            #expect(components.store.snapshot().record(id: failingID)?.lastError?.contains("refused") == true)
 
             let directory = TemporaryDirectory("prometheus-e2e")
             let rulesFile = directory.file("rules.yml")
