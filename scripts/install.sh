@@ -27,7 +27,7 @@ else
   # No systemd as PID 1 (a container): run it in the background instead.
   pkill -f '^/usr/local/bin/service-registry serve' 2>/dev/null && sleep 1 || true
   set -a; [ -f /etc/default/service-registry ] && . /etc/default/service-registry; set +a
-  nohup /usr/local/bin/service-registry serve --data-dir /var/lib/service-registry \
+  MALLOC_ARENA_MAX=2 nohup /usr/local/bin/service-registry serve --data-dir /var/lib/service-registry \
     >>/var/log/service-registry.log 2>&1 </dev/null &
   echo "systemd is not running: started in the background, log in /var/log/service-registry.log"
 fi
