@@ -18,7 +18,8 @@ build_release() {
 # start_daemon PORT [extra args...]: starts the release daemon on 127.0.0.1:PORT with its own data dir.
 start_daemon() {
   local port=$1; shift
-  "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$WORK/data-$port" --log-level error \
+  # MALLOC_ARENA_MAX=2 as in packaging/service-registry.service (the production setting).
+  MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$WORK/data-$port" --log-level error \
     --scan-interval 0 "$@" >"$WORK/daemon-$port.log" 2>&1 &
   DAEMON_PID=$!; PIDS+=("$DAEMON_PID")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0; sleep 0.1; done
