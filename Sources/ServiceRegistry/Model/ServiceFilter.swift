@@ -5,7 +5,9 @@ public struct ServiceFilter: Sendable, Equatable {
     public var source: ServiceSource?
     public var labels: [(key: String, value: String)] = []
     /// Case-insensitive substring of name or description.
-    public var query: String?
+    public var query: String? { didSet { loweredQuery = query?.lowercased() } }
+    /// `query` lowercased once, not once per record.
+    private var loweredQuery: String?
 
     public init() {}
 
@@ -21,8 +23,7 @@ public struct ServiceFilter: Sendable, Equatable {
         if let health, record.healthStatus != health { return false }
         if let source, record.source != source { return false }
         for label in labels where record.labels[label.key] != label.value { return false }
-        if let query {
-            let q = query.lowercased()
+        if let q = loweredQuery {
             if !record.name.lowercased().contains(q) && !(record.description?.lowercased().contains(q) ?? false) {
                 return false
             }

@@ -69,7 +69,7 @@ public final class HealthProber: Service, ServiceProber {
 
     static func releaseFreedMemory() {
         #if os(Linux)
-        _ = glibcMallocTrim(0)
+        _ = malloc_trim(0)
         #endif
     }
 
@@ -80,8 +80,7 @@ public final class HealthProber: Service, ServiceProber {
     func flush(everything: Bool = false) async {
         let batch = pending.take(now: Date().timeIntervalSince1970, routineDelay: everything ? 0 : Self.routinePersistDelay)
         guard !batch.ids.isEmpty else { return }
-        // History of a service deleted meanwhile would outlive it (ids are never reused, but keep LMDB tidy).
-        let history = batch.history.filter { store.record(id: $0.id) != nil }
+        let history = batch.history  // the store drops events of services deleted meanwhile
         do {
             try await store.persistProbeResults(ids: batch.ids, history: history)
         } catch {
@@ -136,9 +135,3 @@ final class PendingProbeResults: Sendable {
         state.withLock { $0.changed.formUnion(ids) }
     }
 }
-
-#if os(Linux)
-/// glibc's malloc_trim (declared in <malloc.h>, which the Glibc module does not export).
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif

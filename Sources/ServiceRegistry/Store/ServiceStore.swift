@@ -265,7 +265,8 @@ public final class ServiceStore: Sendable {
                 stored.lastProbe = record.lastProbe
                 try txn.writeStored(stored)
             }
-            for item in history { try txn.appendHistory(id: item.id, item.event) }
+            // A service deleted meanwhile keeps no history (its history was deleted with it).
+            for item in history where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event) }
         }
     }
 
@@ -457,5 +458,6 @@ public struct StoreTransaction {
 }
 
 /// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the OS.
+/// Used by the store after write bursts and by the prober every few seconds.
 @_silgen_name("malloc_trim")
-private func malloc_trim(_ pad: Int) -> Int32
+func malloc_trim(_ pad: Int) -> Int32
