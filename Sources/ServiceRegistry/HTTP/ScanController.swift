@@ -59,18 +59,18 @@ enum ScanPage {
         html += "<table>\n<thead><tr><th>Name</th><th>Status</th><th>systemd state</th><th>Port</th><th>Ports</th><th>URL</th><th>Description</th></tr></thead>\n<tbody>\n"
         for record in report.services {
             let state = [record.activeState, record.subState].compactMap { $0 }.joined(separator: " / ")
-            let link = record.url.map { "<a href=\"\(escape($0))\">\(escape($0))</a>" } ?? ""
-            html += "<tr><td>\(escape(record.name))</td><td class=\"status-\(record.status.rawValue)\">\(record.status.rawValue)</td>"
-            html += "<td>\(escape(state))</td><td>\(record.port.map(String.init) ?? "")</td>"
+            let link = HTML.linkableURL(record.url).map { "<a href=\"\(HTML.escape($0))\">\(HTML.escape($0))</a>" } ?? ""
+            html += "<tr><td>\(HTML.escape(record.name))</td><td class=\"status-\(record.status.rawValue)\">\(record.status.rawValue)</td>"
+            html += "<td>\(HTML.escape(state))</td><td>\(record.port.map(String.init) ?? "")</td>"
             html += "<td>\(record.ports.map(String.init).joined(separator: ", "))</td><td>\(link)</td>"
-            html += "<td>\(escape(record.description ?? ""))</td></tr>\n"
+            html += "<td>\(HTML.escape(record.description ?? ""))</td></tr>\n"
         }
         html += "</tbody>\n</table>\n<p><a href=\"/\">Back to the dashboard</a></p>\n</body>\n</html>\n"
         return html
     }
 
     static func renderFailure(_ detail: String) -> String {
-        header("Discovery scan failed") + "<p class=\"error\">\(escape(detail))</p>\n<p><a href=\"/\">Back to the dashboard</a></p>\n</body>\n</html>\n"
+        header("Discovery scan failed") + "<p class=\"error\">\(HTML.escape(detail))</p>\n<p><a href=\"/\">Back to the dashboard</a></p>\n</body>\n</html>\n"
     }
 
     private static func header(_ title: String) -> String {
@@ -84,21 +84,5 @@ enum ScanPage {
         <h1>\(title)</h1>
 
         """
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
     }
 }

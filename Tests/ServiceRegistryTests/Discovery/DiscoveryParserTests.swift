@@ -145,10 +145,6 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
         #expect(DiscoveryMerge.discoveredURL(port: 8080) == "http://127.0.0.1:8080")
         #expect(DiscoveryMerge.discoveredURL(port: 443) == "https://127.0.0.1:443")
     }
-
-    @Test func htmlEscaping() {
-        #expect(ScanPage.escape("<b>\"x\" & 'y'</b>") == "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;")
-    }
 }
 
 @Suite struct ListeningSectionTests {
