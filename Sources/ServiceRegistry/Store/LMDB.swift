@@ -88,14 +88,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Drops the memory map's pages from the resident set (they are re-read from the page cache on the
-    /// next access). LMDB maps the file read-only, so this never loses data.
+    /// next access). LMDB maps the file read-only, so this never loses data. The map's address is not in
+    /// LMDB's API (`me_mapaddr` is only set with `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps`.
     public func releaseMappedPages() {
-        var info = MDB_envinfo()
-        mdb_env_info(handle, &info)
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard let address = info.me_mapaddr else { return }
-        let used = (info.me_last_pgno + 1) * pageSize
-        madvise(address, min(used, info.me_mapsize), MADV_DONTNEED)
+        let dataFile = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").resolvingSymlinksInPath().path
+        guard let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd() else { return }
+        for line in String(decoding: maps, as: UTF8.self).split(separator: "\n") where line.hasSuffix(" " + dataFile) {
+            let bounds = line.prefix { $0 != " " }.split(separator: "-").compactMap { UInt(String($0), radix: 16) }
+            guard bounds.count == 2, bounds[1] > bounds[0], let start = UnsafeMutableRawPointer(bitPattern: bounds[0]) else { continue }
+            madvise(start, Int(bounds[1] - bounds[0]), MADV_DONTNEED)
+        }
     }
 
     /// Bytes used by the data file and the configured map size.

@@ -137,6 +137,33 @@ import Testing
         #expect(events.map { "\($0.kind.rawValue):\($0.from)->\($0.to)" } == ["status:active->failed"])
     }
 
+    /// Records live in memory after opening, so the store gives LMDB's mapped pages back to the kernel.
+    @Test func openingReleasesTheMappedDataFile() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<2000 { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
+                try await group.waitForAll()
+            }
+        }
+        let store = try ServiceStore(directory: directory.path)
+        #expect(store.snapshot().count == 2000)
+        let dataFile = URL(fileURLWithPath: directory.file("data.mdb")).resolvingSymlinksInPath().path
+        let smaps = String(decoding: try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data(), as: UTF8.self)
+        var inMapping = false, residentKB = 0, found = false
+        for line in smaps.split(separator: "\n") {
+            if line.contains("-") && line.split(separator: " ").count >= 5, let first = line.first, first.isHexDigit {
+                inMapping = line.hasSuffix(" " + dataFile)
+                found = found || inMapping
+            } else if inMapping, line.hasPrefix("Rss:") {
+                residentKB += Int(line.split(separator: " ")[1]) ?? 0
+            }
+        }
+        #expect(found, "data.mdb is not mapped")
+        #expect(residentKB <= 16, "data.mdb still has \(residentKB) kB resident")
+    }
+
     @Test func newerSchemaIsRefused() throws {
         let directory = TemporaryDirectory()
         do {
