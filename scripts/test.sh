@@ -11,7 +11,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     prometheus chromium python3-websocket nginx-light wrk \
     systemd dbus-user-session >/dev/null
 fi
-# The OpenAPI fuzz test drives schemathesis (PyPI).
-command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
+# The OpenAPI fuzz test drives schemathesis (PyPI). Debian's own python3 has no pip and is "externally
+# managed"; fall back to python3-pip with --break-system-packages there (as root, scripts go to /usr/local/bin).
+if ! command -v schemathesis >/dev/null; then
+  python3 -m pip install -q schemathesis 2>/dev/null || {
+    apt-get install -y -qq --no-install-recommends python3-pip >/dev/null &&
+    python3 -m pip install -q --break-system-packages schemathesis; }
+fi
 swift build --build-tests
 swift test --skip-build "$@"
