@@ -15,7 +15,7 @@ struct CommandOutput: Sendable {
 enum CommandRunner {
     static func run(executable: String, arguments: [String], environment: [String: String], timeout: Double) async throws -> CommandOutput {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            BlockingWork.queue.async {
                 continuation.resume(with: Result {
                     try runBlocking(executable: executable, arguments: arguments, environment: environment, timeout: timeout)
                 })
@@ -44,14 +44,14 @@ enum CommandRunner {
                 kill(pid, SIGKILL)
             }
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        BlockingWork.queue.asyncAfter(deadline: .now() + timeout, execute: killer)
 
         // Both pipes are drained at once so a chatty stderr cannot block the command.
         let errorBytes = Mutex<Data>(Data())
         let errorRead = DispatchGroup()
         errorRead.enter()
         let errorHandle = stderr.fileHandleForReading
-        DispatchQueue.global().async {
+        BlockingWork.queue.async {
             let data = (try? errorHandle.readToEnd()) ?? Data()
             errorBytes.withLock { $0 = data }
             errorRead.leave()

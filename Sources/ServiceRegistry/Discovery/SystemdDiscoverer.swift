@@ -65,7 +65,7 @@ public struct SystemdDiscoverer: Sendable {
     /// Runs blocking file I/O on a dispatch thread rather than a cooperative one.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            BlockingWork.queue.async { continuation.resume(returning: work()) }
         }
     }
 }

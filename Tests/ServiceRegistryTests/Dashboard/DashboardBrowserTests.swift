@@ -138,7 +138,7 @@ import Testing
             process.terminationHandler = { _ in continuation.resume() }
             do { try process.run() } catch { process.terminationHandler = nil; continuation.resume(throwing: error) }
             let pid = process.processIdentifier
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { kill(pid, SIGTERM) } }
+            BlockingWork.queue.asyncAfter(deadline: .now() + timeout) { if process.isRunning { kill(pid, SIGTERM) } }
         }
         try handle.close()
         return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceRegistry
 import Testing
 
 /// A private systemd user manager for the integration tests, run only through the project's
@@ -171,7 +172,7 @@ func freeWebPort() -> Int {
 /// Keep `#expect` outside: issues are attributed through task-locals, which a dispatch thread does not have.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        BlockingWork.queue.async { continuation.resume(with: Result { try body() }) }
     }
 }
 

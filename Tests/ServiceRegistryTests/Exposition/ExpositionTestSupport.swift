@@ -95,12 +95,12 @@ enum ExpositionSamples {
         try process.run()
         // Feed stdin and drain stderr on other threads so large data cannot deadlock against full pipes.
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
+        BlockingWork.queue.async(group: group) {
             if let input { stdin.fileHandleForWriting.write(input) }
             try? stdin.fileHandleForWriting.close()
         }
         let errors = Box()
-        DispatchQueue.global().async(group: group) { errors.data = stderr.fileHandleForReading.readDataToEndOfFile() }
+        BlockingWork.queue.async(group: group) { errors.data = stderr.fileHandleForReading.readDataToEndOfFile() }
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         group.wait()
