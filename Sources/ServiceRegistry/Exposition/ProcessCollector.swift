@@ -22,7 +22,7 @@ public struct ProcessCollector: RegistryMetricsCollector {
 
     public func collect(_ scrape: Scrape, into writer: inout ExpositionWriter) {
         // A family whose source cannot be read is left out rather than reported as 0.
-        let stat = ProcStat.parse(readProcFile("/proc/self/stat"))
+        let stat = ProcStat.parse(ProcFS.readText("/proc/self/stat"))
         if let stat {
             writer.begin(Self.cpu)
             writer.sample(value: Double(stat.userTicks + stat.systemTicks) / Self.clockTicks)
@@ -57,20 +57,11 @@ public struct ProcessCollector: RegistryMetricsCollector {
     static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
     static let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
     /// Boot time from `/proc/stat`, read once: it does not change while we run.
-    static let bootTime: Double? = ProcStat.bootTime(fromProcStat: readProcFile("/proc/stat"))
+    static let bootTime: Double? = ProcStat.bootTime(fromProcStat: ProcFS.readText("/proc/stat"))
 
     /// Entries of `/proc/self/fd`, less the one the directory listing itself holds open.
     static func countOpenFDs() -> Int? {
-        guard let dir = opendir("/proc/self/fd") else { return nil }
-        defer { closedir(dir) }
-        var count = 0
-        while let entry = readdir(dir) {
-            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
-                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
-            }
-            if !isDot { count += 1 }
-        }
-        return max(count - 1, 0)
+        ProcFS.directoryEntries("/proc/self/fd").map { max($0.count - 1, 0) }
     }
 }
 
@@ -101,20 +92,4 @@ struct ProcStat: Equatable {
         }
         return nil
     }
-}
-
-/// Reads a procfs file completely with read(2): Foundation's file readers stop early on procfs (PLATFORM.md).
-func readProcFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var data: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return nil }
-        if n == 0 { break }
-        data += chunk[0..<n]
-    }
-    return String(decoding: data, as: UTF8.self)
 }

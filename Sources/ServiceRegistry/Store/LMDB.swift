@@ -92,8 +92,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// LMDB's API (`me_mapaddr` is only set with `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps`.
     public func releaseMappedPages() {
         let dataFile = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").resolvingSymlinksInPath().path
-        guard let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd() else { return }
-        for line in String(decoding: maps, as: UTF8.self).split(separator: "\n") where line.hasSuffix(" " + dataFile) {
+        guard let maps = ProcFS.readText("/proc/self/maps") else { return }
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
             let bounds = line.prefix { $0 != " " }.split(separator: "-").compactMap { UInt(String($0), radix: 16) }
             guard bounds.count == 2, bounds[1] > bounds[0], let start = UnsafeMutableRawPointer(bitPattern: bounds[0]) else { continue }
             madvise(start, Int(bounds[1] - bounds[0]), MADV_DONTNEED)

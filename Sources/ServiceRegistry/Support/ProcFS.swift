@@ -4,7 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Small, allocation-light reads of procfs and cgroupfs through the C library.
+/// Small, allocation-light reads of procfs and cgroupfs through the C library (discovery's port scan, the
+/// process collector of /metrics, the store's memory-map lookup).
 ///
 /// PLATFORM.md: Foundation's one-shot reads stop after ~4 KB on `/proc/net/tcp`, so files are read with
 /// `read(2)` in a loop until it returns 0.
@@ -14,6 +15,11 @@ enum ProcFS {
         var bytes: [UInt8] = []
         let opened = readChunks(path) { chunk in bytes.append(contentsOf: chunk); return true }
         return opened ? bytes : nil
+    }
+
+    /// The whole file as UTF-8 text, or nil when it cannot be opened.
+    static func readText(_ path: String) -> String? {
+        readFile(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Reads the file in chunks of at most `chunkSize` bytes, each passed to `body` until it returns false or the
