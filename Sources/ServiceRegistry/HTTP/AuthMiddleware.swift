@@ -1,17 +1,26 @@
 import Hummingbird
 
+/// Which requests need which token. The middleware enforces it and the OpenAPI document describes it.
+enum AccessPolicy {
+    /// Paths that stay open whatever the tokens (liveness/readiness probes of the registry itself).
+    static let openPaths: Set<String> = ["/health", "/api/v1/health", "/ready"]
+
+    /// State-changing requests need the API token. GET /scan runs a scan, so it counts as a write.
+    static func isWrite(method: HTTPRequest.Method, path: String) -> Bool {
+        method != .get && method != .head || path == "/scan"
+    }
+}
+
 /// Bearer-token checks (SPEC §2 Authentication). With an API token, every state-changing request needs it;
 /// with a read token, reads need either token. Tokens are compared in constant time and never logged.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiToken: String?
     let readToken: String?
-    /// Paths that stay open whatever the tokens (liveness/readiness probes of the registry itself).
-    static var openPaths: Set<String> { ["/health", "/api/v1/health", "/ready"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if Self.openPaths.contains(path) { return try await next(request, context) }
-        let writes = Self.isStateChanging(request)
+        if AccessPolicy.openPaths.contains(path) { return try await next(request, context) }
+        let writes = AccessPolicy.isWrite(method: request.method, path: path)
         let presented = Self.bearerToken(request)
         if writes {
             if let apiToken, !Self.matches(presented, apiToken) { throw Self.unauthorized }
@@ -20,11 +29,6 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             if !ok { throw Self.unauthorized }
         }
         return try await next(request, context)
-    }
-
-    static func isStateChanging(_ request: Request) -> Bool {
-        // GET /scan runs a scan, so it counts as a write.
-        request.method != .get && request.method != .head || request.uri.path == "/scan"
     }
 
     static var unauthorized: APIError {

@@ -15,7 +15,7 @@ extension OpenAPIDocument {
             "GET /api/ignored": op("Units discovery will not re-create (deleted discovered services)",
                                    responses: ["200": response("Ignored units, ordered by unit", ["type": "array", "items": ignored])]),
             "DELETE /api/ignored/{unit}": op("Forget an ignored unit; the next scan may discover it again", parameters: [unitParameter],
-                                             responses: ["204": response("Forgotten"), "404": detail], secured: true),
+                                             responses: ["204": response("Forgotten"), "404": detail]),
         ]
     }
 }

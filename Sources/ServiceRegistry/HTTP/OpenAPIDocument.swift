@@ -1,3 +1,5 @@
+import Hummingbird
+
 /// The OpenAPI 3.1 description of every route (SPEC §2), served at `GET /openapi.json`.
 /// A test compares its operations with the endpoints the router registers, in both directions.
 public enum OpenAPIDocument {
@@ -7,10 +9,10 @@ public enum OpenAPIDocument {
         for (key, operation) in operations {
             let parts = key.split(separator: " ", maxSplits: 1)
             let method = parts[0].lowercased()
+            let path = String(parts[1])
             var operation = operation
-            let isWrite = method != "get" || parts[1] == "/scan"
-            let isOpen = ["/health", "/api/v1/health", "/ready"].contains(String(parts[1]))
-            if !isOpen && (isWrite ? writesNeedToken : readsNeedToken), case .object(var members) = operation {
+            let isWrite = AccessPolicy.isWrite(method: HTTPRequest.Method(rawValue: String(parts[0]))!, path: path)
+            if !AccessPolicy.openPaths.contains(path) && (isWrite ? writesNeedToken : readsNeedToken), case .object(var members) = operation {
                 members["security"] = [["bearer": []]]
                 if case .object(var responses)? = members["responses"] {
                     responses["401"] = unauthorized
@@ -18,7 +20,7 @@ public enum OpenAPIDocument {
                 }
                 operation = .object(members)
             }
-            paths[String(parts[1]), default: [:]][method] = operation
+            paths[path, default: [:]][method] = operation
         }
         return [
             "openapi": "3.1.0",
@@ -50,11 +52,10 @@ public enum OpenAPIDocument {
     static let unauthorized = response("Missing or invalid bearer token", ref("Detail"))
 
     static func op(_ summary: String, parameters: [JSONValue] = [], body: JSONValue? = nil,
-                   responses: [String: JSONValue], secured: Bool = false) -> JSONValue {
+                   responses: [String: JSONValue]) -> JSONValue {
         var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let body { operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]] }
-        _ = secured  // security is added per configuration by `document(writesNeedToken:readsNeedToken:)`
         return .object(operation)
     }
 
@@ -79,20 +80,20 @@ public enum OpenAPIDocument {
             "POST /api/services": op("Register a service (idempotent by name: an existing name updates that record)",
                                      body: ref("ServiceCreate"),
                                      responses: ["200": response("The registered record", ref("Service")), "422": validation,
-                                                 "413": response("Body over 64 KiB", ref("Detail")), "507": detail], secured: true),
+                                                 "413": response("Body over 64 KiB", ref("Detail")), "507": detail]),
             "GET /api/services/{id}": op("Get one service", parameters: [idParameter],
                                          responses: ["200": response("The record", ref("Service")), "404": detail, "422": validation]),
             "PUT /api/services/{id}": op("Partially update a service: only fields present change, null clears",
                                          parameters: [idParameter], body: ref("ServiceUpdate"),
                                          responses: ["200": response("The updated record", ref("Service")), "404": detail, "409": detail,
-                                                     "422": validation, "413": response("Body over 64 KiB", ref("Detail")), "507": detail], secured: true),
+                                                     "422": validation, "413": response("Body over 64 KiB", ref("Detail")), "507": detail]),
             "DELETE /api/services/{id}": op("Delete a service (a discovered unit is remembered as ignored)", parameters: [idParameter],
-                                            responses: ["204": response("Deleted"), "404": detail, "422": validation], secured: true),
+                                            responses: ["204": response("Deleted"), "404": detail, "422": validation]),
             "GET /api/services/{id}/history": op("Health and status transitions, oldest first", parameters: [idParameter],
                                                  responses: ["200": response("Transitions", ["type": "array", "items": ref("HistoryEvent")]),
                                                              "404": detail, "422": validation]),
             "POST /api/scan": op("Run a systemd discovery scan now",
-                                 responses: ["200": response("Scan result", ref("ScanResult")), "503": detail], secured: true),
+                                 responses: ["200": response("Scan result", ref("ScanResult")), "503": detail]),
             "GET /health": op("Liveness of the registry", responses: ["200": response("Healthy", ref("Health"))]),
             "GET /api/v1/health": op("Liveness of the registry (alias)", responses: ["200": response("Healthy", ref("Health"))]),
             "GET /ready": op("Readiness: 200 once the store is open", responses: ["200": response("Ready", ["type": "object"])]),
