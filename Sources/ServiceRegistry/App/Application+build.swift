@@ -15,6 +15,8 @@ public struct RegistryComponents: Sendable {
     /// Background work (prober, discovery loop) run until graceful shutdown.
     public var services: [any Service] = []
     public let startedAt: Date
+    /// The rendered `GET /api/services` body, shared by the router's list handler and the fast path.
+    let listCache = ListBodyCache()
 
     public init(store: ServiceStore, scanner: (any ServiceScanner)? = nil, services: [any Service] = [], startedAt: Date = Date()) {
         self.store = store
@@ -29,7 +31,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
                                                     context: Context.Type = Context.self) -> [Endpoint<Context>] {
     let openAPI = OpenAPIDocument.document(writesNeedToken: configuration.apiToken != nil,
                                            readsNeedToken: configuration.readToken != nil).bytes
-    return ServiceController<ServiceStore, Context>(repository: components.store).endpoints
+    return ServiceController<ServiceStore, Context>(repository: components.store, listCache: components.listCache).endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
         + DiscoveryController<Context>(store: components.store).endpoints
@@ -43,9 +45,18 @@ public func buildRouter(_ configuration: RegistryConfiguration, _ components: Re
     let router = Router(context: BasicRequestContext.self)
     let endpoints = buildEndpoints(configuration, components, context: BasicRequestContext.self)
     router.add(middleware: ErrorMiddleware(routes: RouteTable(endpoints)))
-    router.add(middleware: AuthMiddleware(apiToken: configuration.apiToken, readToken: configuration.readToken))
+    router.add(middleware: AuthMiddleware(policy: AccessPolicy(configuration)))
     router.add(endpoints)
     return router
+}
+
+/// The `Server` header of every response.
+let serverName = "service-registry"
+
+extension AccessPolicy {
+    init(_ configuration: RegistryConfiguration) {
+        self.init(apiToken: configuration.apiToken, readToken: configuration.readToken)
+    }
 }
 
 /// Opens the store and wires the components for `configuration`.
@@ -70,9 +81,12 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
 
 public func buildApplication(_ configuration: RegistryConfiguration, components: RegistryComponents, logger: Logger,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    Application(
+    let listFastPath = ListFastPath(repository: components.store, cache: components.listCache,
+                                    policy: AccessPolicy(configuration), serverName: serverName)
+    return Application(
         router: buildRouter(configuration, components),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "service-registry"),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
         services: components.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -1,12 +1,16 @@
 import Hummingbird
-import Synchronization
 
 /// `/api/services`: list, get, register (idempotent by name), partial update, delete, history.
 public struct ServiceController<Repository: ServiceRepository, Context: RequestContext>: Sendable {
     let repository: Repository
-    let listCache = ListBodyCache()
+    let listCache: ListBodyCache
 
-    public init(repository: Repository) { self.repository = repository }
+    public init(repository: Repository) { self.init(repository: repository, listCache: ListBodyCache()) }
+
+    init(repository: Repository, listCache: ListBodyCache) {
+        self.repository = repository
+        self.listCache = listCache
+    }
 
     public var endpoints: [Endpoint<Context>] {
         [
@@ -63,43 +67,5 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
             for event in events { w.comma(); event.writeJSON(to: &w) }
             w.endArray()
         }
-    }
-}
-
-/// The unfiltered list body of the latest snapshot version, kept as a `ByteBuffer` so each request shares
-/// it instead of copying. Bodies over 1 MiB are not kept: at that size the copy no longer dominates, and
-/// holding several megabytes per version would cost more memory than it saves time.
-final class ListBodyCache: Sendable {
-    static let maxCachedBytes = 1 << 20
-    /// A struct rather than a tuple: generic code over a tuple type looks its metadata up at run time,
-    /// which showed in the profile of this hot path.
-    private struct Entry {
-        let version: UInt64
-        let body: ByteBuffer
-    }
-
-    private let cached = Mutex<Entry?>(nil)
-
-    func body(for snapshot: ServiceSnapshot) -> ByteBuffer {
-        if let hit = cached.withLock({ $0 }), hit.version == snapshot.version { return hit.body }
-        let body = Self.render(snapshot, ServiceFilter())
-        if body.readableBytes <= Self.maxCachedBytes {
-            cached.withLock { $0 = Entry(version: snapshot.version, body: body) }
-        }
-        return body
-    }
-
-    static func render(_ snapshot: ServiceSnapshot, _ filter: ServiceFilter) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(snapshot.count * 600 + 2)
-        buffer.writeInteger(UInt8(ascii: "["))
-        var first = true
-        snapshot.forEachJSON(filter) { json in
-            if !first { buffer.writeInteger(UInt8(ascii: ",")) }
-            first = false
-            buffer.writeBytes(json)
-        }
-        buffer.writeInteger(UInt8(ascii: "]"))
-        return buffer
     }
 }

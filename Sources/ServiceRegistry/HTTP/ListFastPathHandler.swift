@@ -1,0 +1,88 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Answers a plain `GET /api/services` on the event loop, from the same cached body the router's list
+/// handler uses; every other request goes on to Hummingbird unchanged.
+///
+/// Why: the list is what dashboards and fleets poll, and its body only changes when the store does. Through
+/// the router each request hops from the event loop to a Swift task and back, which cost more than building
+/// the response. Here it is one lookup and one write, as a static file server would do it.
+///
+/// The response is the router's, byte for byte (the tests compare them). The fast path steps aside, and the
+/// router answers, whenever the result could differ:
+/// - any query string, method or path other than exactly `GET /api/services`;
+/// - a `Connection` header other than `keep-alive` (the router owns closing), or a missing or wrong token
+///   when reads need one (the router answers 401);
+/// - a response to an earlier pipelined request still being written by the router (answers keep their order);
+/// - a channel that is not writable (the router's writer applies back-pressure to a client that does not read).
+final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let source: ListFastPath
+    /// Requests passed to the router whose response has not been completely written yet.
+    private var routerResponsesPending = 0
+    /// True between the head and the end of a request this handler answers.
+    private var answering = false
+
+    init(_ source: ListFastPath) { self.source = source }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            if routerResponsesPending == 0, context.channel.isWritable, source.canAnswer(request) {
+                answering = true
+                return
+            }
+            routerResponsesPending += 1
+        case .body:
+            // A body on a GET means nothing to the list; the router would drain it the same way.
+            if answering { return }
+        case .end:
+            if answering {
+                answering = false
+                source.writeResponse(context: context, wrap: wrapOutboundOut)
+                return
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), routerResponsesPending > 0 { routerResponsesPending -= 1 }
+        context.write(data, promise: promise)
+    }
+}
+
+/// What the fast path serves from: the store's snapshot, the shared list cache and the read-access rule.
+public struct ListFastPath: Sendable {
+    let repository: any ServiceRepository
+    let cache: ListBodyCache
+    let policy: AccessPolicy
+    let serverName: String
+
+    static let path = "/api/services"
+
+    func canAnswer(_ request: HTTPRequest) -> Bool {
+        request.method == .get && request.path == Self.path
+            && (request.headerFields[.connection].map { $0.lowercased() == "keep-alive" } ?? true)
+            && policy.allows(method: .get, path: Self.path, headers: request.headerFields)
+    }
+
+    func writeResponse(context: ChannelHandlerContext, wrap: (HTTPResponsePart) -> NIOAny) {
+        let body = cache.body(for: repository.snapshot())
+        var head = HTTPResponse(status: .ok)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        head.headerFields[.date] = HTTPDate.now()
+        head.headerFields[.server] = serverName
+        cache.fastPathResponses.add(1, ordering: .relaxed)  // before the write, so a client that got the answer sees it
+        context.write(wrap(.head(head)), promise: nil)
+        context.write(wrap(.body(body)), promise: nil)
+        context.writeAndFlush(wrap(.end(nil)), promise: nil)
+    }
+}
