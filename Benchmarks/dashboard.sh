@@ -9,8 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000}; RUNS=${RUNS:-20}; BROWSER_RUNS=${BROWSER_RUNS:-7}
 
-swift build -c release --product service-registry >/dev/null
-BIN=.build/release/service-registry
+BIN="$(scripts/build-release.sh service-registry)/service-registry"
 
 work=$(mktemp -d)
 pids=()

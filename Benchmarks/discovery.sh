@@ -18,8 +18,7 @@ for candidate in ../shared/tools/systemd-user-manager.sh /work/shared/tools/syst
 done
 [ -n "$SCRIPT" ] || { echo "systemd-user-manager.sh not found (set SYSTEMD_USER_MANAGER_SCRIPT)" >&2; exit 1; }
 
-swift build -c release --product service-registry >/dev/null
-BIN=$(swift build -c release --show-bin-path)/service-registry
+BIN="$(scripts/build-release.sh service-registry)/service-registry"
 
 export SD_HARNESS_DIR; SD_HARNESS_DIR=$(mktemp -d /tmp/sr-discovery-bench-XXXXXX)
 DAEMON_PID=""

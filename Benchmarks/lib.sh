@@ -11,8 +11,7 @@ need() { command -v "$1" >/dev/null || { echo "missing $1: apt-get install -y $2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 build_release() {
-  (cd "$ROOT" && swift build -c release --product service-registry >/dev/null)
-  BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/service-registry"
+  BIN="$("$ROOT/scripts/build-release.sh" service-registry)/service-registry"
 }
 
 # start_daemon PORT [extra args...]: starts the release daemon on 127.0.0.1:PORT with its own data dir.

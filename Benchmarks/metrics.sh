@@ -12,9 +12,7 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; 
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "nginx is missing (apt-get install nginx-light)" >&2; exit 1; }
 
-swift build -c release --product service-registry >/dev/null
-swift build -c release --product metrics-benchmark >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+BIN="$(scripts/build-release.sh service-registry metrics-benchmark)"
 
 WORK="$(mktemp -d /tmp/metrics-bench.XXXXXX)"
 DAEMON_PID=""; NGINX_PID=""

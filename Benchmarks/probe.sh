@@ -19,8 +19,7 @@ for tool in nginx python3 prometheus-blackbox-exporter; do
 done
 
 if [ -z "${BIN:-}" ]; then
-  swift build -c release --product service-registry >/dev/null
-  BIN=$(swift build -c release --show-bin-path)/service-registry
+  BIN="$(scripts/build-release.sh service-registry)/service-registry"
 fi
 WORK=$(mktemp -d /dev/shm/probe-bench.XXXXXX)
 PIDS=()

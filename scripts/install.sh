@@ -11,8 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends liblmdb-dev libcurl4-openssl-dev pkg-config zlib1g-dev curl >/dev/null
 
-swift build -c release --product service-registry
-install -m 0755 "$(swift build -c release --show-bin-path)/service-registry" /usr/local/bin/service-registry
+bin=$(scripts/build-release.sh service-registry)
+install -m 0755 "$bin/service-registry" /usr/local/bin/service-registry
 install -d -m 0755 /usr/local/share/doc/service-registry
 install -m 0644 README.md /usr/local/share/doc/service-registry/README.md
 install -d -m 0750 /var/lib/service-registry

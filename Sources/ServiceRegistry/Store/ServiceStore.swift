@@ -7,67 +7,6 @@ public enum StoreChange: Sendable {
     case deleted(id: Int)
 }
 
-/// An immutable view of every record at one moment, ordered by id. Reads never touch LMDB.
-public struct ServiceSnapshot: Sendable {
-    var entries: [Int: ServiceRecord]
-    /// Ids in ascending order (new ids are always the largest, so creation appends).
-    var order: [Int]
-    var byName: [String: Int]
-    /// Bumped on every change; keys the cached list body.
-    public internal(set) var version: UInt64
-
-    public var count: Int { order.count }
-    public var records: [ServiceRecord] { order.map { entries[$0]! } }
-    public func record(id: Int) -> ServiceRecord? { entries[id] }
-    public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0] } }
-
-    /// Visits the API JSON of each record that matches, in id order. Records are encoded on the fly
-    /// (about a microsecond each) rather than cached: at 10,000 services a cache costs megabytes.
-    public func forEachJSON(_ filter: ServiceFilter = ServiceFilter(), _ body: ([UInt8]) -> Void) {
-        var writer = JSONWriter(capacity: 1024)
-        for id in order {
-            let record = entries[id]!
-            guard filter.isEmpty || filter.matches(record) else { continue }
-            writer.reset()
-            record.writeJSON(to: &writer)
-            body(writer.bytes)
-        }
-    }
-
-    /// The JSON array of the records that match.
-    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
-        bytes.reserveCapacity(order.count * 600 + 2)
-        forEachJSON(filter) { json in
-            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: json)
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return bytes
-    }
-
-    mutating func put(_ record: ServiceRecord) {
-        if let old = entries[record.id], old.name != record.name { byName[old.name] = nil }
-        if entries[record.id] == nil {
-            if let last = order.last, last > record.id {
-                order.insert(record.id, at: order.firstIndex { $0 > record.id }!)
-            } else {
-                order.append(record.id)
-            }
-        }
-        entries[record.id] = record
-        byName[record.name] = record.id
-        version &+= 1
-    }
-
-    mutating func remove(id: Int) {
-        guard let old = entries.removeValue(forKey: id) else { return }
-        byName[old.name] = nil
-        if let index = order.firstIndex(of: id) { order.remove(at: index) }
-        version &+= 1
-    }
-}
-
 /// The service records: LMDB for durability, an in-memory snapshot for reads.
 ///
 /// Writes run on one serial queue (LMDB allows one writer, and a blocking fsync must not occupy Swift
@@ -86,9 +25,12 @@ public final class ServiceStore: Sendable {
     private let writeQueue = DispatchQueue(label: "service-registry.store.write")
     private let pendingWrites = Mutex<[PendingWrite]>([])
     let now: @Sendable () -> Date
+    /// How long a write burst must have been quiet before its memory is handed back (see `noteWrites`).
+    let burstQuietDelay: Double
 
     /// Opens (creating if needed) the store in `directory`.
-    public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init) throws {
+    public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
+                burstQuietDelay: Double = 2) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let env = try LMDBEnvironment(path: directory, mapSize: mapSizeBytes)
         let dbs = StoreDatabases(
@@ -101,6 +43,7 @@ public final class ServiceStore: Sendable {
         self.env = env
         self.dbs = dbs
         self.now = now
+        self.burstQuietDelay = burstQuietDelay
         try Self.migrate(env, dbs)
         var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         let decoder = JSONDecoder()
@@ -213,7 +156,7 @@ public final class ServiceStore: Sendable {
         }
         publish(pending)
         for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
-        trimHeapAfterBursts(batch.count)
+        noteWrites(batch.count)
     }
 
     private static func mapStorageError(_ error: any Error) -> any Error {
@@ -300,23 +243,37 @@ public final class ServiceStore: Sendable {
 
     public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
 
-    /// Writes since the heap was last trimmed, and whether a trim is already scheduled.
-    private let trimState = Mutex<(writes: Int, scheduled: Bool)>((0, false))
+    /// Writes of the current burst, when the last one was committed, and whether housekeeping is scheduled.
+    private let burst = Mutex<(writes: Int, lastWrite: DispatchTime, scheduled: Bool)>((0, .now(), false))
+    /// A burst is at least this many writes.
+    static let burstWrites = 100
 
-    /// Write bursts (a fleet registering at once) leave freed heap behind. Once a thousand writes have gone
-    /// by, give it back to the OS two seconds later (on the writer queue, so usually after the burst), so
-    /// RSS follows the data rather than the peak.
-    private func trimHeapAfterBursts(_ writes: Int) {
-        let schedule = trimState.withLock { state -> Bool in
-            state.writes += writes
-            guard state.writes >= 1000, !state.scheduled else { return false }
-            state.scheduled = true
+    /// Write bursts (a fleet registering at once) leave freed heap behind, and the LMDB pages the commits
+    /// read stay resident. Once a burst has been quiet for `burstQuietDelay`, both go back to the OS (on the
+    /// writer queue), so RSS follows the data rather than the peak.
+    private func noteWrites(_ writes: Int) {
+        let schedule = burst.withLock { burst -> Bool in
+            burst.writes += writes
+            burst.lastWrite = .now()
+            guard burst.writes >= Self.burstWrites, !burst.scheduled else { return false }
+            burst.scheduled = true
             return true
         }
-        guard schedule else { return }
-        writeQueue.asyncAfter(deadline: .now() + 2) {
-            self.trimState.withLock { $0 = (0, false) }
+        if schedule { scheduleHousekeeping(at: .now() + burstQuietDelay) }
+    }
+
+    private func scheduleHousekeeping(at deadline: DispatchTime) {
+        writeQueue.asyncAfter(deadline: deadline) {
+            let stillWriting = self.burst.withLock { burst -> DispatchTime? in
+                let quietAt = burst.lastWrite + self.burstQuietDelay
+                if quietAt > .now() { return quietAt }
+                burst.writes = 0
+                burst.scheduled = false
+                return nil
+            }
+            if let stillWriting { return self.scheduleHousekeeping(at: stillWriting) }
             _ = malloc_trim(0)
+            self.env.releaseMappedPages()
         }
     }
 }

@@ -149,6 +149,39 @@ import Testing
         }
         let store = try ServiceStore(directory: directory.path)
         #expect(store.snapshot().count == 2000)
+        let resident = try #require(try Self.residentKB(ofDataFileIn: directory), "data.mdb is not mapped")
+        #expect(resident <= 16, "data.mdb still has \(resident) kB resident")
+    }
+
+    /// After a burst of writes goes quiet, the pages its commits touched are released too.
+    @Test func aQuietWriteBurstReleasesTheMappedDataFile() async throws {
+        func burst(quietDelay: Double) async throws -> (ServiceStore, TemporaryDirectory) {
+            let directory = TemporaryDirectory()
+            let store = try ServiceStore(directory: directory.path, burstQuietDelay: quietDelay)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<2000 { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
+                try await group.waitForAll()
+            }
+            #expect(store.snapshot().count == 2000)
+            return (store, directory)
+        }
+        // The burst leaves pages resident while it may still be going on...
+        let (longDelayStore, longDelayDirectory) = try await burst(quietDelay: 60)
+        let afterBurst = try #require(try Self.residentKB(ofDataFileIn: longDelayDirectory), "data.mdb is not mapped")
+        #expect(afterBurst > 64, "the burst should have left pages resident (\(afterBurst) kB)")
+        // ...and gives them back once it has been quiet.
+        let (store, directory) = try await burst(quietDelay: 0.2)
+        var resident = try #require(try Self.residentKB(ofDataFileIn: directory), "data.mdb is not mapped")
+        for _ in 0..<50 where resident > 16 {
+            try await Task.sleep(for: .milliseconds(100))
+            resident = try #require(try Self.residentKB(ofDataFileIn: directory))
+        }
+        #expect(resident <= 16, "data.mdb still has \(resident) kB resident 5 s after the burst")
+        withExtendedLifetime((longDelayStore, store)) {}
+    }
+
+    /// Resident kilobytes of the store's `data.mdb` mapping in this process; nil when it is not mapped.
+    static func residentKB(ofDataFileIn directory: TemporaryDirectory) throws -> Int? {
         let dataFile = URL(fileURLWithPath: directory.file("data.mdb")).resolvingSymlinksInPath().path
         let smaps = String(decoding: try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data(), as: UTF8.self)
         var inMapping = false, residentKB = 0, found = false
@@ -160,8 +193,7 @@ import Testing
                 residentKB += Int(line.split(separator: " ")[1]) ?? 0
             }
         }
-        #expect(found, "data.mdb is not mapped")
-        #expect(residentKB <= 16, "data.mdb still has \(residentKB) kB resident")
+        return found ? residentKB : nil
     }
 
     @Test func newerSchemaIsRefused() throws {

@@ -1,0 +1,68 @@
+/// An immutable view of every record at one moment, ordered by id. Reads never touch LMDB.
+public struct ServiceSnapshot: Sendable {
+    /// One immutable record, boxed. The dictionary then holds a pointer per bucket rather than a 336-byte
+    /// record: its spare buckets (a quarter to a half of them) cost 8 bytes each, which saves about 1.7 MB
+    /// at 10,000 services, and the copy a write makes while a reader holds the snapshot is 20 times smaller.
+    final class Entry: Sendable {
+        let record: ServiceRecord
+        init(_ record: ServiceRecord) { self.record = record }
+    }
+
+    var entries: [Int: Entry]
+    /// Ids in ascending order (new ids are always the largest, so creation appends).
+    var order: [Int]
+    var byName: [String: Int]
+    /// Bumped on every change; keys the cached list body.
+    public internal(set) var version: UInt64
+
+    public var count: Int { order.count }
+    public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
+    public func record(id: Int) -> ServiceRecord? { entries[id]?.record }
+    public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0]?.record } }
+
+    /// Visits the API JSON of each record that matches, in id order. Records are encoded on the fly
+    /// (about a microsecond each) rather than cached: at 10,000 services a cache costs megabytes.
+    public func forEachJSON(_ filter: ServiceFilter = ServiceFilter(), _ body: ([UInt8]) -> Void) {
+        var writer = JSONWriter(capacity: 1024)
+        for id in order {
+            let record = entries[id]!.record
+            guard filter.isEmpty || filter.matches(record) else { continue }
+            writer.reset()
+            record.writeJSON(to: &writer)
+            body(writer.bytes)
+        }
+    }
+
+    /// The JSON array of the records that match.
+    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(order.count * 600 + 2)
+        forEachJSON(filter) { json in
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: json)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+
+    mutating func put(_ record: ServiceRecord) {
+        if let old = entries[record.id]?.record, old.name != record.name { byName[old.name] = nil }
+        if entries[record.id] == nil {
+            if let last = order.last, last > record.id {
+                order.insert(record.id, at: order.firstIndex { $0 > record.id }!)
+            } else {
+                order.append(record.id)
+            }
+        }
+        entries[record.id] = Entry(record)
+        byName[record.name] = record.id
+        version &+= 1
+    }
+
+    mutating func remove(id: Int) {
+        guard let old = entries.removeValue(forKey: id)?.record else { return }
+        byName[old.name] = nil
+        if let index = order.firstIndex(of: id) { order.remove(at: index) }
+        version &+= 1
+    }
+}
