@@ -18,12 +18,18 @@ final class ListBodyCache: Sendable {
     let fastPathResponses = Atomic<Int>(0)
 
     func body(for snapshot: ServiceSnapshot) -> ByteBuffer {
-        if let hit = cached.withLock({ $0 }), hit.version == snapshot.version { return hit.body }
+        if let hit = cachedBody(version: snapshot.version) { return hit }
         let body = Self.render(snapshot, ServiceFilter())
         if body.readableBytes <= Self.maxCachedBytes {
             cached.withLock { $0 = Entry(version: snapshot.version, body: body) }
         }
         return body
+    }
+
+    /// The body of this version if it is rendered already; never renders.
+    func cachedBody(version: UInt64) -> ByteBuffer? {
+        guard let hit = cached.withLock({ $0 }), hit.version == version else { return nil }
+        return hit.body
     }
 
     static func render(_ snapshot: ServiceSnapshot, _ filter: ServiceFilter) -> ByteBuffer {

@@ -11,10 +11,12 @@ import Synchronization
 /// the response. Here it is one lookup and one write, as a static file server would do it.
 ///
 /// The response is the router's, byte for byte (the tests compare them). The fast path steps aside, and the
-/// router answers, whenever the result could differ:
-/// - any query string, method or path other than exactly `GET /api/services`;
+/// router answers, whenever the result could differ or the work could block the event loop:
+/// - any query string, method or path other than exactly `GET /api/services`, or a request with a body;
 /// - a `Connection` header other than `keep-alive` (the router owns closing), or a missing or wrong token
 ///   when reads need one (the router answers 401);
+/// - a body not rendered yet for the current version (the first request after a change, and every list over
+///   the cache's 1 MiB): rendering 10,000 records takes milliseconds, which belong off the event loop;
 /// - a response to an earlier pipelined request still being written by the router (answers keep their order);
 /// - a channel that is not writable (the router's writer applies back-pressure to a client that does not read).
 final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -26,8 +28,8 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let source: ListFastPath
     /// Requests passed to the router whose response has not been completely written yet.
     private var routerResponsesPending = 0
-    /// True between the head and the end of a request this handler answers.
-    private var answering = false
+    /// The request this handler is answering, from its head until its end.
+    private var answering: HTTPRequest?
 
     init(_ source: ListFastPath) { self.source = source }
 
@@ -35,18 +37,19 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let request):
             if routerResponsesPending == 0, context.channel.isWritable, source.canAnswer(request) {
-                answering = true
+                answering = request
                 return
             }
             routerResponsesPending += 1
         case .body:
-            // A body on a GET means nothing to the list; the router would drain it the same way.
-            if answering { return }
+            break  // never for a request being answered here: it has no body
         case .end:
-            if answering {
-                answering = false
-                source.writeResponse(context: context, wrap: wrapOutboundOut)
-                return
+            if let request = answering {
+                answering = nil
+                if source.writeResponse(context: context, wrap: wrapOutboundOut) { return }
+                // The store changed since the head arrived and the new body is not rendered: the router renders it.
+                routerResponsesPending += 1
+                context.fireChannelRead(wrapInboundOut(.head(request)))
             }
         }
         context.fireChannelRead(data)
@@ -69,12 +72,15 @@ public struct ListFastPath: Sendable {
 
     func canAnswer(_ request: HTTPRequest) -> Bool {
         request.method == .get && request.path == Self.path
+            && request.headerFields[.contentLength] == nil && request.headerFields[.transferEncoding] == nil
+            && cache.cachedBody(version: repository.snapshot().version) != nil
             && (request.headerFields[.connection].map { $0.lowercased() == "keep-alive" } ?? true)
             && policy.allows(method: .get, path: Self.path, headers: request.headerFields)
     }
 
-    func writeResponse(context: ChannelHandlerContext, wrap: (HTTPResponsePart) -> NIOAny) {
-        let body = cache.body(for: repository.snapshot())
+    /// Writes the response if the current version's body is rendered; returns false (writing nothing) if not.
+    func writeResponse(context: ChannelHandlerContext, wrap: (HTTPResponsePart) -> NIOAny) -> Bool {
+        guard let body = cache.cachedBody(version: repository.snapshot().version) else { return false }
         var head = HTTPResponse(status: .ok)
         head.headerFields[.contentType] = "application/json"
         head.headerFields[.contentLength] = String(body.readableBytes)
@@ -84,5 +90,6 @@ public struct ListFastPath: Sendable {
         context.write(wrap(.head(head)), promise: nil)
         context.write(wrap(.body(body)), promise: nil)
         context.writeAndFlush(wrap(.end(nil)), promise: nil)
+        return true
     }
 }
