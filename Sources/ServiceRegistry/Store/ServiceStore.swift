@@ -25,12 +25,12 @@ public final class ServiceStore: Sendable {
     private let writeQueue = DispatchQueue(label: "service-registry.store.write")
     private let pendingWrites = Mutex<[PendingWrite]>([])
     let now: @Sendable () -> Date
-    /// How long a write burst must have been quiet before its memory is handed back (see `noteWrites`).
-    let burstQuietDelay: Double
+    /// When memory is handed back after writes (see `noteWrites`).
+    let housekeeping: StoreHousekeeping
 
     /// Opens (creating if needed) the store in `directory`.
     public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
-                burstQuietDelay: Double = 2) throws {
+                housekeeping: StoreHousekeeping = StoreHousekeeping()) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let env = try LMDBEnvironment(path: directory, mapSize: mapSizeBytes)
         let dbs = StoreDatabases(
@@ -43,7 +43,7 @@ public final class ServiceStore: Sendable {
         self.env = env
         self.dbs = dbs
         self.now = now
-        self.burstQuietDelay = burstQuietDelay
+        self.housekeeping = housekeeping
         try Self.migrate(env, dbs)
         var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         let decoder = JSONDecoder()
@@ -156,7 +156,7 @@ public final class ServiceStore: Sendable {
         }
         publish(pending)
         for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
-        noteWrites(batch.count)
+        noteWrites(pending.recordWrites)
     }
 
     private static func mapStorageError(_ error: any Error) -> any Error {
@@ -201,12 +201,12 @@ public final class ServiceStore: Sendable {
 
     /// Writes the current probe results of `ids` and the given history events in one transaction.
     public func persistProbeResults(ids: Set<Int>, history: [(id: Int, event: HistoryEvent)] = []) async throws {
-        let snapshot = snapshot()
         try await transaction { txn in
+            // The transaction sees each record as committed, with its live probe result (`setProbeResult`
+            // changes memory first), so the record is written as is: nothing is read back from LMDB.
             for id in ids {
-                guard let record = snapshot.record(id: id), var stored = try txn.storedRecord(id: id) else { continue }
-                stored.lastProbe = record.lastProbe
-                try txn.writeStored(stored)
+                guard let record = txn.record(id: id) else { continue }
+                try txn.writeStored(record)
             }
             // A service deleted meanwhile keeps no history (its history was deleted with it).
             for item in history where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event) }
@@ -243,38 +243,56 @@ public final class ServiceStore: Sendable {
 
     public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
 
-    /// Writes of the current burst, when the last one was committed, and whether housekeeping is scheduled.
-    private let burst = Mutex<(writes: Int, lastWrite: DispatchTime, scheduled: Bool)>((0, .now(), false))
-    /// A burst is at least this many writes.
-    static let burstWrites = 100
-
-    /// Write bursts (a fleet registering at once) leave freed heap behind, and the LMDB pages the commits
-    /// read stay resident. Once a burst has been quiet for `burstQuietDelay`, both go back to the OS (on the
-    /// writer queue), so RSS follows the data rather than the peak.
-    private func noteWrites(_ writes: Int) {
-        let schedule = burst.withLock { burst -> Bool in
-            burst.writes += writes
-            burst.lastWrite = .now()
-            guard burst.writes >= Self.burstWrites, !burst.scheduled else { return false }
+    /// Records written since the last housekeeping, when the first and the last of them were committed, and
+    /// whether housekeeping is scheduled.
+    private let burst = Mutex<(writes: Int, first: DispatchTime, last: DispatchTime, scheduled: Bool)>((0, .now(), .now(), false))
+    /// Writes (a fleet registering at once, probe results) leave freed heap behind, and the LMDB pages the
+    /// commits read stay resident: the whole data file, over time. Once a burst of `minimumWrites` has been
+    /// quiet for `quietDelay`, or has gone on for `longestBurst`, both go back to the OS on the writer queue, so
+    /// RSS follows the data rather than the peak. Re-reading a released page costs a minor fault.
+    private func noteWrites(_ records: Int) {
+        guard records > 0 else { return }
+        let deadline = burst.withLock { burst -> DispatchTime? in
+            let now = DispatchTime.now()
+            if burst.writes == 0 { burst.first = now }
+            burst.writes += records
+            burst.last = now
+            guard burst.writes >= housekeeping.minimumWrites, !burst.scheduled else { return nil }
             burst.scheduled = true
-            return true
+            return min(now + housekeeping.quietDelay, burst.first + housekeeping.longestBurst)
         }
-        if schedule { scheduleHousekeeping(at: .now() + burstQuietDelay) }
+        if let deadline { scheduleHousekeeping(at: deadline) }
     }
 
     private func scheduleHousekeeping(at deadline: DispatchTime) {
         writeQueue.asyncAfter(deadline: deadline) {
-            let stillWriting = self.burst.withLock { burst -> DispatchTime? in
-                let quietAt = burst.lastWrite + self.burstQuietDelay
-                if quietAt > .now() { return quietAt }
+            let notYet = self.burst.withLock { burst -> DispatchTime? in
+                let due = min(burst.last + self.housekeeping.quietDelay, burst.first + self.housekeeping.longestBurst)
+                if due > .now() { return due }
                 burst.writes = 0
                 burst.scheduled = false
                 return nil
             }
-            if let stillWriting { return self.scheduleHousekeeping(at: stillWriting) }
+            if let notYet { return self.scheduleHousekeeping(at: notYet) }
             _ = malloc_trim(0)
             self.env.releaseMappedPages()
         }
+    }
+}
+
+/// When the store hands memory back after writes (see `ServiceStore.noteWrites`). Times in seconds.
+public struct StoreHousekeeping: Sendable {
+    /// Housekeeping waits for at least this many record writes...
+    public var minimumWrites = 100
+    /// ...then runs once they have been quiet this long...
+    public var quietDelay = 2.0
+    /// ...or at the latest this long after the first of them, as writes keep coming from a busy prober.
+    public var longestBurst = 10.0
+
+    public init(minimumWrites: Int = 100, quietDelay: Double = 2.0, longestBurst: Double = 10.0) {
+        self.minimumWrites = minimumWrites
+        self.quietDelay = quietDelay
+        self.longestBurst = longestBurst
     }
 }
 
@@ -306,6 +324,8 @@ public struct StoreTransaction {
     /// The commit time, for `created_at` / `updated_at`.
     public let now: Date
     var changes: [StoreChange] = []
+    /// Records written or deleted, for the store's housekeeping after bursts.
+    var recordWrites = 0
     var overlay: [Int: ServiceRecord?] = [:]
     var resetProbe: Set<Int> = []
 
@@ -369,6 +389,7 @@ public struct StoreTransaction {
     public mutating func delete(id: Int) throws {
         guard let old = record(id: id) else { throw RegistryError.notFound }
         try txn.delete(dbs.services, UInt64(id).bigEndianBytes)
+        recordWrites += 1
         try txn.delete(dbs.names, Array(old.name.utf8))
         let prefix = UInt64(id).bigEndianBytes
         try txn.deleteRange(dbs.history, from: prefix, to: UInt64(id + 1).bigEndianBytes)
@@ -404,12 +425,8 @@ public struct StoreTransaction {
         for key in keys.dropLast(ServiceStore.historyLimit) { try txn.delete(dbs.history, key) }
     }
 
-    func storedRecord(id: Int) throws -> ServiceRecord? {
-        guard let bytes = try txn.get(dbs.services, UInt64(id).bigEndianBytes) else { return nil }
-        return try JSONDecoder().decode(ServiceRecord.self, from: Data(bytes))
-    }
-
-    func writeStored(_ record: ServiceRecord) throws {
+    mutating func writeStored(_ record: ServiceRecord) throws {
+        recordWrites += 1
         try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(record)))
     }
 }

@@ -157,7 +157,7 @@ import Testing
     @Test func aQuietWriteBurstReleasesTheMappedDataFile() async throws {
         func burst(quietDelay: Double) async throws -> (ServiceStore, TemporaryDirectory) {
             let directory = TemporaryDirectory()
-            let store = try ServiceStore(directory: directory.path, burstQuietDelay: quietDelay)
+            let store = try ServiceStore(directory: directory.path, housekeeping: StoreHousekeeping(quietDelay: quietDelay, longestBurst: 600))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<2000 { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
                 try await group.waitForAll()
@@ -178,6 +178,34 @@ import Testing
         }
         #expect(resident <= 16, "data.mdb still has \(resident) kB resident 5 s after the burst")
         withExtendedLifetime((longDelayStore, store)) {}
+    }
+
+    /// Writes that never pause (a busy prober persisting results) still get their pages released regularly.
+    @Test func endlessWritesAreHousekeptToo() async throws {
+        let directory = TemporaryDirectory()
+        let store = try ServiceStore(directory: directory.path,
+                                     housekeeping: StoreHousekeeping(minimumWrites: 10, quietDelay: 600, longestBurst: 0.5))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<2000 { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
+            try await group.waitForAll()
+        }
+        var samples: [Int] = []
+        for round in 0..<30 {
+            // Like the prober: a result for a spread of services, persisted every 100 ms.
+            for id in stride(from: 1 + round, through: 2000, by: 97) {
+                store.setProbeResult(id: id, ProbeResult(finishedAt: Date(), healthy: round % 2 == 0, statusCode: 200, totalSeconds: 0.01))
+            }
+            try await store.persistProbeResults(ids: Set(stride(from: 1 + round, through: 2000, by: 97)))
+            samples.append(try #require(try Self.residentKB(ofDataFileIn: directory)))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // Without releases the resident set only grows; with them it shrinks now and then although writes go on.
+        #expect(zip(samples, samples.dropFirst()).contains { $1 < $0 * 3 / 4 }, "pages were never released while writes went on: \(samples)")
+        // The results themselves are in LMDB, not only in memory.
+        let stored = try store.env.read { txn in try txn.get(store.dbs.services, UInt64(30).bigEndianBytes) }
+        let record = try JSONDecoder().decode(ServiceRecord.self, from: Data(try #require(stored)))
+        #expect(record.lastProbe != nil && record.lastProbe == store.record(id: 30)?.lastProbe)
+        #expect(record.name == store.record(id: 30)?.name)
     }
 
     /// Resident kilobytes of the store's `data.mdb` mapping in this process; nil when it is not mapped.
