@@ -13,9 +13,12 @@ public enum StoreChange: Sendable {
 /// concurrency's few cooperative threads). A write is committed to LMDB before the in-memory snapshot
 /// changes and before the caller is answered, so every acknowledged write is on disk.
 public final class ServiceStore: Sendable {
-    public static let schemaVersion: UInt64 = 1
+    /// 2: probe results moved from the records to their own database.
+    public static let schemaVersion: UInt64 = 2
     /// Schema migrations: the closure at index `n` upgrades version `n` to `n + 1`.
-    static let migrations: [Int: @Sendable (LMDBTransaction, StoreDatabases) throws -> Void] = [:]
+    static let migrations: [Int: @Sendable (LMDBTransaction, StoreDatabases) throws -> Void] = [
+        1: moveProbeResultsOutOfRecords,
+    ]
     public static let historyLimit = 1000
 
     let env: LMDBEnvironment
@@ -38,7 +41,8 @@ public final class ServiceStore: Sendable {
             names: try env.openDatabase("names"),
             meta: try env.openDatabase("meta"),
             ignored: try env.openDatabase("ignored"),
-            history: try env.openDatabase("history")
+            history: try env.openDatabase("history"),
+            probes: try env.openDatabase("probes")
         )
         self.env = env
         self.dbs = dbs
@@ -48,8 +52,15 @@ public final class ServiceStore: Sendable {
         var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         let decoder = JSONDecoder()
         try env.read { txn in
+            var probes: [Int: ProbeResult] = [:]
+            try txn.forEach(dbs.probes) { key, value in
+                if let id = UInt64(bigEndianBytes: key) { probes[Int(id)] = try decoder.decode(ProbeResult.self, from: Data(value)) }
+                return true
+            }
             try txn.forEach(dbs.services) { _, value in
-                snapshot.put(try decoder.decode(ServiceRecord.self, from: Data(value)))
+                var record = try decoder.decode(ServiceRecord.self, from: Data(value))
+                record.lastProbe = probes[record.id]
+                snapshot.put(record)
                 return true
             }
         }
@@ -70,6 +81,21 @@ public final class ServiceStore: Sendable {
                 version += 1
             }
             try txn.put(dbs.meta, Array("schema_version".utf8), version.bigEndianBytes)
+        }
+    }
+
+    /// 1 → 2: each record's `lastProbe` goes to the `probes` database, and the record is stored without it.
+    private static func moveProbeResultsOutOfRecords(_ txn: LMDBTransaction, _ dbs: StoreDatabases) throws {
+        var records: [ServiceRecord] = []
+        try txn.forEach(dbs.services) { _, value in
+            records.append(try JSONDecoder().decode(ServiceRecord.self, from: Data(value)))
+            return true
+        }
+        for record in records where record.lastProbe != nil {
+            try txn.put(dbs.probes, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(record.lastProbe)))
+            var stored = record
+            stored.lastProbe = nil
+            try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(stored)))
         }
     }
 
@@ -200,13 +226,14 @@ public final class ServiceStore: Sendable {
     }
 
     /// Writes the current probe results of `ids` and the given history events in one transaction.
+    /// Results have their own database, a few hundred bytes each, so a batch rewrites no record and touches
+    /// few pages.
     public func persistProbeResults(ids: Set<Int>, history: [(id: Int, event: HistoryEvent)] = []) async throws {
         try await transaction { txn in
-            // The transaction sees each record as committed, with its live probe result (`setProbeResult`
-            // changes memory first), so the record is written as is: nothing is read back from LMDB.
+            // The transaction sees each record with its live probe result (`setProbeResult` changes memory first).
             for id in ids {
                 guard let record = txn.record(id: id) else { continue }
-                try txn.writeStored(record)
+                try txn.writeProbeResult(id: id, record.lastProbe)
             }
             // A service deleted meanwhile keeps no history (its history was deleted with it).
             for item in history where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event) }
@@ -314,6 +341,8 @@ struct StoreDatabases: Sendable {
     let meta: LMDBDatabase
     let ignored: LMDBDatabase
     let history: LMDBDatabase
+    /// Last probe result per service id (JSON), apart from the records so that persisting results rewrites no record.
+    let probes: LMDBDatabase
 }
 
 /// What a write transaction may do. Reads see the transaction's own earlier changes.
@@ -377,6 +406,7 @@ public struct StoreTransaction {
         if resetProbe {
             record.lastProbe = nil
             self.resetProbe.insert(record.id)
+            try writeProbeResult(id: record.id, nil)
         } else if let live = base.record(id: record.id) {
             record.lastProbe = live.lastProbe
         }
@@ -389,6 +419,7 @@ public struct StoreTransaction {
     public mutating func delete(id: Int) throws {
         guard let old = record(id: id) else { throw RegistryError.notFound }
         try txn.delete(dbs.services, UInt64(id).bigEndianBytes)
+        _ = try txn.delete(dbs.probes, UInt64(id).bigEndianBytes)
         recordWrites += 1
         try txn.delete(dbs.names, Array(old.name.utf8))
         let prefix = UInt64(id).bigEndianBytes
@@ -425,9 +456,22 @@ public struct StoreTransaction {
         for key in keys.dropLast(ServiceStore.historyLimit) { try txn.delete(dbs.history, key) }
     }
 
+    /// Stores a record without its probe result, which lives in `dbs.probes` (`writeProbeResult`).
     mutating func writeStored(_ record: ServiceRecord) throws {
         recordWrites += 1
-        try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(record)))
+        var stored = record
+        stored.lastProbe = nil
+        try txn.put(dbs.services, UInt64(record.id).bigEndianBytes, Array(try JSONEncoder().encode(stored)))
+    }
+
+    mutating func writeProbeResult(id: Int, _ result: ProbeResult?) throws {
+        recordWrites += 1
+        let key = UInt64(id).bigEndianBytes
+        if let result {
+            try txn.put(dbs.probes, key, Array(try JSONEncoder().encode(result)))
+        } else {
+            _ = try txn.delete(dbs.probes, key)
+        }
     }
 }
 

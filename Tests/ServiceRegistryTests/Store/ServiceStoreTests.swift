@@ -202,10 +202,9 @@ import Testing
         // Without releases the resident set only grows; with them it shrinks now and then although writes go on.
         #expect(zip(samples, samples.dropFirst()).contains { $1 < $0 * 3 / 4 }, "pages were never released while writes went on: \(samples)")
         // The results themselves are in LMDB, not only in memory.
-        let stored = try store.env.read { txn in try txn.get(store.dbs.services, UInt64(30).bigEndianBytes) }
-        let record = try JSONDecoder().decode(ServiceRecord.self, from: Data(try #require(stored)))
-        #expect(record.lastProbe != nil && record.lastProbe == store.record(id: 30)?.lastProbe)
-        #expect(record.name == store.record(id: 30)?.name)
+        let stored = try store.env.read { txn in try txn.get(store.dbs.probes, UInt64(30).bigEndianBytes) }
+        let result = try JSONDecoder().decode(ProbeResult.self, from: Data(try #require(stored)))
+        #expect(result == store.record(id: 30)?.lastProbe)
     }
 
     /// Resident kilobytes of the store's `data.mdb` mapping in this process; nil when it is not mapped.
@@ -222,6 +221,33 @@ import Testing
             }
         }
         return found ? residentKB : nil
+    }
+
+    /// A data directory of schema 1 (probe results inside the records) opens with its results kept.
+    @Test func schemaOneProbeResultsMoveToTheirOwnDatabase() async throws {
+        let directory = TemporaryDirectory()
+        let result = ProbeResult(finishedAt: Date(timeIntervalSince1970: 1_700_000_000), healthy: false, statusCode: 503,
+                                 totalSeconds: 0.25, error: "HTTP 503")
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            _ = try await store.register(patch("old", port: 80))
+            // Store it the way schema 1 did: the result inside the record.
+            try store.transactionSync { txn in
+                var record = try #require(txn.record(id: 1))
+                record.lastProbe = result
+                try txn.txn.put(txn.dbs.services, UInt64(1).bigEndianBytes, Array(try JSONEncoder().encode(record)))
+                try txn.txn.put(txn.dbs.meta, Array("schema_version".utf8), UInt64(1).bigEndianBytes)
+            }
+        }
+        let store = try ServiceStore(directory: directory.path)
+        #expect(store.record(id: 1)?.lastProbe == result)
+        try store.env.read { txn in
+            #expect(try txn.get(store.dbs.meta, Array("schema_version".utf8)).flatMap(UInt64.init(bigEndianBytes:)) == 2)
+            #expect(try txn.get(store.dbs.probes, UInt64(1).bigEndianBytes) != nil)
+            let bytes = try #require(try txn.get(store.dbs.services, UInt64(1).bigEndianBytes))
+            let stored = try JSONDecoder().decode(ServiceRecord.self, from: Data(bytes))
+            #expect(stored.lastProbe == nil && stored.name == "old" && stored.port == 80)
+        }
     }
 
     @Test func newerSchemaIsRefused() throws {
