@@ -65,8 +65,10 @@ public final class ServiceStore: Sendable {
             }
         }
         state = Mutex(snapshot)
-        // Everything is in memory now; let the kernel drop the map's pages from our resident set.
+        // Everything is in memory now: drop the map's pages from our resident set, and give back the heap
+        // that decoding (and a migration) used.
         env.releaseMappedPages()
+        _ = malloc_trim(0)
     }
 
     private static func migrate(_ env: LMDBEnvironment, _ dbs: StoreDatabases) throws {
@@ -314,9 +316,9 @@ public struct StoreHousekeeping: Sendable {
     /// ...then runs once they have been quiet this long...
     public var quietDelay = 2.0
     /// ...or at the latest this long after the first of them, as writes keep coming from a busy prober.
-    public var longestBurst = 10.0
+    public var longestBurst = 5.0
 
-    public init(minimumWrites: Int = 100, quietDelay: Double = 2.0, longestBurst: Double = 10.0) {
+    public init(minimumWrites: Int = 100, quietDelay: Double = 2.0, longestBurst: Double = 5.0) {
         self.minimumWrites = minimumWrites
         self.quietDelay = quietDelay
         self.longestBurst = longestBurst
