@@ -67,7 +67,7 @@ public final class MetricsExporter: Sendable {
     /// run) and its global probe defaults.
     public convenience init(_ components: RegistryComponents, _ configuration: RegistryConfiguration) {
         self.init(store: components.store, probeStatistics: components.probeStatistics, discoveryStatistics: components.discoveryStatistics,
-                  probeDefaults: ProbeDefaults(intervalSeconds: configuration.probeInterval, timeoutSeconds: configuration.probeTimeout))
+                  probeDefaults: ProbeSettings(configuration).defaults)
     }
 
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).

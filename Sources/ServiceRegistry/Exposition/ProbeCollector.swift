@@ -66,9 +66,9 @@ public struct ProbeCollector: ServiceMetricsCollector {
         let defaults = services.scrape.probeDefaults
         let targets = services.items.filter { $0.record.probeTarget != nil }
         writer.begin(Self.interval)
-        for item in targets { writer.sample(item.identity, value: item.record.probeIntervalSeconds ?? defaults.intervalSeconds) }
+        for item in targets { writer.sample(item.identity, value: defaults.interval(for: item.record)) }
         writer.begin(Self.timeout)
-        for item in targets { writer.sample(item.identity, value: item.record.probeTimeoutSeconds ?? defaults.timeoutSeconds) }
+        for item in targets { writer.sample(item.identity, value: defaults.timeout(for: item.record)) }
     }
 }
 

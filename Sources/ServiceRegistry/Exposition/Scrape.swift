@@ -1,16 +1,5 @@
 import Foundation
 
-/// The global probe settings a service falls back to when it has no override (SPEC §3).
-public struct ProbeDefaults: Sendable, Equatable {
-    public var intervalSeconds: Double
-    public var timeoutSeconds: Double
-
-    public init(intervalSeconds: Double = 60, timeoutSeconds: Double = 2) {
-        self.intervalSeconds = intervalSeconds
-        self.timeoutSeconds = timeoutSeconds
-    }
-}
-
 /// Everything one scrape renders, taken from memory when the scrape starts: the store's snapshot and the
 /// prober's and discovery's statistics. Taking it never probes, never runs systemctl and never waits for a scan.
 public struct Scrape: Sendable {

@@ -59,7 +59,7 @@ public final class HealthProber: Service, ServiceProber {
     public func checkNow(id: Int) async throws -> ServiceRecord {
         guard let record = store.record(id: id) else { throw RegistryError.notFound }
         // Nothing to probe: the record stays `unknown` (SPEC §3).
-        guard let request = ProbeRequest(record: record, defaults: settings) else { return record }
+        guard let request = ProbeRequest(record: record, settings: settings) else { return record }
         let updated = try await withCheckedThrowingContinuation { (reply: CheckedContinuation<ServiceRecord, any Error>) in
             engine.post(.check(id: id, request: request, reply: reply))
         }

@@ -205,7 +205,7 @@ private final class ProbeLoop {
     /// `--probe-interval 0`: nothing is probed in the background, only on `check`).
     func refresh(_ id: Int, record: ServiceRecord?, now: Double) {
         let settings = engine.engineSettings
-        guard let record, settings.interval > 0, let request = ProbeRequest(record: record, defaults: settings) else {
+        guard let record, settings.interval > 0, let request = ProbeRequest(record: record, settings: settings) else {
             if schedule.entries[id] != nil {
                 schedule.remove(id: id)
                 if let handle = scheduledInFlight[id] { abandon(handle) }
@@ -216,7 +216,7 @@ private final class ProbeLoop {
         if let old = schedule.entries[id]?.request, old.url != request.url, let handle = scheduledInFlight[id] {
             abandon(handle)  // probing the old target no longer means anything
         }
-        schedule.upsert(id: id, request: request, interval: record.probeIntervalSeconds ?? settings.interval, now: now)
+        schedule.upsert(id: id, request: request, interval: settings.defaults.interval(for: record), now: now)
     }
 
     func start(_ id: Int, _ request: ProbeRequest, kind: Kind) {

@@ -11,10 +11,10 @@ struct ProbeRequest: Sendable, Equatable {
     var isHTTPS: Bool { url.lowercased().hasPrefix("https:") }
 
     /// The probe of `record` with the global defaults, or nil when it has nothing to probe (SPEC §3).
-    init?(record: ServiceRecord, defaults: ProbeSettings) {
+    init?(record: ServiceRecord, settings: ProbeSettings) {
         guard let target = record.probeTarget, !target.isEmpty else { return nil }
-        self.init(url: target, timeoutSeconds: record.probeTimeoutSeconds ?? defaults.timeout,
-                  followRedirects: record.followRedirects, caFile: defaults.caFile)
+        self.init(url: target, timeoutSeconds: settings.defaults.timeout(for: record),
+                  followRedirects: record.followRedirects, caFile: settings.caFile)
     }
 
     init(url: String, timeoutSeconds: Double, followRedirects: Bool = false, caFile: String? = nil) {
@@ -27,16 +27,17 @@ struct ProbeRequest: Sendable, Equatable {
 
 /// The prober's global settings (SPEC §7 `--probe-*`).
 public struct ProbeSettings: Sendable {
-    public var interval: Double
-    public var timeout: Double
+    /// Interval and timeout of services without their own.
+    public var defaults: ProbeDefaults
+    public var interval: Double { defaults.intervalSeconds }
+    public var timeout: Double { defaults.timeoutSeconds }
     public var concurrency: Int
     public var caFile: String?
     /// How often results pending in memory are written to LMDB, in one transaction.
     public var persistInterval: Double = 1.0
 
     public init(interval: Double = 60, timeout: Double = 2.0, concurrency: Int = 1000, caFile: String? = nil) {
-        self.interval = interval
-        self.timeout = timeout
+        self.defaults = ProbeDefaults(intervalSeconds: interval, timeoutSeconds: timeout)
         self.concurrency = concurrency
         self.caFile = caFile
     }

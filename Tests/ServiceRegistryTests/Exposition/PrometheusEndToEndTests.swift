@@ -57,7 +57,7 @@ final class PrometheusServer: @unchecked Sendable {
         try await withLiveRegistry(components: { configuration in
             let store = try ServiceStore(directory: configuration.dataDirectory)
             var settings = ProbeSettings(configuration)
-            settings.interval = 1
+            settings.defaults.intervalSeconds = 1
             let prober = HealthProber(store: store, settings: settings, logger: testLogger)
             var components = RegistryComponents(store: store)
             components.prober = prober
