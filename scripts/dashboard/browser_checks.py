@@ -250,8 +250,8 @@ def main_flow(s, base, expect, flip_file):
         ensure(s.cell(name, "health") == "healthy", f"{name} should start healthy, is {s.cell(name, 'health')}")
         b.evaluate("window.__noReload = 1")
         rebuilt = int(b.evaluate("document.body.dataset.rowsRebuilt"))
-        # The Swift test watches for this file and marks the service unhealthy (today through the store; once the
-        # prober is merged a real target could go down instead).
+        # The Swift test watches for this file and makes the service's target answer 503; the prober (every 1 s)
+        # finds out, and the page shows it at its next refresh.
         open(flip_file, "w").close()
         started = time.time()
         b.wait_for(f"""(() => {{ for (const tr of document.querySelectorAll('#services tbody tr'))
@@ -395,10 +395,15 @@ def main_flow(s, base, expect, flip_file):
         b.navigate(f"{base}/services/{id}")
         b.evaluate("window.__before = 1")
         s.click("#check-button")
-        # On a branch without the prober this answers 404 and the page shows why; with it, the page reloads.
+        # The real prober probes it now (nothing listens on its port) and the page reloads with the result.
         outcome = b.wait_for("!window.__before ? 'reloaded' : (document.getElementById('action-result').textContent.startsWith('Check failed') "
                              "? document.getElementById('action-result').textContent : '')", timeout=10)
-        return outcome
+        ensure(outcome == "reloaded", f"check now: {outcome}")
+        b.wait_for("document.body.dataset.page !== undefined", timeout=5)
+        status, service, _ = api(base, "GET", f"/api/services/{id}")
+        ensure(status == 200 and service["health_status"] == "unhealthy" and service["last_error"],
+               f"after check now: {status} {service}")
+        return f"reloaded; health {service['health_status']}: {service['last_error']}"
     s.check("check_now_button", check_now)
 
     def delete_service():

@@ -6,7 +6,7 @@ import Testing
 
 /// The dashboard in a real headless Chromium, driven through the DevTools protocol by
 /// `scripts/dashboard/browser_checks.py` (one browser for the whole run, killed at the end even on failure).
-/// Two registries run in-process on live ports: an open one, and one with an API token.
+/// Two registries run in-process on live ports: an open one with the real prober, and one with an API token.
 /// Screenshots (1280×800, 390×844, light and dark) go to `artifacts/dashboard/` (gitignored).
 @Suite(.serialized) struct DashboardBrowserTests {
     static let python = "/usr/bin/python3"   // Debian's, which has python3-websocket
@@ -30,20 +30,31 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: apt-get install -y chromium")
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "python3 is missing: apt-get install -y python3 python3-websocket")
         let token = "dashboard-test-token"
-        try await withLiveRegistry { client, components in
+        // `beta-worker` is probed every second by the real prober, against this target; the other services keep
+        // their seeded results (the global interval is a day, and their first probes are hours away).
+        let target = try ProbeTargetServer()
+        try await withLiveRegistry(components: { configuration in
+            let store = try ServiceStore(directory: configuration.dataDirectory)
+            let prober = HealthProber(store: store, settings: ProbeSettings(interval: 86_400), logger: testLogger)
+            var components = RegistryComponents(store: store)
+            components.prober = prober
+            components.probeStatistics = prober.statistics
+            components.services = [prober]
+            return components
+        }) { client, components in
             let base = "http://127.0.0.1:\(try #require(client.port))"
-            let seeded = try await Self.seed(client, components.store)
+            let seeded = try await Self.seed(client, components.store, betaURL: target.url("/dynamic"))
             try await withLiveRegistry(configure: { $0.apiToken = token }) { authClient, _ in
                 let authBase = "http://127.0.0.1:\(try #require(authClient.port))"
                 let work = TemporaryDirectory("dashboard-browser")
                 let flipFile = work.file("flip")
-                // When the driver asks, the healthy `beta-worker` turns unhealthy. On this branch through the store;
-                // once the prober is merged, a real target going down can replace this.
+                // When the driver asks, `beta-worker`'s target starts answering 503; the prober finds out.
                 let flipper = Task {
                     while !Task.isCancelled {
                         if FileManager.default.fileExists(atPath: flipFile) {
-                            components.store.setProbeResult(id: seeded.flipID, ProbeResult(
-                                finishedAt: Date(), healthy: false, statusCode: 503, totalSeconds: 0.004, error: "HTTP 503"))
+                            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                                BlockingWork.queue.async { done.resume(with: Result { try target.setDynamicCode(503) }) }
+                            }
                             return
                         }
                         try await Task.sleep(for: .milliseconds(50))
@@ -70,6 +81,9 @@ import Testing
                     Issue.record("the browser driver printed no report:\n\(output)")
                     return
                 }
+                // The flip went through the real prober: the result is the target's 503.
+                let flipped = components.store.record(id: seeded.flipID)?.lastProbe
+                #expect(flipped?.statusCode == 503 && flipped?.healthy == false, "\(String(describing: flipped))")
                 var seen = Set<String>()
                 for check in checks {
                     guard case .object(let c) = check, let name = c["name"]?.string else { continue }
@@ -91,7 +105,7 @@ import Testing
     struct Seeded { let flipID: Int }
 
     /// Six services covering every status, health and source, a hostile name, labels and history.
-    static func seed(_ client: any TestClientProtocol, _ store: ServiceStore) async throws -> Seeded {
+    static func seed(_ client: any TestClientProtocol, _ store: ServiceStore, betaURL: String) async throws -> Seeded {
         func register(_ json: String) async throws -> Int {
             let reply = try await client.send(.post, "/api/services", json)
             guard reply.status == 200, let id = reply.json?["id"]?.int else { throw DaemonError("seed failed: \(reply.text)") }
@@ -102,7 +116,7 @@ import Testing
                                                      statusCode: healthy ? 200 : nil, totalSeconds: ms / 1000, error: error))
         }
         let alpha = try await register(#"{"name":"alpha-api","url":"http://127.0.0.1:9/","port":9,"description":"Alpha frontend","labels":{"team":"core"}}"#)
-        let beta = try await register(#"{"name":"beta-worker","url":"http://127.0.0.1:9/jobs","description":"Background jobs"}"#)
+        let beta = try await register(#"{"name":"beta-worker","url":"\#(betaURL)","description":"Background jobs","probe_interval_seconds":1}"#)
         let gamma = try await register(#"{"name":"gamma-db","url":"http://127.0.0.1:9/db","port":5432,"description":"Database","labels":{"env":"prod","team":"data"}}"#)
         _ = try await register(#"{"name":"delta-cache","url":"http://127.0.0.1:9/cache","status":"inactive"}"#)
         let hostile = String(decoding: try JSONSerialization.data(withJSONObject: [
