@@ -39,8 +39,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(env, 256), "mdb_env_set_maxreaders")
             // MDB_NOTLS: read transactions are not tied to a thread, since Swift tasks hop threads.
             // MDB_NORDAHEAD (madvise MADV_RANDOM on the map): records are read once at start-up, then only the
-            // pages a write walks are touched. Without it, each page fault also maps its neighbours (the kernel's
-            // 64 KiB fault-around), and a few scattered writes made the whole data file resident.
+            // pages a write walks are needed. Without it, faults also map neighbouring pages (fault-around,
+            // readahead into large folios), and a few scattered writes made the whole data file resident.
             try LMDBError.check(mdb_env_open(env, path, UInt32(MDB_NOTLS | MDB_NORDAHEAD), 0o640), "open LMDB environment at \(path)")
         } catch {
             mdb_env_close(env)
