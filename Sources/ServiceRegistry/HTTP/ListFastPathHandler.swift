@@ -62,7 +62,7 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// What the fast path serves from: the store's snapshot, the shared list cache and the read-access rule.
-public struct ListFastPath: Sendable {
+struct ListFastPath: Sendable {
     let repository: any ServiceRepository
     let cache: ListBodyCache
     let policy: AccessPolicy

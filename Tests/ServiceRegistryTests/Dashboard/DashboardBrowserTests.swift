@@ -33,15 +33,7 @@ import Testing
         // `beta-worker` is probed every second by the real prober, against this target; the other services keep
         // their seeded results (the global interval is a day, and their first probes are hours away).
         let target = try ProbeTargetServer()
-        try await withLiveRegistry(components: { configuration in
-            let store = try ServiceStore(directory: configuration.dataDirectory)
-            let prober = HealthProber(store: store, settings: ProbeSettings(interval: 86_400), logger: testLogger)
-            var components = RegistryComponents(store: store)
-            components.prober = prober
-            components.probeStatistics = prober.statistics
-            components.services = [prober]
-            return components
-        }) { client, components in
+        try await withLiveRegistry(components: { try RegistryComponents.withProber($0, interval: 86_400) }) { client, components in
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let seeded = try await Self.seed(client, components.store, betaURL: target.url("/dynamic"))
             try await withLiveRegistry(configure: { $0.apiToken = token }) { authClient, _ in

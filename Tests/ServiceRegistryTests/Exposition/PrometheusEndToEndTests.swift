@@ -54,17 +54,7 @@ final class PrometheusServer: @unchecked Sendable {
     @Test func prometheusScrapesDiscoversAndAlerts() async throws {
         try ExpositionSamples.requireTool(PrometheusServer.binary)
         // The real prober, probing every service each second.
-        try await withLiveRegistry(components: { configuration in
-            let store = try ServiceStore(directory: configuration.dataDirectory)
-            var settings = ProbeSettings(configuration)
-            settings.defaults.intervalSeconds = 1
-            let prober = HealthProber(store: store, settings: settings, logger: testLogger)
-            var components = RegistryComponents(store: store)
-            components.prober = prober
-            components.probeStatistics = prober.statistics
-            components.services = [prober]
-            return components
-        }) { client, components in
+        try await withLiveRegistry(components: { try RegistryComponents.withProber($0, interval: 1) }) { client, components in
             let registry = "127.0.0.1:\(client.port!)"
             let closedPort = DaemonProcess.freePort()
             // A healthy target (the registry's own /health) and a failing one (nothing listens on the port).

@@ -77,6 +77,21 @@ func withLiveRegistry<T: Sendable>(
     return try await app.test(.live) { client in try await body(client, components) }
 }
 
+extension RegistryComponents {
+    /// A store in the configuration's data directory and the real prober, probing at `interval` seconds.
+    static func withProber(_ configuration: RegistryConfiguration, interval: Double) throws -> RegistryComponents {
+        let store = try ServiceStore(directory: configuration.dataDirectory)
+        var settings = ProbeSettings(configuration)
+        settings.defaults.intervalSeconds = interval
+        let prober = HealthProber(store: store, settings: settings, logger: testLogger)
+        var components = RegistryComponents(store: store)
+        components.prober = prober
+        components.probeStatistics = prober.statistics
+        components.services = [prober]
+        return components
+    }
+}
+
 extension TestClientProtocol {
     /// Sends a JSON body (a string, sent as is) and returns status and parsed body.
     @discardableResult
