@@ -408,10 +408,11 @@ public struct StoreTransaction {
         if resetProbe {
             record.lastProbe = nil
             self.resetProbe.insert(record.id)
-            try writeProbeResult(id: record.id, nil)
         } else if let live = base.record(id: record.id) {
             record.lastProbe = live.lastProbe
         }
+        // The record and its probe result are saved together, so what memory holds after the commit is on disk.
+        try writeProbeResult(id: record.id, record.lastProbe)
         try txn.put(dbs.names, Array(record.name.utf8), UInt64(record.id).bigEndianBytes)
         try writeStored(record)
         overlay[record.id] = record

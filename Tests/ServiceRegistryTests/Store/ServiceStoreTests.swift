@@ -250,6 +250,21 @@ import Testing
         }
     }
 
+    /// A record saved with a probe result (an import, the metrics benchmark's data) keeps it across a reopen.
+    @Test func aSavedRecordKeepsItsProbeResult() throws {
+        let directory = TemporaryDirectory()
+        let result = ProbeResult(finishedAt: Date(timeIntervalSince1970: 1_700_000_100), healthy: true, statusCode: 204, totalSeconds: 0.003)
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            try store.transactionSync { txn in
+                let id = try txn.nextID()
+                try txn.save(ServiceRecord(id: id, name: "imported", url: "http://127.0.0.1:1/", lastProbe: result,
+                                           createdAt: Date(), updatedAt: Date()))
+            }
+        }
+        #expect(try ServiceStore(directory: directory.path).snapshot().record(named: "imported")?.lastProbe == result)
+    }
+
     @Test func newerSchemaIsRefused() throws {
         let directory = TemporaryDirectory()
         do {
