@@ -8,10 +8,11 @@ final class GzipStream {
 
     /// Level 1 by default: exposition text is repetitive, so the fastest level already shrinks it ~10×
     /// while costing far less CPU per scrape than the default level.
-    init(level: Int32 = 1) {
+    /// - Parameter raw: deflate data only, without the gzip header and trailer (`Gzip.prefix`/`member` frame it).
+    init(level: Int32 = 1, raw: Bool = false) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        let status = czlib_deflate_init_gzip(stream, level)
+        let status = raw ? czlib_deflate_init_raw(stream, level) : czlib_deflate_init_gzip(stream, level)
         precondition(status == Z_OK, "deflateInit2 failed: \(status)")
     }
 
@@ -22,13 +23,18 @@ final class GzipStream {
     }
 
     /// Compresses the buffers, in order, into one gzip member and finishes the stream.
-    func compress(_ parts: [ByteBuffer]) -> [UInt8] {
+    func compress(_ parts: [ByteBuffer]) -> [UInt8] { compress(parts, finish: true) }
+
+    /// Compresses the buffers, in order. `finish`: end the stream (the last block is marked final, and a gzip
+    /// stream gets its trailer); otherwise end with a full flush: on a byte boundary, nothing referring back,
+    /// so another compressor's blocks may follow.
+    func compress(_ parts: [ByteBuffer], finish: Bool) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes } / 6 + 64)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let inputs = parts.isEmpty ? [ByteBuffer()] : parts
         for (index, part) in inputs.enumerated() {
-            let flush = index == inputs.count - 1 ? Z_FINISH : Z_NO_FLUSH
+            let flush = index < inputs.count - 1 ? Z_NO_FLUSH : finish ? Z_FINISH : Z_FULL_FLUSH
             part.withUnsafeReadableBytes { input in
                 stream.pointee.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
                 stream.pointee.avail_in = UInt32(input.count)
@@ -57,4 +63,38 @@ public enum Gzip {
     public static func compress(_ parts: [ByteBuffer], level: Int32 = 1) -> [UInt8] {
         GzipStream(level: level).compress(parts)
     }
+
+    /// Compresses `buffer` once as the start of any number of gzip members (see `member`).
+    public static func prefix(_ buffer: ByteBuffer, level: Int32 = 1) -> GzipPrefix {
+        GzipPrefix(deflated: GzipStream(level: level, raw: true).compress([buffer], finish: false),
+                   crc: crc(buffer, 0), length: buffer.readableBytes)
+    }
+
+    /// One gzip member holding the prefix's data then `tail`: the prefix's deflate blocks as they are, `tail`
+    /// compressed now, and the trailer's CRC-32 combined from the two (RFC 1952). Decoders see one ordinary
+    /// member; only the tail costs compression time.
+    public static func member(_ prefix: GzipPrefix, tail: ByteBuffer, level: Int32 = 1) -> [ByteBuffer] {
+        // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=3 (Unix)
+        var head = ByteBuffer(bytes: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+        head.writeBytes(prefix.deflated)
+        var end = ByteBuffer(bytes: GzipStream(level: level, raw: true).compress([tail], finish: true))
+        let crc = crc32_combine(prefix.crc, crc(tail, 0), .init(tail.readableBytes))
+        end.writeInteger(UInt32(truncatingIfNeeded: crc), endianness: .little)
+        end.writeInteger(UInt32(truncatingIfNeeded: prefix.length + tail.readableBytes), endianness: .little)
+        return [head, end]
+    }
+
+    private static func crc(_ buffer: ByteBuffer, _ start: UInt) -> UInt {
+        buffer.withUnsafeReadableBytes { bytes in
+            crc32(start, bytes.bindMemory(to: Bytef.self).baseAddress, uInt(bytes.count))
+        }
+    }
+}
+
+/// The compressed start of gzip members: raw deflate blocks ending with a full flush, and the CRC-32 and length
+/// of the data they hold.
+public struct GzipPrefix: Sendable {
+    let deflated: [UInt8]
+    let crc: UInt
+    let length: Int
 }

@@ -47,13 +47,18 @@ public final class MetricsExporter: Sendable {
     let probeDefaults: ProbeDefaults
 
     private struct CachedBlock {
+        /// Tells this block from a later one of the same format.
+        var generation: UInt64
         var format: ExpositionFormat
         var version: UInt64
         var counters: [Int: ProbeCounters]?
         var counts: ServiceCounts
         var block: ByteBuffer
+        /// The block compressed, made by the first gzip scrape of it.
+        var gzipPrefix: GzipPrefix?
     }
     private let cache = Mutex<[CachedBlock]>([])
+    private let generations = Atomic<UInt64>(0)
 
     public init(store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
                 probeDefaults: ProbeDefaults = ProbeDefaults()) {
@@ -72,6 +77,26 @@ public final class MetricsExporter: Sendable {
 
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
     public func exposition(format: ExpositionFormat) -> [ByteBuffer] {
+        let parts = render(format: format)
+        return [parts.entry.block, parts.tail]
+    }
+
+    /// The same, as one gzip member. The block's compressed form is kept with the block, so a scrape
+    /// compresses only the small tail (Prometheus asks for gzip on every scrape).
+    public func gzippedExposition(format: ExpositionFormat) -> [ByteBuffer] {
+        let parts = render(format: format)
+        let prefix = parts.entry.gzipPrefix ?? {
+            let made = Gzip.prefix(parts.entry.block)
+            cache.withLock { entries in
+                if let index = entries.firstIndex(where: { $0.generation == parts.entry.generation }) { entries[index].gzipPrefix = made }
+            }
+            return made
+        }()
+        return Gzip.member(prefix, tail: parts.tail)
+    }
+
+    /// The cached per-service block (rendered now if the data changed) and a freshly rendered tail.
+    private func render(format: ExpositionFormat) -> (entry: CachedBlock, tail: ByteBuffer) {
         let snapshot = store.snapshot()
         let counters = probeStatistics?.counters()
         var scrape = Scrape(records: [], probeCounters: counters,
@@ -80,20 +105,22 @@ public final class MetricsExporter: Sendable {
         let hit = cache.withLock { entries in
             entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
         }
-        let block: ByteBuffer
+        let entry: CachedBlock
         if let hit {
-            block = hit.block
-            scrape.serviceCounts = hit.counts
+            entry = hit
         } else {
             scrape.records = snapshot.records
-            scrape.serviceCounts = ServiceCounts(scrape.records)
-            block = ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format))
-            let entry = CachedBlock(format: format, version: snapshot.version, counters: counters, counts: scrape.serviceCounts, block: block)
+            let counts = ServiceCounts(scrape.records)
+            scrape.serviceCounts = counts
+            entry = CachedBlock(generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
+                                counters: counters, counts: counts,
+                                block: ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format)))
             cache.withLock { entries in
                 entries.removeAll { $0.format == format }
                 entries.append(entry)
             }
         }
-        return [block, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format))]
+        scrape.serviceCounts = entry.counts
+        return (entry, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
     }
 }

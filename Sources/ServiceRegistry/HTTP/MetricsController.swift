@@ -11,13 +11,12 @@ struct MetricsController<Context: RequestContext>: Sendable {
 
     @Sendable func metrics(_ request: Request, context: Context) async throws -> Response {
         let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
-        let parts = exporter.exposition(format: format)
         var headers: HTTPFields = [.contentType: format.contentType, .vary: "Accept, Accept-Encoding"]
         if ExpositionFormat.acceptsGzip(request.headers[values: .acceptEncoding].joined(separator: ",")) {
             headers[.contentEncoding] = "gzip"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: Gzip.compress(parts))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: exporter.gzippedExposition(format: format)))
         }
-        return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: parts))
+        return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: exporter.exposition(format: format)))
     }
 
     @Sendable func serviceDiscovery(_ request: Request, context: Context) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Testing
 @testable import ServiceRegistry
 
@@ -234,5 +235,24 @@ import Testing
         #expect(groups[2]["targets"]?[0]?.string == "[::1]:8443")
         #expect(groups[5]["labels"]?["__meta_service_registry_unit"]?.string == "nginx.service")
         #expect(ServiceDiscovery.targetGroupsJSON([]) == Array("[]".utf8))
+    }
+
+    /// A member made of a reused compressed prefix and a fresh tail is one valid gzip member (checked by gzip
+    /// itself, which verifies the CRC-32 and length), for empty parts and for parts spanning many deflate blocks.
+    @Test func gzipPrefixAndTailMakeOneValidMember() throws {
+        var generator = SystemRandomNumberGenerator()
+        let large = (0..<300_000).map { _ in UInt8.random(in: 0x20...0x7e, using: &generator) }  // incompressible-ish text
+        let cases: [([UInt8], [UInt8])] = [([], []), (Array("head\n".utf8), []), ([], Array("tail\n".utf8)),
+                                           (Array(String(repeating: "metric{a=\"b\"} 1\n", count: 20_000).utf8), Array("# EOF\n".utf8)),
+                                           (large, large.reversed())]
+        for (head, tail) in cases {
+            let prefix = Gzip.prefix(ByteBuffer(bytes: head))
+            for _ in 0..<2 {  // the prefix is reused as is
+                let member = Gzip.member(prefix, tail: ByteBuffer(bytes: tail)).flatMap { Array($0.readableBytesView) }
+                let unzipped = try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(member))
+                #expect(unzipped.status == 0, "\(head.count)+\(tail.count): \(unzipped.stderr)")
+                #expect(Array(unzipped.stdout.utf8) == head + tail, "\(head.count)+\(tail.count) bytes")
+            }
+        }
     }
 }
