@@ -30,8 +30,8 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: apt-get install -y chromium")
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "python3 is missing: apt-get install -y python3 python3-websocket")
         let token = "dashboard-test-token"
-        // `beta-worker` is probed every second by the real prober, against this target; the other services keep
-        // their seeded results (the global interval is a day, and their first probes are hours away).
+        // `beta-worker`'s URL is this target. Every service keeps its seeded result until the flip (the global probe
+        // interval is a day, and the first probes are hours away), so the page's rows stay as rendered.
         let target = try ProbeTargetServer()
         try await withLiveRegistry(components: { try RegistryComponents.withProber($0, interval: 86_400) }) { client, components in
             let base = "http://127.0.0.1:\(try #require(client.port))"
@@ -40,13 +40,15 @@ import Testing
                 let authBase = "http://127.0.0.1:\(try #require(authClient.port))"
                 let work = TemporaryDirectory("dashboard-browser")
                 let flipFile = work.file("flip")
-                // When the driver asks, `beta-worker`'s target starts answering 503; the prober finds out.
+                // When the driver asks, `beta-worker`'s target starts answering 503 and the real prober checks it
+                // (as `POST /api/services/{id}/check` does): one change to one row, which the page must pick up.
                 let flipper = Task {
                     while !Task.isCancelled {
                         if FileManager.default.fileExists(atPath: flipFile) {
                             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                                 BlockingWork.queue.async { done.resume(with: Result { try target.setDynamicCode(503) }) }
                             }
+                            _ = try await components.prober?.checkNow(id: seeded.flipID)
                             return
                         }
                         try await Task.sleep(for: .milliseconds(50))
@@ -108,7 +110,7 @@ import Testing
                                                      statusCode: healthy ? 200 : nil, totalSeconds: ms / 1000, error: error))
         }
         let alpha = try await register(#"{"name":"alpha-api","url":"http://127.0.0.1:9/","port":9,"description":"Alpha frontend","labels":{"team":"core"}}"#)
-        let beta = try await register(#"{"name":"beta-worker","url":"\#(betaURL)","description":"Background jobs","probe_interval_seconds":1}"#)
+        let beta = try await register(#"{"name":"beta-worker","url":"\#(betaURL)","description":"Background jobs"}"#)
         let gamma = try await register(#"{"name":"gamma-db","url":"http://127.0.0.1:9/db","port":5432,"description":"Database","labels":{"env":"prod","team":"data"}}"#)
         _ = try await register(#"{"name":"delta-cache","url":"http://127.0.0.1:9/cache","status":"inactive"}"#)
         let hostile = String(decoding: try JSONSerialization.data(withJSONObject: [
