@@ -110,17 +110,15 @@ public final class MetricsExporter: Sendable {
             entry = hit
         } else {
             scrape.records = snapshot.records
-            let counts = ServiceCounts(scrape.records)
-            scrape.serviceCounts = counts
             entry = CachedBlock(generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
-                                counters: counters, counts: counts,
+                                counters: counters, counts: ServiceCounts(scrape.records),
                                 block: ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format)))
             cache.withLock { entries in
                 entries.removeAll { $0.format == format }
                 entries.append(entry)
             }
         }
-        scrape.serviceCounts = entry.counts
+        scrape.serviceCounts = entry.counts  // for the tail's service_registry_services
         return (entry, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
     }
 }

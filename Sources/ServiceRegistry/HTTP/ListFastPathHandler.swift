@@ -47,7 +47,8 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let request = answering {
                 answering = nil
                 if source.writeResponse(context: context, wrap: wrapOutboundOut) { return }
-                // The store changed since the head arrived and the new body is not rendered: the router renders it.
+                // The current version's body is not rendered (first request after a change, or over 1 MiB):
+                // the router renders it, off the event loop.
                 routerResponsesPending += 1
                 context.fireChannelRead(wrapInboundOut(.head(request)))
             }
@@ -70,10 +71,11 @@ struct ListFastPath: Sendable {
 
     static let path = "/api/services"
 
+    /// Whether the request is one the fast path may answer; whether the body is rendered is known only at
+    /// its end (`writeResponse`), since the store may change in between.
     func canAnswer(_ request: HTTPRequest) -> Bool {
         request.method == .get && request.path == Self.path
             && request.headerFields[.contentLength] == nil && request.headerFields[.transferEncoding] == nil
-            && cache.cachedBody(version: repository.snapshot().version) != nil
             && (request.headerFields[.connection].map { $0.lowercased() == "keep-alive" } ?? true)
             && policy.allows(method: .get, path: Self.path, headers: request.headerFields)
     }

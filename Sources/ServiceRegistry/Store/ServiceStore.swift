@@ -355,7 +355,7 @@ public struct StoreTransaction {
     /// The commit time, for `created_at` / `updated_at`.
     public let now: Date
     var changes: [StoreChange] = []
-    /// Records written or deleted, for the store's housekeeping after bursts.
+    /// Rows of records and probe results written or deleted, for the store's housekeeping after bursts.
     var recordWrites = 0
     var overlay: [Int: ServiceRecord?] = [:]
     var resetProbe: Set<Int> = []
@@ -422,8 +422,7 @@ public struct StoreTransaction {
     public mutating func delete(id: Int) throws {
         guard let old = record(id: id) else { throw RegistryError.notFound }
         try txn.delete(dbs.services, UInt64(id).bigEndianBytes)
-        _ = try txn.delete(dbs.probes, UInt64(id).bigEndianBytes)
-        recordWrites += 1
+        try writeProbeResult(id: id, nil)
         try txn.delete(dbs.names, Array(old.name.utf8))
         let prefix = UInt64(id).bigEndianBytes
         try txn.deleteRange(dbs.history, from: prefix, to: UInt64(id + 1).bigEndianBytes)
