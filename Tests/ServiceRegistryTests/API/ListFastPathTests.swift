@@ -145,14 +145,7 @@ final class RawHTTPConnection: @unchecked Sendable {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { close(fd); throw DaemonError("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard withLoopbackAddress(port: port, { connect(fd, $0, $1) }) == 0 else { close(fd); throw DaemonError("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
     }
 
     deinit { close(fd) }
