@@ -74,7 +74,8 @@ struct RegistryClient {
     /// Resolves an id or a name to an id.
     func id(of service: String) async -> Int {
         if let id = Int(service) { return id }
-        guard case .array(let records)? = await call("GET", "/api/services"),
+        let q = service.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? service
+        guard case .array(let records)? = await call("GET", "/api/services?q=\(q)"),
               let match = records.first(where: { $0["name"] == .string(service) }),
               case .number(let id)? = match["id"] else { fail("no service named \(service.debugDescription)") }
         return Int(id)
@@ -93,20 +94,22 @@ extension JSONValue {
     }
 }
 
-func printTable(_ rows: [[String]]) {
+/// Prints rows in aligned columns; `skipHeader` drops the first row after measuring it (later pages of a list).
+func printTable(_ rows: [[String]], skipHeader: Bool = false) {
     guard let header = rows.first else { return }
     let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
+    for row in rows.dropFirst(skipHeader ? 1 : 0) {
         print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
             .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
     }
 }
 
-func printServices(_ records: [JSONValue]) {
-    printTable([["ID", "NAME", "STATUS", "HEALTH", "PORT", "RESPONSE_MS", "URL"]] + records.map {
+func printServices(_ records: [JSONValue], header: Bool = true) {
+    let head = [["ID", "NAME", "STATUS", "HEALTH", "PORT", "RESPONSE_MS", "URL"]]
+    printTable(head + records.map {
         [$0.text("id"), $0.text("name"), $0.text("status"), $0.text("health_status"), $0.text("port"),
          $0.text("last_response_time_ms"), $0.text("url")]
-    })
+    }, skipHeader: !header)
 }
 
 struct ListCommand: AsyncParsableCommand {
@@ -122,10 +125,33 @@ struct ListCommand: AsyncParsableCommand {
         if let status { query.append("status=\(status)") }
         if let health { query.append("health_status=\(health)") }
         if let source { query.append("source=\(source)") }
-        let path = "/api/services" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        guard case .array(let records)? = await options.client.call("GET", path) else { fail("unexpected answer") }
-        if json { print(String(decoding: JSONValue.array(records).bytes, as: UTF8.self)) } else { printServices(records) }
+        // Pages of `pageSize` (SPEC §10), each printed as it arrives: a 100,000-service registry never sits in
+        // memory as one body.
+        let client = options.client
+        var after: Int?
+        var first = true
+        if json { print("[", terminator: "") }
+        while true {
+            let page = query + ["limit=\(Self.pageSize)"] + (after.map { ["after=\($0)"] } ?? [])
+            guard case .array(let records)? = await client.call("GET", "/api/services?" + page.joined(separator: "&")) else {
+                fail("unexpected answer")
+            }
+            if json {
+                for record in records {
+                    print((first ? "" : ",") + String(decoding: record.bytes, as: UTF8.self), terminator: "")
+                    first = false
+                }
+            } else if !records.isEmpty || first {
+                printServices(records, header: first)
+                first = false
+            }
+            guard records.count == Self.pageSize, case .number(let last)? = records.last?["id"] else { break }
+            after = Int(last)
+        }
+        if json { print("]") }
     }
+
+    static let pageSize = 500
 }
 
 struct RegisterCommand: AsyncParsableCommand {

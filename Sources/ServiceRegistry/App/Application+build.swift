@@ -17,6 +17,8 @@ public struct RegistryComponents: Sendable {
     public let startedAt: Date
     /// The rendered `GET /api/services` body, shared by the router's list handler and the fast path.
     let listCache = ListBodyCache()
+    /// Compressed forms of recent GET bodies, shared by the router and the list fast path.
+    let gzipCache = GzipCache()
 
     public init(store: ServiceStore, scanner: (any ServiceScanner)? = nil, services: [any Service] = [], startedAt: Date = Date()) {
         self.store = store
@@ -46,6 +48,7 @@ public func buildRouter(_ configuration: RegistryConfiguration, _ components: Re
     let endpoints = buildEndpoints(configuration, components, context: BasicRequestContext.self)
     router.add(middleware: ErrorMiddleware(routes: RouteTable(endpoints)))
     router.add(middleware: AuthMiddleware(policy: AccessPolicy(configuration)))
+    router.add(middleware: RepresentationMiddleware(gzipCache: components.gzipCache))
     router.add(endpoints)
     return router
 }
@@ -81,7 +84,7 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
 
 public func buildApplication(_ configuration: RegistryConfiguration, components: RegistryComponents, logger: Logger,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    let listFastPath = ListFastPath(repository: components.store, cache: components.listCache,
+    let listFastPath = ListFastPath(repository: components.store, cache: components.listCache, gzipCache: components.gzipCache,
                                     policy: AccessPolicy(configuration), serverName: serverName)
     return Application(
         router: buildRouter(configuration, components),

@@ -87,8 +87,8 @@ func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: 
     return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-func jsonResponse(status: HTTPResponse.Status = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+func jsonResponse(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ write: (inout JSONWriter) -> Void) -> Response {
     var w = JSONWriter()
     write(&w)
-    return jsonResponse(w.bytes, status: status)
+    return jsonResponse(w.bytes, status: status, headers: headers)
 }

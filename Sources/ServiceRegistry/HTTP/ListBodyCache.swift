@@ -11,38 +11,42 @@ final class ListBodyCache: Sendable {
     private struct Entry {
         let version: UInt64
         let body: ByteBuffer
+        let tag: String
     }
 
     private let cached = Mutex<Entry?>(nil)
     /// Responses the list fast path answered (the router's list handler does not count); tests read it.
     let fastPathResponses = Atomic<Int>(0)
 
-    func body(for snapshot: ServiceSnapshot) -> ByteBuffer {
+    /// The body and its ETag (computed once per version while the body is cached).
+    func body(for snapshot: ServiceSnapshot) -> (body: ByteBuffer, tag: String) {
         if let hit = cachedBody(version: snapshot.version) { return hit }
-        let body = Self.render(snapshot, ServiceFilter())
+        let body = Self.render(snapshot, ServiceListQuery()).body
+        let tag = EntityTag.of(body)
         if body.readableBytes <= Self.maxCachedBytes {
-            cached.withLock { $0 = Entry(version: snapshot.version, body: body) }
+            cached.withLock { $0 = Entry(version: snapshot.version, body: body, tag: tag) }
         }
-        return body
+        return (body, tag)
     }
 
-    /// The body of this version if it is rendered already; never renders.
-    func cachedBody(version: UInt64) -> ByteBuffer? {
+    /// The body of this version and its ETag if it is rendered already; never renders.
+    func cachedBody(version: UInt64) -> (body: ByteBuffer, tag: String)? {
         guard let hit = cached.withLock({ $0 }), hit.version == version else { return nil }
-        return hit.body
+        return (hit.body, hit.tag)
     }
 
-    static func render(_ snapshot: ServiceSnapshot, _ filter: ServiceFilter) -> ByteBuffer {
+    /// The JSON array for `query`, and the `after` of the next page when one follows.
+    static func render(_ snapshot: ServiceSnapshot, _ query: ServiceListQuery) -> (body: ByteBuffer, nextAfter: Int?) {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(snapshot.count * 600 + 2)
+        buffer.reserveCapacity(min(snapshot.count, query.limit ?? .max) * 600 + 2)
         buffer.writeInteger(UInt8(ascii: "["))
         var first = true
-        snapshot.forEachJSON(filter) { json in
+        let next = snapshot.forEachJSON(query.filter, after: query.after, limit: query.limit) { json in
             if !first { buffer.writeInteger(UInt8(ascii: ",")) }
             first = false
             buffer.writeBytes(json)
         }
         buffer.writeInteger(UInt8(ascii: "]"))
-        return buffer
+        return (buffer, next)
     }
 }

@@ -46,7 +46,7 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if let request = answering {
                 answering = nil
-                if source.writeResponse(context: context, wrap: wrapOutboundOut) { return }
+                if source.writeResponse(to: request, context: context, wrap: wrapOutboundOut) { return }
                 // The current version's body is not rendered (first request after a change, or over 1 MiB):
                 // the router renders it, off the event loop.
                 routerResponsesPending += 1
@@ -66,6 +66,7 @@ final class ListFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 struct ListFastPath: Sendable {
     let repository: any ServiceRepository
     let cache: ListBodyCache
+    let gzipCache: GzipCache
     let policy: AccessPolicy
     let serverName: String
 
@@ -80,17 +81,38 @@ struct ListFastPath: Sendable {
             && policy.allows(method: .get, path: Self.path, headers: request.headerFields)
     }
 
-    /// Writes the response if the current version's body is rendered; returns false (writing nothing) if not.
-    func writeResponse(context: ChannelHandlerContext, wrap: (HTTPResponsePart) -> NIOAny) -> Bool {
-        guard let body = cache.cachedBody(version: repository.snapshot().version) else { return false }
-        var head = HTTPResponse(status: .ok)
-        head.headerFields[.contentType] = "application/json"
-        head.headerFields[.contentLength] = String(body.readableBytes)
+    /// Writes the response if the current version's body is rendered (and, for a client that takes gzip, already
+    /// compressed); returns false, writing nothing, if not. Answers 304 to a matching `If-None-Match`, like the
+    /// router's `RepresentationMiddleware`, with the same headers in the same order.
+    func writeResponse(to request: HTTPRequest, context: ChannelHandlerContext, wrap: (HTTPResponsePart) -> NIOAny) -> Bool {
+        let version = repository.snapshot().version
+        guard let (identity, tag) = cache.cachedBody(version: version) else { return false }
+        let notModified = EntityTag.matches(ifNoneMatch: request.headerFields[values: .ifNoneMatch].joined(separator: ","), tag)
+        let compressible = identity.readableBytes > GzipCache.minimumBytes
+        var body = identity
+        var gzip = false
+        if !notModified, compressible,
+           ExpositionFormat.acceptsGzip(request.headerFields[values: .acceptEncoding].joined(separator: ",")) {
+            guard let compressed = gzipCache.cached(tag: tag) else { return false }  // the router compresses it once
+            body = compressed
+            gzip = true
+        }
+        var head = HTTPResponse(status: notModified ? .notModified : .ok)
+        head.headerFields = ListHeaders.fields(version: version)
+        head.headerFields[.eTag] = tag
+        if compressible { head.headerFields[.vary] = "Accept-Encoding" }
+        if notModified {
+            head.headerFields[.contentType] = nil
+            body = ByteBuffer()
+        } else {
+            if gzip { head.headerFields[.contentEncoding] = "gzip" }
+            head.headerFields[.contentLength] = String(body.readableBytes)
+        }
         head.headerFields[.date] = HTTPDate.now()
         head.headerFields[.server] = serverName
         cache.fastPathResponses.add(1, ordering: .relaxed)  // before the write, so a client that got the answer sees it
         context.write(wrap(.head(head)), promise: nil)
-        context.write(wrap(.body(body)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrap(.body(body)), promise: nil) }
         context.writeAndFlush(wrap(.end(nil)), promise: nil)
         return true
     }

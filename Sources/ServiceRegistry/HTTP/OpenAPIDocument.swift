@@ -47,6 +47,15 @@ public enum OpenAPIDocument {
     static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
         ["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)]
     }
+    /// A 200 of a list-like read: also `ETag` (every JSON GET) and `X-Registry-Index`.
+    static func listResponse(_ description: String, _ schema: JSONValue) -> JSONValue {
+        ["description": .string(description), "content": ["application/json": ["schema": schema]],
+         "headers": ["ETag": ["schema": ["type": "string"], "description": "Validator for If-None-Match"],
+                     "X-Registry-Index": ["schema": ["type": "string"], "description": "Store version the body reflects (counted from the daemon's start)"],
+                     "Link": ["schema": ["type": "string"], "description": "<...>; rel=\"next\" while more records remain"]]]
+    }
+    /// Every JSON GET answers 304 to an `If-None-Match` that names its current `ETag`.
+    static let notModified = response("Not modified: If-None-Match named the current ETag")
     static let detail = response("Error", ref("Detail"))
     static let validation = response("Validation error", ref("HTTPValidationError"))
     static let unauthorized = response("Missing or invalid bearer token", ref("Detail"))
@@ -76,7 +85,14 @@ public enum OpenAPIDocument {
                 query("source", enumOf(ServiceSource.allCases.map(\.rawValue)), "Only services from this source"),
                 query("label", ["type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*:.*$"], "key:value; repeatable"),
                 query("q", ["type": "string"], "Case-insensitive substring of name or description"),
-            ], responses: ["200": response("Services", ["type": "array", "items": ref("Service")]), "422": validation]),
+                query("limit", ["type": "integer", "minimum": .number(Double(ServiceListQuery.limitRange.lowerBound)),
+                                "maximum": .number(Double(ServiceListQuery.limitRange.upperBound))],
+                      "Page size; a Link header with rel=\"next\" points at the next page while more remain"),
+                query("after", ["type": "integer"], "Only records with a larger id (the cursor of the Link header)"),
+            ], responses: ["200": listResponse("Services", ["type": "array", "items": ref("Service")]), "304": notModified,
+                           "422": validation]),
+            "GET /api/summary": op("Counts by health, status and source (what the dashboard shows at the top)",
+                                   responses: ["200": listResponse("Counts", ref("Summary")), "304": notModified]),
             "POST /api/services": op("Register a service (idempotent by name: an existing name updates that record)",
                                      body: ref("ServiceCreate"),
                                      responses: ["200": response("The registered record", ref("Service")), "422": validation,
@@ -157,6 +173,12 @@ public enum OpenAPIDocument {
                 "services": ["type": "array", "items": ref("Service")],
             ]],
             "Health": ["type": "object", "required": ["status"], "properties": ["status": ["type": "string"]]],
+            "Summary": ["type": "object", "required": ["total", "health", "status", "source"], "properties": [
+                "total": ["type": "integer"],
+                "health": ["type": "object", "additionalProperties": ["type": "integer"]],
+                "status": ["type": "object", "additionalProperties": ["type": "integer"]],
+                "source": ["type": "object", "additionalProperties": ["type": "integer"]],
+            ]],
         ]
     }
 }

@@ -15,6 +15,7 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     public var endpoints: [Endpoint<Context>] {
         [
             Endpoint(.get, "/api/services", list),
+            Endpoint(.get, "/api/summary", summary),
             Endpoint(.post, "/api/services", register),
             Endpoint(.get, "/api/services/:id", get),
             Endpoint(.put, "/api/services/:id", update),
@@ -24,10 +25,45 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let filter = try ServiceFilter.parse(request.queryPairs)
+        let query = try ServiceListQuery.parse(request.queryPairs)
         let snapshot = repository.snapshot()
-        let body = filter.isEmpty ? listCache.body(for: snapshot) : ListBodyCache.render(snapshot, filter)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
+        var headers = ListHeaders.fields(version: snapshot.version)
+        if query.isWholeList {
+            let (body, tag) = listCache.body(for: snapshot)
+            headers[.eTag] = tag
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+        }
+        let (body, nextAfter) = ListBodyCache.render(snapshot, query)
+        if let nextAfter { headers[.link] = ListHeaders.nextLink(query, after: nextAfter) }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// `GET /api/summary`: the counts a dashboard shows, without the list (SPEC §10).
+    @Sendable func summary(_ request: Request, context: Context) async throws -> Response {
+        let snapshot = repository.snapshot()
+        var health: [HealthStatus: Int] = [:], status: [ServiceStatus: Int] = [:], source: [ServiceSource: Int] = [:]
+        for id in snapshot.order {
+            let record = snapshot.entries[id]!.record
+            health[record.healthStatus, default: 0] += 1
+            status[record.status, default: 0] += 1
+            source[record.source, default: 0] += 1
+        }
+        var fields = ListHeaders.fields(version: snapshot.version)
+        fields[.contentType] = nil
+        return jsonResponse(headers: fields) { w in
+            func counts<Key: CaseIterable & RawRepresentable>(_ name: String, _ values: [Key: Int]) where Key.RawValue == String {
+                w.key(name)
+                w.beginObject()
+                for key in Key.allCases { w.key(key.rawValue); w.int(values[key] ?? 0) }
+                w.endObject()
+            }
+            w.beginObject()
+            w.key("total"); w.int(snapshot.count)
+            counts("health", health)
+            counts("status", status)
+            counts("source", source)
+            w.endObject()
+        }
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
@@ -67,5 +103,42 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
             for event in events { w.comma(); event.writeJSON(to: &w) }
             w.endArray()
         }
+    }
+}
+
+/// Headers of list responses, shared by the router and the list fast path (their bytes must agree).
+enum ListHeaders {
+    static let registryIndex = HTTPField.Name("X-Registry-Index")!
+    static let link = HTTPField.Name("Link")!
+
+    /// `Content-Type` and `X-Registry-Index`: the store version the body reflects (SPEC §10). Versions count
+    /// from the daemon's start; `ETag` is the validator that survives restarts.
+    static func fields(version: UInt64) -> HTTPFields {
+        [.contentType: "application/json", registryIndex: String(version)]
+    }
+
+    /// `Link: </api/services?...&after=N>; rel="next"`: the same parameters, in order, with the next `after`.
+    static func nextLink(_ query: ServiceListQuery, after: Int) -> String {
+        var pairs = query.parameters.filter { $0.0 != "after" }
+        pairs.append(("after", String(after)))
+        let encoded = pairs.map { formEncode($0.0) + "=" + formEncode($0.1) }.joined(separator: "&")
+        return "</api/services?\(encoded)>; rel=\"next\""
+    }
+
+    /// `application/x-www-form-urlencoded` escaping: unreserved characters stay, everything else is `%XX`
+    /// (spaces too, so the link reads the same whether or not a client decodes `+`).
+    static func formEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
     }
 }

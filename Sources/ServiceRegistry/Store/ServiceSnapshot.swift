@@ -33,6 +33,36 @@ public struct ServiceSnapshot: Sendable {
         }
     }
 
+    /// Visits the JSON of the records that match with an id above `after`, in id order, at most `limit` of them.
+    /// Answers the id of the last one visited when more matching records follow it (the next page's `after`).
+    /// Cost follows the page, not the registry: the start is found by binary search.
+    public func forEachJSON(_ filter: ServiceFilter, after: Int?, limit: Int?, _ body: ([UInt8]) -> Void) -> Int? {
+        var index = 0
+        if let after {
+            var high = order.count
+            while index < high {
+                let middle = (index + high) / 2
+                if order[middle] <= after { index = middle + 1 } else { high = middle }
+            }
+        }
+        var writer = JSONWriter(capacity: 1024)
+        var visited = 0
+        var lastVisited: Int?
+        while index < order.count {
+            let id = order[index]
+            index += 1
+            let record = entries[id]!.record
+            guard filter.isEmpty || filter.matches(record) else { continue }
+            if let limit, visited == limit { return lastVisited }
+            writer.reset()
+            record.writeJSON(to: &writer)
+            body(writer.bytes)
+            visited += 1
+            lastVisited = id
+        }
+        return nil
+    }
+
     /// The JSON array of the records that match.
     public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
         var bytes: [UInt8] = [UInt8(ascii: "[")]
