@@ -100,14 +100,15 @@ struct ListFastPath: Sendable {
         var head = HTTPResponse(status: notModified ? .notModified : .ok)
         head.headerFields = ListHeaders.fields(version: version)
         head.headerFields[.eTag] = tag
-        if compressible { head.headerFields[.vary] = "Accept-Encoding" }
+        // The order the router's response has: its handler's fields, Content-Length, then the middleware's.
         if notModified {
             head.headerFields[.contentType] = nil
             body = ByteBuffer()
         } else {
-            if gzip { head.headerFields[.contentEncoding] = "gzip" }
             head.headerFields[.contentLength] = String(body.readableBytes)
         }
+        if compressible { head.headerFields[.vary] = "Accept-Encoding" }
+        if gzip { head.headerFields[.contentEncoding] = "gzip" }
         head.headerFields[.date] = HTTPDate.now()
         head.headerFields[.server] = serverName
         cache.fastPathResponses.add(1, ordering: .relaxed)  // before the write, so a client that got the answer sees it

@@ -32,7 +32,8 @@ enum EntityTag {
         guard let header else { return false }
         let opaque = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
         for candidate in header.split(separator: ",") {
-            var value = candidate.trimmingCharacters(in: " \t")
+            var value = Substring(candidate.drop { $0 == " " || $0 == "\t" })
+            while value.last == " " || value.last == "\t" { value.removeLast() }
             if value == "*" { return true }
             if value.hasPrefix("W/") { value.removeFirst(2) }
             if value == opaque { return true }
@@ -123,7 +124,8 @@ struct RepresentationMiddleware<Context: RequestContext>: RouterMiddleware {
             if let hit = gzipCache.cached(tag: tag) {
                 compressed = hit
             } else {
-                let identity = try await body ?? response.body.collected(length: length)
+                let identity: ByteBuffer
+                if let body { identity = body } else { identity = try await response.body.collected(length: length) }
                 compressed = gzipCache.gzip(identity, tag: tag)
             }
             response.headers[.contentEncoding] = "gzip"

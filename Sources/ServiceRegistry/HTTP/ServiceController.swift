@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// `/api/services`: list, get, register (idempotent by name), partial update, delete, history.
@@ -34,7 +35,7 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
         }
         let (body, nextAfter) = ListBodyCache.render(snapshot, query)
-        if let nextAfter { headers[.link] = ListHeaders.nextLink(query, after: nextAfter) }
+        if let nextAfter { headers[ListHeaders.link] = ListHeaders.nextLink(query, after: nextAfter) }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import Testing
 @testable import ServiceRegistry
