@@ -198,7 +198,7 @@ import Testing
             await Task.yield()
         }
         try await writer.value
-        #expect(broken.isEmpty, "\(broken.prefix(5))")
+        #expect(broken.count == 0, "first: \(broken.prefix(5))")
         #expect(try store.history(id: 1).count == rounds)
     }
 
