@@ -9,7 +9,8 @@
 #   (2.6 MB less RSS). The binary stays position-independent, so ASLR still applies.
 # Every release build goes through here, so .build/release is never rebuilt with other flags.
 set -euo pipefail
-flags=(-c release --static-swift-stdlib)
+# --force-resolved-versions: exactly the dependency versions committed in Package.resolved (reproducible builds).
+flags=(-c release --static-swift-stdlib --force-resolved-versions)
 toolchain_bin=$(dirname "$(readlink -f "$(command -v swift)")")
 if [ -x "$toolchain_bin/ld.lld" ] || command -v ld.lld >/dev/null; then
   flags+=(-Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xlinker -z -Xlinker pack-relative-relocs)

@@ -18,5 +18,6 @@ if ! command -v schemathesis >/dev/null; then
     apt-get install -y -qq --no-install-recommends python3-pip >/dev/null &&
     python3 -m pip install -q --break-system-packages schemathesis; }
 fi
-swift build --build-tests
+# The dependency versions committed in Package.resolved, never newer ones: every machine builds the same code.
+swift build --build-tests --force-resolved-versions
 swift test --skip-build "$@"

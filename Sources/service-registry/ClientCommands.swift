@@ -94,6 +94,26 @@ extension JSONValue {
     }
 }
 
+/// The EXIT STATUS part of each client subcommand's `--help` (README, "Command-line clients").
+enum ClientExitStatus {
+    /// Lines stay under 80 columns: the help text is wrapped at the terminal's width.
+    static func discussion(check: Bool = false) -> String {
+        var lines = [
+            "EXIT STATUS:",
+            "0   success",
+            "1   the registry answered an error (its detail is printed on stderr; a",
+            "    scan that cannot reach systemd is one), could not be reached, or a",
+            "    service name matches no service",
+        ]
+        if check {
+            lines += ["3   the probe ran and the service is not healthy (unhealthy, or unknown",
+                      "    when it has nothing to probe)"]
+        }
+        lines += ["64  bad command line (unknown option, missing or invalid value)"]
+        return lines.joined(separator: "\n")
+    }
+}
+
 /// Prints rows in aligned columns; `skipHeader` drops the first row after measuring it (later pages of a list).
 func printTable(_ rows: [[String]], skipHeader: Bool = false) {
     guard let header = rows.first else { return }
@@ -113,7 +133,8 @@ func printServices(_ records: [JSONValue], header: Bool = true) {
 }
 
 struct ListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the services of a running registry.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the services of a running registry.",
+                                                    discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
     @Option(help: "active, inactive or failed.") var status: String?
     @Option(help: "healthy, unhealthy or unknown.") var health: String?
@@ -157,7 +178,8 @@ struct ListCommand: AsyncParsableCommand {
 struct RegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
-        abstract: "Register a service (or update the one with the same name).")
+        abstract: "Register a service (or update the one with the same name).",
+        discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
     @Option(help: "Unique name.") var name: String
     @Option(help: "http:// or https:// URL of the service.") var url: String
@@ -187,7 +209,8 @@ struct RegisterCommand: AsyncParsableCommand {
 }
 
 struct DeregisterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "deregister", abstract: "Delete a service by id or name.")
+    static let configuration = CommandConfiguration(commandName: "deregister", abstract: "Delete a service by id or name.",
+                                                    discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
     @Argument(help: "Id or name.") var service: String
 
@@ -200,7 +223,8 @@ struct DeregisterCommand: AsyncParsableCommand {
 }
 
 struct ScanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Run a systemd discovery scan on a running registry.")
+    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Run a systemd discovery scan on a running registry.",
+                                                    discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
 
     func run() async throws {
@@ -211,7 +235,8 @@ struct ScanCommand: AsyncParsableCommand {
 }
 
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Probe a service now (by id or name).")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Probe a service now (by id or name).",
+                                                    discussion: ClientExitStatus.discussion(check: true))
     @OptionGroup var options: RegistryOptions
     @Argument(help: "Id or name.") var service: String
 

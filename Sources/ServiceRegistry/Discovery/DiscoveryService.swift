@@ -26,6 +26,7 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
         self.discoverer = SystemdDiscoverer(options: options)
         self.interval = interval
         self.logger = logger
+        state.withLock { $0.statistics.intervalSeconds = interval }
     }
 
     public func run() async throws {
@@ -91,7 +92,10 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
             }
             return report
         } catch {
+            // Failed attempts have a duration too (SPEC §5); the last successful scan's time stays.
+            let elapsed = started.duration(to: .now)
             state.withLock {
+                $0.statistics.lastDurationSeconds = Self.milliseconds(elapsed) / 1000
                 $0.statistics.errorsTotal += 1
                 $0.statistics.lastError = "\(error)"
             }

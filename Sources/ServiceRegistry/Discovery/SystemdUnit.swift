@@ -57,7 +57,7 @@ public struct DiscoveredUnit: Sendable, Equatable {
 
     public var name: String { properties.id }
 
-    /// SPEC §4: `active`, `reloading` → active; `failed` → failed; everything else → inactive.
+    /// SPEC §4 through `SystemdActiveState`, the mapping the metrics use too.
     public var status: ServiceStatus { ServiceStatus(systemdActiveState: properties.activeState) }
 
     /// The lowest listening port in the web range, nil when none is.
@@ -79,15 +79,5 @@ public struct HostScan: Sendable, Equatable {
     public init(units: [DiscoveredUnit], goneUnits: Set<String> = []) {
         self.units = units
         self.goneUnits = goneUnits
-    }
-}
-
-extension ServiceStatus {
-    public init(systemdActiveState state: String) {
-        switch state {
-        case "active", "reloading": self = .active
-        case "failed": self = .failed
-        default: self = .inactive
-        }
     }
 }

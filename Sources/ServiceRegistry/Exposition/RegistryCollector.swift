@@ -1,22 +1,26 @@
 /// The registry's own series: build, service counts, discovery and prober health.
 ///
-/// Discovery series appear once discovery runs (`scan` present), the queue lag once a prober runs; the
-/// scan duration and timestamp only after a first scan finished.
+/// Discovery series appear whenever discovery is wired in (`scan` present), the queue lag once a prober runs.
+/// The scan duration follows every attempt, failed ones included (absent before the first); the last-scan
+/// timestamp is the last *successful* scan, 0 until there is one, so a staleness alert fires on a host where
+/// scans never succeed (SPEC §5).
 public struct RegistryCollector: RegistryMetricsCollector {
     public static let buildInfo = MetricFamily("service_registry_build_info", .info,
         help: "Version of the running service-registry; always 1.")
     public static let services = MetricFamily("service_registry_services", .gauge,
         help: "Number of registered services by source and status.")
     public static let scanDuration = MetricFamily("service_registry_scan_duration_seconds", .gauge, unit: "seconds",
-        help: "Duration of the last systemd discovery scan.")
+        help: "Duration of the last systemd discovery scan attempt, failed ones included.")
     public static let lastScan = MetricFamily("service_registry_last_scan_timestamp_seconds", .gauge, unit: "seconds",
-        help: "Unix time when the last systemd discovery scan finished.")
+        help: "Unix time when the last successful systemd discovery scan finished; 0 until one has.")
+    public static let scanInterval = MetricFamily("service_registry_scan_interval_seconds", .gauge, unit: "seconds",
+        help: "Seconds between discovery scans (--scan-interval); 0 when scans run on demand only.")
     public static let scanErrors = MetricFamily("service_registry_scan_errors_total", .counter,
         help: "Discovery scans that failed since the registry started.")
     public static let queueLag = MetricFamily("service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
         help: "How late due probes started recently.")
 
-    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, queueLag]
+    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag]
 
     public let version: String
 
@@ -38,9 +42,13 @@ public struct RegistryCollector: RegistryMetricsCollector {
             writer.begin(Self.scanDuration)
             if let duration = scan.lastDurationSeconds { writer.sample(value: duration) }
             writer.begin(Self.lastScan)
-            if let at = scan.lastScanAt { writer.sample(value: at.timeIntervalSince1970) }
+            writer.sample(value: scan.lastScanAt?.timeIntervalSince1970 ?? 0)
             writer.begin(Self.scanErrors)
             writer.sample(value: Double(scan.errorsTotal))
+            if let interval = scan.intervalSeconds {
+                writer.begin(Self.scanInterval)
+                writer.sample(value: interval)
+            }
         }
         if let lag = scrape.probeQueueLagSeconds {
             writer.begin(Self.queueLag)

@@ -4,7 +4,7 @@ public struct SystemdCollector: ServiceMetricsCollector {
         help: "1 for the systemd ActiveState of the service's unit, 0 for the others (active, activating, deactivating, inactive, failed).")
 
     public static let families = [unitState]
-    public static let states = ["active", "activating", "deactivating", "inactive", "failed"]
+    public static let states = SystemdActiveState.allCases.map(\.rawValue)
 
     public init() {}
 
@@ -19,14 +19,10 @@ public struct SystemdCollector: ServiceMetricsCollector {
         }
     }
 
-    /// Maps systemd's ActiveState onto the five exported states: `reloading`/`refreshing` count as
-    /// `active` (as the status mapping of SPEC §4 does), anything else unknown (`not-found`,
-    /// `maintenance`) as `inactive`, so exactly one state is 1.
+    /// systemd's ActiveState onto the five exported states, through `SystemdActiveState`: the mapping
+    /// discovery uses for `status`, so `state="active"` is 1 exactly when the record is `active`
+    /// (`reloading` counts as active; `refreshing`, `maintenance`, `not-found` as inactive).
     static func oneHotState(_ activeState: String) -> String {
-        switch activeState {
-        case "active", "activating", "deactivating", "inactive", "failed": activeState
-        case "reloading", "refreshing": "active"
-        default: "inactive"
-        }
+        SystemdActiveState(systemd: activeState).rawValue
     }
 }

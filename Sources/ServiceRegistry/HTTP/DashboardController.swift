@@ -55,7 +55,7 @@ struct DashboardController<Context: RequestContext>: Sendable {
         var headers: HTTPFields = [:]
         let etag = "\"\(asset.version)\""
         headers[.eTag] = etag
-        headers[.cacheControl] = request.uri.queryParameters.get("v") == asset.version
+        headers[.cacheControl] = request.queryValue("v") == asset.version
             ? "public, max-age=31536000, immutable" : "no-cache"
         headers[.xContentTypeOptions] = "nosniff"
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {

@@ -23,9 +23,16 @@ extension Request {
         }
     }
 
-    /// Query parameters as ordered (name, value) pairs, percent-decoded.
+    /// Query parameters as ordered (name, value) pairs, decoded as HTML forms encode them (`+` is a space,
+    /// SPEC §2). Every handler reads its query through this, never through `uri.queryParameters`, which
+    /// leaves `+` as it is.
     var queryPairs: [(String, String)] {
-        uri.queryParameters.map { (String($0.key), String($0.value)) }
+        uri.query.map { FormQuery.pairs($0[...]) } ?? []
+    }
+
+    /// The last value of one query parameter, decoded like `queryPairs`.
+    func queryValue(_ name: String) -> String? {
+        queryPairs.last { $0.0 == name }?.1
     }
 }
 

@@ -26,16 +26,22 @@ public protocol ServiceProber: Sendable {
 
 /// The discovery loop's own health, for /metrics and alerts.
 public struct ScanStatistics: Sendable, Equatable {
+    /// Duration of the last scan attempt, failed ones included; nil before the first.
     public var lastDurationSeconds: Double?
+    /// When the last successful scan finished; nil until one has.
     public var lastScanAt: Date?
     public var errorsTotal: UInt64
     public var lastError: String?
+    /// Seconds between scans of the loop (`--scan-interval`), 0 when scans run on demand only.
+    public var intervalSeconds: Double?
 
-    public init(lastDurationSeconds: Double? = nil, lastScanAt: Date? = nil, errorsTotal: UInt64 = 0, lastError: String? = nil) {
+    public init(lastDurationSeconds: Double? = nil, lastScanAt: Date? = nil, errorsTotal: UInt64 = 0, lastError: String? = nil,
+                intervalSeconds: Double? = nil) {
         self.lastDurationSeconds = lastDurationSeconds
         self.lastScanAt = lastScanAt
         self.errorsTotal = errorsTotal
         self.lastError = lastError
+        self.intervalSeconds = intervalSeconds
     }
 }
 

@@ -23,8 +23,8 @@ public final class HealthProber: Service, ServiceProber {
         self.store = store
         self.settings = settings
         self.logger = logger
-        engine = ProbeEngine(store: store, settings: settings, statistics: statistics, logger: logger) { [pending] id, event, changed in
-            pending.add(id: id, event: event, changed: changed)
+        engine = ProbeEngine(store: store, settings: settings, statistics: statistics, logger: logger) { [pending] id, changed in
+            pending.add(id: id, changed: changed)
         }
         // Registered before the engine reads the store, so no change between the two is missed.
         store.observe { [engine] change in
@@ -75,17 +75,17 @@ public final class HealthProber: Service, ServiceProber {
 
     /// Writes the pending results that are due in one LMDB transaction: every changed result (health,
     /// status code or error) at once, a result that only refreshes timings within `routinePersistDelay`,
-    /// everything at shutdown. Re-encoding every record on every probe cost about a quarter of the
+    /// everything at shutdown. Health transitions go with them; until then the store serves them from
+    /// memory beside the stored history. Re-encoding every record on every probe cost about a quarter of the
     /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
     func flush(everything: Bool = false) async {
         let batch = pending.take(now: Date().timeIntervalSince1970, routineDelay: everything ? 0 : Self.routinePersistDelay)
         guard !batch.ids.isEmpty else { return }
-        let history = batch.history  // the store drops events of services deleted meanwhile
         do {
-            try await store.persistProbeResults(ids: batch.ids, history: history)
+            try await store.persistProbeResults(ids: batch.ids)
         } catch {
-            // Memory keeps the results; retry the records with the next batch (history is dropped, logged).
-            logger.error("cannot persist probe results", metadata: ["error": "\(error)", "dropped_history": "\(history.count)"])
+            // Memory keeps the results and their transitions; retry them with the next batch.
+            logger.error("cannot persist probe results", metadata: ["error": "\(error)"])
             pending.retry(ids: batch.ids)
         }
     }
@@ -95,19 +95,17 @@ public final class HealthProber: Service, ServiceProber {
 final class PendingProbeResults: Sendable {
     struct Batch {
         var ids: Set<Int> = []
-        var history: [(id: Int, event: HistoryEvent)] = []
     }
 
     private struct State {
         var changed: Set<Int> = []
         /// Results that only refresh timings, with when the oldest unwritten one arrived.
         var routine: [Int: Double] = [:]
-        var history: [(id: Int, event: HistoryEvent)] = []
     }
 
     private let state = Mutex(State())
 
-    func add(id: Int, event: HistoryEvent?, changed: Bool, now: Double = Date().timeIntervalSince1970) {
+    func add(id: Int, changed: Bool, now: Double = Date().timeIntervalSince1970) {
         state.withLock { s in
             if changed {
                 s.changed.insert(id)
@@ -115,16 +113,14 @@ final class PendingProbeResults: Sendable {
             } else if !s.changed.contains(id), s.routine[id] == nil {
                 s.routine[id] = now
             }
-            if let event { s.history.append((id, event)) }
         }
     }
 
     /// Takes every changed result and the routine ones waiting `routineDelay` or longer.
     func take(now: Double, routineDelay: Double) -> Batch {
         state.withLock { s in
-            var batch = Batch(ids: s.changed, history: s.history)
+            var batch = Batch(ids: s.changed)
             s.changed = []
-            s.history = []
             for (id, since) in s.routine where now - since >= routineDelay { batch.ids.insert(id) }
             for id in batch.ids { s.routine[id] = nil }
             return batch

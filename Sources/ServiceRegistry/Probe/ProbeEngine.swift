@@ -35,12 +35,12 @@ final class ProbeEngine: Sendable {
     private let logger: Logger
     /// Called on the engine's thread for every stored result (the owner batches them for LMDB).
     /// `changed`: health, status code or error differ from the previous result, or a check asked for it.
-    private let onResult: @Sendable (_ id: Int, _ event: HistoryEvent?, _ changed: Bool) -> Void
+    private let onResult: @Sendable (_ id: Int, _ changed: Bool) -> Void
     private let inbox = Mutex(Inbox())
     private let multi: UncheckedBox<CurlMulti>
 
     init(store: ServiceStore, settings: ProbeSettings, statistics: ProbeStatisticsRecorder, logger: Logger,
-         onResult: @escaping @Sendable (Int, HistoryEvent?, Bool) -> Void) {
+         onResult: @escaping @Sendable (Int, Bool) -> Void) {
         self.store = store
         self.settings = settings
         self.statistics = statistics
@@ -116,7 +116,7 @@ final class ProbeEngine: Sendable {
     fileprivate var engineSettings: ProbeSettings { settings }
     fileprivate var engineStatistics: ProbeStatisticsRecorder { statistics }
     fileprivate var engineLogger: Logger { logger }
-    fileprivate func deliver(id: Int, event: HistoryEvent?, changed: Bool) { onResult(id, event, changed) }
+    fileprivate func deliver(id: Int, changed: Bool) { onResult(id, changed) }
 }
 
 /// A value only ever used under the engine's own rules (the multi handle: `wakeup` from any thread,
@@ -247,14 +247,11 @@ private final class ProbeLoop {
             return
         }
         finished.append((transfer.id, result.healthy))
-        var event: HistoryEvent?
-        if before.healthStatus != updated.healthStatus {
-            event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.healthStatus.rawValue,
-                                 to: updated.healthStatus.rawValue, detail: result.error)
-        }
-        var changed = event != nil || before.lastProbe?.statusCode != result.statusCode || before.lastProbe?.error != result.error
+        // A health transition went to the history with the result (`setProbeResult`).
+        var changed = before.healthStatus != updated.healthStatus || before.lastProbe?.statusCode != result.statusCode
+            || before.lastProbe?.error != result.error
         if case .check = transfer.kind { changed = true }
-        engine.deliver(id: transfer.id, event: event, changed: changed)
+        engine.deliver(id: transfer.id, changed: changed)
         if case .check(let reply) = transfer.kind { reply.resume(returning: updated) }
     }
 

@@ -27,6 +27,10 @@ public final class ServiceStore: Sendable {
     private let observers = Mutex<[@Sendable (StoreChange) -> Void]>([])
     private let writeQueue = DispatchQueue(label: "service-registry.store.write")
     private let pendingWrites = Mutex<[PendingWrite]>([])
+    /// Health transitions of probe results that are in memory but not yet in LMDB (see `setProbeResult`).
+    private let pendingHistory = Mutex(PendingHistory())
+    /// Keys of history rows, allocated when an event happens rather than when it is written.
+    let historyKeys: HistoryKeys
     let now: @Sendable () -> Date
     /// When memory is handed back after writes (see `noteWrites`).
     let housekeeping: StoreHousekeeping
@@ -49,6 +53,9 @@ public final class ServiceStore: Sendable {
         self.now = now
         self.housekeeping = housekeeping
         try Self.migrate(env, dbs)
+        historyKeys = HistoryKeys(next: try env.read { txn in
+            try txn.get(dbs.meta, HistoryKeys.metaKey).flatMap(UInt64.init(bigEndianBytes:))
+        } ?? 1)
         var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         let decoder = JSONDecoder()
         try env.read { txn in
@@ -159,7 +166,7 @@ public final class ServiceStore: Sendable {
 
     /// Runs a batch in one LMDB transaction; on the writer queue only.
     private func commit(_ batch: [PendingWrite]) {
-        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now())
+        var pending = StoreTransaction(base: snapshot(), dbs: dbs, now: now(), historyKeys: historyKeys)
         var outcomes: [(any Error)?] = Array(repeating: nil, count: batch.count)
         do {
             try env.write { txn in
@@ -209,6 +216,9 @@ public final class ServiceStore: Sendable {
                 }
             }
         }
+        // A deleted service's history went with it, written or not.
+        let deleted = pending.changes.compactMap { change -> Int? in if case .deleted(let id) = change { id } else { nil } }
+        if !deleted.isEmpty { pendingHistory.withLock { history in for id in deleted { history.events[id] = nil } } }
         let handlers = observers.withLock { $0 }
         for change in pending.changes { for handler in handlers { handler(change) } }
     }
@@ -216,21 +226,34 @@ public final class ServiceStore: Sendable {
     // MARK: Probe results
 
     /// Stores a probe result in memory at once; `persistProbeResults` writes them in batches.
+    /// When the result changes the record's health, the transition joins the service's history in the same
+    /// step (in memory until the next batch writes it), so a reader that sees the new health also finds the
+    /// transition in `history(id:)` (SPEC §2: reads agree).
     /// Returns the record as it now is, or nil when it was deleted meanwhile.
     @discardableResult
     public func setProbeResult(id: Int, _ result: ProbeResult) -> ServiceRecord? {
         state.withLock { snapshot in
             guard var record = snapshot.record(id: id) else { return nil }
+            let before = record.healthStatus
             record.lastProbe = result
             snapshot.put(record)
+            if record.healthStatus != before {
+                let event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.rawValue,
+                                         to: record.healthStatus.rawValue, detail: result.error)
+                let key = historyKeys.next()
+                // Taken inside the snapshot's lock: nobody sees the new health before the event is there.
+                pendingHistory.withLock { $0.append(id: id, key: key, event) }
+            }
             return record
         }
     }
 
-    /// Writes the current probe results of `ids` and the given history events in one transaction.
-    /// Results have their own database, a few hundred bytes each, so a batch rewrites no record and touches
-    /// few pages.
+    /// Writes the current probe results of `ids`, the health transitions waiting in memory and the given
+    /// history events in one transaction. Results have their own database, a few hundred bytes each, so a
+    /// batch rewrites no record and touches few pages. Transitions stay readable from memory until the
+    /// commit; if it fails they stay there for the next batch.
     public func persistProbeResults(ids: Set<Int>, history: [(id: Int, event: HistoryEvent)] = []) async throws {
+        let waiting = pendingHistory.withLock { $0.all() }
         try await transaction { txn in
             // The transaction sees each record with its live probe result (`setProbeResult` changes memory first).
             for id in ids {
@@ -238,22 +261,34 @@ public final class ServiceStore: Sendable {
                 try txn.writeProbeResult(id: id, record.lastProbe)
             }
             // A service deleted meanwhile keeps no history (its history was deleted with it).
+            for item in waiting where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event, key: item.key) }
             for item in history where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event) }
         }
+        pendingHistory.withLock { $0.remove(waiting) }
     }
 
+    /// The service's transitions, oldest first: those in LMDB and those still waiting in memory for the
+    /// next batch. The memory is read first: an event written and dropped from memory in between is then
+    /// in LMDB, and one found in both is the same key, counted once.
     public func history(id: Int, limit: Int = historyLimit) throws -> [HistoryEvent] {
+        let waiting = pendingHistory.withLock { $0.events[id] ?? [] }
         let decoder = JSONDecoder()
-        return try env.read { txn in
-            var events: [HistoryEvent] = []
+        var events: [(key: UInt64, event: HistoryEvent)] = try env.read { txn in
+            var events: [(UInt64, HistoryEvent)] = []
             let prefix = UInt64(id).bigEndianBytes
             try txn.forEach(dbs.history, from: prefix) { key, value in
                 guard key.starts(with: prefix) else { return false }
-                events.append(try decoder.decode(HistoryEvent.self, from: Data(value)))
+                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try decoder.decode(HistoryEvent.self, from: Data(value))))
                 return true
             }
-            return Array(events.suffix(limit))
+            return events
         }
+        if !waiting.isEmpty {
+            let stored = Set(events.map(\.key))
+            events += waiting.filter { !stored.contains($0.key) }
+            events.sort { $0.key < $1.key }
+        }
+        return events.suffix(limit).map(\.event)
     }
 
     // MARK: Ignored units
@@ -360,10 +395,13 @@ public struct StoreTransaction {
     var overlay: [Int: ServiceRecord?] = [:]
     var resetProbe: Set<Int> = []
 
-    init(base: ServiceSnapshot, dbs: StoreDatabases, now: Date) {
+    let historyKeys: HistoryKeys
+
+    init(base: ServiceSnapshot, dbs: StoreDatabases, now: Date, historyKeys: HistoryKeys) {
         self.base = base
         self.dbs = dbs
         self.now = now
+        self.historyKeys = historyKeys
     }
 
     public func record(id: Int) -> ServiceRecord? {
@@ -442,11 +480,13 @@ public struct StoreTransaction {
     public mutating func unignore(unit: String) throws -> Bool { try txn.delete(dbs.ignored, Array(unit.utf8)) }
 
     /// Appends a transition, dropping the oldest beyond `ServiceStore.historyLimit`.
-    public mutating func appendHistory(id: Int, _ event: HistoryEvent) throws {
+    /// - Parameter key: the key allocated when the event happened (a probe result's transition waiting in
+    ///   memory); a new one by default. Keys order a service's history.
+    public mutating func appendHistory(id: Int, _ event: HistoryEvent, key: UInt64? = nil) throws {
         let prefix = UInt64(id).bigEndianBytes
-        let seqKey = Array("history_seq".utf8)
-        let seq = try txn.get(dbs.meta, seqKey).flatMap(UInt64.init(bigEndianBytes:)) ?? 1
-        try txn.put(dbs.meta, seqKey, (seq + 1).bigEndianBytes)
+        let seq = key ?? historyKeys.next()
+        // Every key handed out so far stays below the stored value, so none is reused after a restart.
+        try txn.put(dbs.meta, HistoryKeys.metaKey, historyKeys.peekNext().bigEndianBytes)
         let encoded = try JSONEncoder().encode(event)
         try txn.put(dbs.history, prefix + seq.bigEndianBytes, Array(encoded))
         var keys: [[UInt8]] = []
@@ -473,6 +513,40 @@ public struct StoreTransaction {
             try txn.put(dbs.probes, key, Array(try JSONEncoder().encode(result)))
         } else {
             _ = try txn.delete(dbs.probes, key)
+        }
+    }
+}
+
+/// Allocates history row keys (ascending, never reused; persisted in `meta` as `history_seq`, the next key).
+final class HistoryKeys: Sendable {
+    static let metaKey = Array("history_seq".utf8)
+    private let nextKey: Mutex<UInt64>
+
+    init(next: UInt64) { nextKey = Mutex(next) }
+
+    func next() -> UInt64 { nextKey.withLock { key in defer { key += 1 }; return key } }
+    func peekNext() -> UInt64 { nextKey.withLock { $0 } }
+}
+
+/// Health transitions in memory until a batch writes them, per service, each with its history key.
+struct PendingHistory {
+    var events: [Int: [(key: UInt64, event: HistoryEvent)]] = [:]
+
+    mutating func append(id: Int, key: UInt64, _ event: HistoryEvent) {
+        events[id, default: []].append((key, event))
+        // Bounded like the stored history, should writes keep failing.
+        if events[id]!.count > ServiceStore.historyLimit { events[id]!.removeFirst() }
+    }
+
+    func all() -> [(id: Int, key: UInt64, event: HistoryEvent)] {
+        events.flatMap { id, list in list.map { (id, $0.key, $0.event) } }
+    }
+
+    mutating func remove(_ written: [(id: Int, key: UInt64, event: HistoryEvent)]) {
+        let keys = Set(written.map(\.key))
+        for id in Set(written.map(\.id)) {
+            events[id]?.removeAll { keys.contains($0.key) }
+            if events[id]?.isEmpty == true { events[id] = nil }
         }
     }
 }

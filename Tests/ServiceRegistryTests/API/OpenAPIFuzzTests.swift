@@ -7,13 +7,13 @@ import Testing
 @Suite(.serialized) struct OpenAPIFuzzTests {
     static let schemathesis = executableOnPath("schemathesis")
 
-    @Test func schemathesisFindsNoFailures() throws {
+    @Test func schemathesisFindsNoFailures() async throws {
         let tool = try #require(Self.schemathesis, "schemathesis is not installed: pip install schemathesis (scripts/test.sh does)")
         let data = TemporaryDirectory()
         // The fuzzer registers services with arbitrary URLs (`https://0.com`): nothing may probe them, since
         // tests talk to loopback only. Background probing is off and the check route (which probes) is excluded.
-        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--api-token", "fuzz-token", "--scan-interval", "0",
-                                                   "--probe-interval", "0"])
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--api-token", "fuzz-token",
+                                                               "--scan-interval", "0", "--probe-interval", "0"])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         // schemathesis keeps a cache in its working directory: keep it out of the repository.
@@ -32,11 +32,12 @@ import Testing
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        process.waitUntilExit()
+        // The run takes a while: wait off the cooperative pool, which the other suites of this process share.
+        try await blocking { process.waitUntilExit() }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "schemathesis failed:\n\(output.suffix(4000))")
         #expect(output.contains("passed"), "\(output.suffix(2000))")
         // The daemon survived the fuzzing.
-        #expect(try HTTP.request("GET", "\(daemon.baseURL)/health").status == 200)
+        #expect(try await HTTP.send("GET", "\(daemon.baseURL)/health").status == 200)
     }
 }

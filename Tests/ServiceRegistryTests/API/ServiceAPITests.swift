@@ -277,6 +277,31 @@ import Testing
         }
     }
 
+    /// SPEC §2: query strings are decoded as HTML forms encode them (`+` is a space, `%2B` a plus), in
+    /// names and in every value, `label=` values included, as `requests`, FastAPI and browsers do.
+    @Test func queryStringsAreFormDecoded() async throws {
+        try await withRegistry { client, _ in
+            try await client.send(.post, "/api/services", #"{"name":"billing api","url":"http://h:1","labels":{"team":"pay ops"}}"#)
+            try await client.send(.post, "/api/services", #"{"name":"c++ build","url":"http://h:2","labels":{"lang":"c++"}}"#)
+            try await client.send(.post, "/api/services", #"{"name":"billing","url":"http://h:3","description":"Bills & invoices"}"#)
+            func names(_ query: String) async throws -> [String] {
+                let reply = try await client.send(.get, "/api/services?\(query)")
+                #expect(reply.status == 200, "\(query): \(reply.text)")
+                return reply.json?.array?.compactMap { $0["name"]?.string } ?? []
+            }
+            #expect(try await names("q=billing+api") == ["billing api"])
+            #expect(try await names("q=billing%20api") == ["billing api"])
+            #expect(try await names("label=team:pay+ops") == ["billing api"])
+            #expect(try await names("label=team%3Apay+ops") == ["billing api"])
+            #expect(try await names("q=c%2B%2B") == ["c++ build"])
+            #expect(try await names("label=lang:c%2B%2B") == ["c++ build"])
+            #expect(try await names("q=bills+%26+invoices") == ["billing"])
+            #expect(try await names("health%5Fstatus=unknown&q=c%2b%2b+build") == ["c++ build"])
+            // A bad escape is kept as sent (no match here), not a 500.
+            #expect(try await names("q=100%25+sure%zz") == [])
+        }
+    }
+
     @Test func healthReadyAndOpenAPI() async throws {
         try await withRegistry { client, _ in
             for path in ["/health", "/api/v1/health"] {

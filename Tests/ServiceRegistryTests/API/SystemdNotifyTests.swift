@@ -5,7 +5,7 @@ import Testing
 /// The packaged unit is `Type=notify` with `WatchdogSec=`: the daemon must say READY=1 once it listens,
 /// ping the watchdog, and say STOPPING=1 on SIGTERM. A datagram socket stands in for systemd's.
 @Suite(.serialized) struct SystemdNotifyTests {
-    @Test func readyWatchdogAndStoppingAreSent() throws {
+    @Test func readyWatchdogAndStoppingAreSent() async throws {
         let directory = TemporaryDirectory()
         let socketPath = directory.file("notify.sock")
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
@@ -20,25 +20,27 @@ import Testing
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
-        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data")],
-                                       environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])
-        var received: [String] = []
-        func drain(until deadline: Date, stopAt: String) {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            while Date() < deadline && !received.contains(stopAt) {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n > 0 { received.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.file("data")],
+                                                   environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])
+        /// Datagrams received until `stopAt` arrives or the deadline passes (generous: the daemon may start
+        /// slowly on a loaded machine); read off the cooperative pool, since `recv` blocks.
+        @Sendable func drain(seconds: Double, stopAt: String) async throws -> [String] {
+            try await blocking {
+                var received: [String] = []
+                let deadline = Date().addingTimeInterval(seconds)
+                var buffer = [UInt8](repeating: 0, count: 512)
+                while Date() < deadline && !received.contains(stopAt) {
+                    let n = recv(fd, &buffer, buffer.count, 0)
+                    if n > 0 { received.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+                }
+                return received
             }
         }
-        drain(until: Date().addingTimeInterval(5), stopAt: "READY=1")
-        #expect(received.contains("READY=1"))
-        received.removeAll()
-        drain(until: Date().addingTimeInterval(3), stopAt: "WATCHDOG=1")
-        #expect(received.contains("WATCHDOG=1"))
+        #expect(try await drain(seconds: 15, stopAt: "READY=1").contains("READY=1"))
+        #expect(try await drain(seconds: 15, stopAt: "WATCHDOG=1").contains("WATCHDOG=1"))
         daemon.signal(SIGTERM)
-        drain(until: Date().addingTimeInterval(5), stopAt: "STOPPING=1")
-        #expect(received.contains("STOPPING=1"))
-        #expect(daemon.waitForExit() == 0)
+        #expect(try await drain(seconds: 15, stopAt: "STOPPING=1").contains("STOPPING=1"))
+        #expect(try await daemon.exitStatus() == 0)
     }
 
     @Test func withoutNotifySocketNothingIsSentAndNoWatchdogRuns() {

@@ -63,7 +63,7 @@ import Testing
                     "systemd_names": ["epsilon.service"],
                     "active_names": ["alpha-api", "beta-worker", "epsilon.service", Self.hostileName],
                     "flip_name": "beta-worker", "history_name": "gamma-db",
-                    "history_texts": ["status: active → failed", "health: healthy → unhealthy"],
+                    "history_texts": ["status: active → failed", "health: healthy → unhealthy", "health: unknown → healthy"],
                 ]
                 let expectJSON = String(decoding: try JSONSerialization.data(withJSONObject: expect), as: UTF8.self)
                 let artifacts = TestPaths.packageRoot.appendingPathComponent("artifacts/dashboard").path
@@ -120,9 +120,9 @@ import Testing
             let id = try txn.nextID()
             try txn.save(ServiceRecord(id: id, name: "epsilon.service", source: .systemd, unit: "epsilon.service",
                                        activeState: "active", subState: "running", createdAt: Date(), updatedAt: Date()))
-            try txn.appendHistory(id: gamma, HistoryEvent(at: Date().addingTimeInterval(-120), kind: .health, from: "healthy", to: "unhealthy",
-                                                          detail: "connection refused"))
         }
+        // gamma was healthy two minutes ago, then failed: both probe results are transitions in its history.
+        store.setProbeResult(id: gamma, ProbeResult(finishedAt: Date().addingTimeInterval(-120), healthy: true, statusCode: 200, totalSeconds: 0.001))
         probe(alpha, healthy: true, ms: 12.5)
         probe(beta, healthy: true, ms: 3.2)
         probe(gamma, healthy: false, ms: 1.1, error: "connection refused")

@@ -26,6 +26,22 @@ import Testing
         }
     }
 
+    /// The search box and the script write spaces as `+` (form encoding, `URLSearchParams`); the page the
+    /// server renders for such a URL shows the same rows and the search text with its space.
+    @Test func serverRenderedFiltersDecodePlusAsSpace() async throws {
+        try await withRegistry { client, _ in
+            try await client.send(.post, "/api/services", #"{"name":"billing api","url":"http://127.0.0.1:8080"}"#)
+            try await client.send(.post, "/api/services", #"{"name":"search","url":"http://127.0.0.1:8081"}"#)
+            for query in ["q=billing+api", "q=billing%20api", "q=Billing+API&sort=name&dir=desc"] {
+                let page = try await get(client, "/?" + query)
+                #expect(page.status == 200)
+                #expect(page.text.contains(#"<tr data-id="1""#), "\(query)")
+                #expect(!page.text.contains(#"<tr data-id="2""#), "\(query)")
+                #expect(page.text.contains(#"value="billing api""#) || page.text.contains(#"value="Billing API""#), "\(query)")
+            }
+        }
+    }
+
     @Test func servicePageAndNotFound() async throws {
         try await withRegistry { client, _ in
             try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080","labels":{"team":"core"}}"#)

@@ -78,6 +78,34 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         #expect(statistics.lastError == "systemctl list-units timed out after 0.5 s")
     }
 
+    /// SPEC §5: with systemd unreachable, /metrics still has the duration of the failed attempts and a
+    /// last-successful-scan timestamp of 0 (so "last scan too old" alerts fire), beside the error count.
+    @Test func failedScansStillExportDurationAndATimestampOfZero() async throws {
+        let directory = TemporaryDirectory()
+        let script = try fakeSystemctl(directory, "echo 'Failed to connect to bus: No such file or directory' >&2; exit 1")
+        let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
+            let store = try ServiceStore(directory: configuration.dataDirectory)
+            let discovery = DiscoveryService(store: store, options: DiscoveryOptions(systemctlPath: script), interval: 0, logger: testLogger)
+            var components = RegistryComponents(store: store, scanner: discovery)
+            components.discoveryStatistics = discovery
+            return components
+        }
+        try await withLiveRegistry(components: components) { client, _ in
+            // Nothing scanned yet: the timestamp is already there (0), the duration not (no attempt yet).
+            let before = try await client.send(.get, "/metrics").text
+            #expect(before.contains("\nservice_registry_last_scan_timestamp_seconds 0\n"), "\(before)")
+            #expect(!before.contains("\nservice_registry_scan_duration_seconds "))
+            #expect(before.contains("\nservice_registry_scan_interval_seconds 0\n"))
+            #expect(try await client.send(.post, "/api/scan").status == 503)
+            #expect(try await client.send(.post, "/api/scan").status == 503)
+            let after = try await client.send(.get, "/metrics").text
+            #expect(after.contains("\nservice_registry_scan_errors_total 2\n"), "\(after)")
+            #expect(after.contains("\nservice_registry_last_scan_timestamp_seconds 0\n"), "\(after)")
+            let duration = after.split(separator: "\n").first { $0.hasPrefix("service_registry_scan_duration_seconds ") }
+            #expect(duration.flatMap { Double($0.split(separator: " ")[1]) }.map { $0 > 0 } == true, "\(after)")
+        }
+    }
+
     /// An older systemd without `--output=json`: the plain output is used instead (and JSON is not asked again).
     /// `show` is asked only about units that are new or changed state since the previous scan.
     @Test func plainFallbackAndShowOnlyForChangedUnits() async throws {

@@ -47,6 +47,33 @@ import Testing
         #expect(history.last?.from == "active" && history.last?.to == "failed")
     }
 
+    /// One mapping of systemd's ActiveState: a discovered record's `status` (SPEC §4) and the one-hot
+    /// `service_registry_systemd_unit_state` (SPEC §5) agree for every state systemd reports, `refreshing`
+    /// included (inactive, as SPEC §4's "everything else").
+    @Test func statusAndUnitStateMetricAgreeForEveryActiveState() async throws {
+        let states = ["active", "reloading", "refreshing", "activating", "deactivating", "inactive", "failed", "maintenance",
+                      "not-found", "some-future-state"]
+        _ = try await merge(states.map { Self.unit("\($0).service", $0, "x") })
+        let records = store.snapshot().records
+        let text = String(decoding: MetricsRenderer.renderServices(Scrape(records: records), format: .text), as: UTF8.self)
+        for record in records {
+            let ones = text.split(separator: "\n").filter {
+                $0.hasPrefix("service_registry_systemd_unit_state{id=\"\(record.id)\",") && $0.hasSuffix(" 1")
+            }
+            #expect(ones.count == 1, "\(record.name): \(ones)")
+            let state = ones.first.flatMap { $0.split(separator: "state=\"").last?.split(separator: "\"").first }.map(String.init)
+            let statusOfState: ServiceStatus? = switch state {
+            case "active": .active
+            case "failed": .failed
+            case "activating", "deactivating", "inactive": .inactive
+            default: nil
+            }
+            #expect(statusOfState == record.status, "\(record.name): status \(record.status), metric state \(state ?? "none")")
+        }
+        #expect(try record("refreshing.service").status == .inactive)
+        #expect(try record("reloading.service").status == .active)
+    }
+
     @Test func webRangeIsConfigurable() async throws {
         _ = try await merge([Self.unit("a.service", ports: [22, 443, 8080]), Self.unit("b.service", ports: [9100, 22])],
                             range: PortRange(parsing: "9000-9200")!)

@@ -75,7 +75,8 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
     @Test func statusMapping() {
         let cases: [(String, ServiceStatus)] = [("active", .active), ("reloading", .active), ("failed", .failed),
                                                 ("inactive", .inactive), ("activating", .inactive), ("deactivating", .inactive),
-                                                ("maintenance", .inactive), ("not-found", .inactive)]
+                                                ("maintenance", .inactive), ("not-found", .inactive),
+                                                ("refreshing", .inactive)]
         for (state, status) in cases { #expect(ServiceStatus(systemdActiveState: state) == status, "\(state)") }
     }
 

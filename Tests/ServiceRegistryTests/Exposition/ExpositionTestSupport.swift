@@ -61,7 +61,8 @@ enum ExpositionSamples {
     static let counters: [Int: ProbeCounters] = [1: ProbeCounters(probes: 10, failures: 0), 2: ProbeCounters(probes: 10, failures: 7),
                                                  3: ProbeCounters(probes: 4, failures: 0), 4: ProbeCounters(probes: 3, failures: 3),
                                                  7: ProbeCounters(probes: 1, failures: 0)]
-    static let scan = ScanStatistics(lastDurationSeconds: 0.042, lastScanAt: epoch.addingTimeInterval(10), errorsTotal: 2, lastError: "boom")
+    static let scan = ScanStatistics(lastDurationSeconds: 0.042, lastScanAt: epoch.addingTimeInterval(10), errorsTotal: 2, lastError: "boom",
+                                     intervalSeconds: 30)
 
     static var scrape: Scrape {
         Scrape(records: records, probeCounters: counters, probeQueueLagSeconds: 0.125, scan: scan,

@@ -52,7 +52,7 @@ import Testing
                 #expect(plain.headers[.contentEncoding] == nil)
                 #expect(zipped.body.count < plain.body.count / 4)
                 // gzip -dc checks the trailer's CRC-32 and length too.
-                let unzipped = try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(zipped.body))
+                let unzipped = try await blocking { try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(zipped.body)) }
                 #expect(unzipped.status == 0, "\(unzipped.stderr)")
                 // Process values move between scrapes; the per-service part is identical.
                 let cut = { (s: String) in s.components(separatedBy: "# HELP service_registry_build_info")[0] }
@@ -127,26 +127,27 @@ import Testing
         }
     }
 
-    /// A scan that takes seconds does not hold up a scrape (nor service discovery).
+    /// A running scan does not hold up a scrape (nor service discovery). The scan is held open until the
+    /// scrape has been answered, so "did not wait" needs no clock: had the scrape waited for the scan, it
+    /// could never have been answered. Timeouts are only there to end a broken run.
     @Test func scrapeDoesNotWaitForARunningScan() async throws {
-        let (started, continuation) = AsyncStream<Void>.makeStream()
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let gate = ScanGate()
         let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
-            RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory), scanner: SlowScanner(started: continuation))
+            RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory),
+                               scanner: GatedScanner(started: startedContinuation, gate: gate))
         }
         try await withLiveRegistry(components: components) { client, _ in
             let base = "http://127.0.0.1:\(client.port!)"
-            // curl blocks: run it on threads of its own, not on the few threads that serve the registry.
-            let scan = Task { try await onThread { try HTTP.request("POST", base + "/api/scan", timeout: 10) } }
+            // curl blocks: off the cooperative pool (`HTTP.send`), which the registry's handlers need.
+            let scan = Task { try await HTTP.send("POST", base + "/api/scan", timeout: 120) }
             var iterator = started.makeAsyncIterator()
             _ = await iterator.next()
-            let (metrics, sd, elapsed) = try await onThread {
-                let begin = Date()
-                let metrics = try HTTP.request("GET", base + "/metrics")
-                let sd = try HTTP.request("GET", base + "/api/sd")
-                return (metrics, sd, Date().timeIntervalSince(begin))
-            }
+            let metrics = try await HTTP.send("GET", base + "/metrics", timeout: 60)
+            let sd = try await HTTP.send("GET", base + "/api/sd", timeout: 60)
             #expect(metrics.status == 200 && sd.status == 200)
-            #expect(elapsed < 1.5, "scrape took \(elapsed)s while a scan ran")
+            #expect(!gate.isOpen, "the scan ended before the scrape was answered")
+            gate.open()
             let scanStatus = try await scan.value.status
             #expect(scanStatus == 200)
         }
@@ -158,12 +159,42 @@ import Testing
     }
 }
 
-/// A scanner whose scan takes 3 s; says when it started.
-struct SlowScanner: ServiceScanner {
+/// Opened once by the test; scans wait for it.
+final class ScanGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var opened = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    var isOpen: Bool { lock.withLock { opened } }
+
+    func open() {
+        let resumed = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            opened = true
+            defer { waiting = [] }
+            return waiting
+        }
+        for continuation in resumed { continuation.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = lock.withLock { () -> Bool in
+                if opened { return true }
+                waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+/// A scanner whose scan lasts until the test opens the gate; says when it started.
+struct GatedScanner: ServiceScanner {
     let started: AsyncStream<Void>.Continuation
+    let gate: ScanGate
     func scanNow() async throws -> ScanReport {
         started.yield()
-        try await Task.sleep(for: .seconds(3))
+        await gate.wait()
         return ScanReport(discovered: 0, updated: 0, services: [])
     }
 }

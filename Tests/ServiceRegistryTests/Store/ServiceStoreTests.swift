@@ -126,6 +126,89 @@ import Testing
         #expect(try store.history(id: 1).isEmpty)
     }
 
+    static func transitions(_ events: [HistoryEvent]) -> [String] { events.map { "\($0.kind.rawValue):\($0.from)->\($0.to)" } }
+
+    static func result(healthy: Bool) -> ProbeResult {
+        ProbeResult(finishedAt: Date(), healthy: healthy, statusCode: healthy ? 200 : 503, totalSeconds: 0.01, error: healthy ? nil : "HTTP 503")
+    }
+
+    /// SPEC §2, reads agree: once a record shows a new health, its history holds that transition, although
+    /// probe results reach LMDB only with the next batch. After the batch the events are there once, in
+    /// order with the status changes committed meanwhile, and after reopening too.
+    @Test func historyHoldsAProbeTransitionAsSoonAsTheRecordShowsIt() async throws {
+        let directory = TemporaryDirectory()
+        let expected = ["health:unknown->unhealthy", "status:active->failed", "health:unhealthy->healthy"]
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            _ = try await store.register(patch("a"))
+            _ = try await store.register(patch("b"))
+            #expect(store.setProbeResult(id: 1, Self.result(healthy: false))?.healthStatus == .unhealthy)
+            #expect(Self.transitions(try store.history(id: 1)) == ["health:unknown->unhealthy"])
+            #expect(try store.history(id: 1).first?.detail == "HTTP 503")
+            #expect(try store.history(id: 2).isEmpty)
+            store.setProbeResult(id: 1, Self.result(healthy: false))  // no change of health, no transition
+            var failed = ServicePatch()
+            failed.status = .failed
+            _ = try await store.update(id: 1, failed)
+            store.setProbeResult(id: 1, Self.result(healthy: true))
+            #expect(Self.transitions(try store.history(id: 1)) == expected)
+            #expect(Self.transitions(try store.history(id: 1, limit: 1)) == ["health:unhealthy->healthy"])
+            try await store.persistProbeResults(ids: [1])
+            #expect(Self.transitions(try store.history(id: 1)) == expected)
+        }
+        let reopened = try ServiceStore(directory: directory.path)
+        #expect(Self.transitions(try reopened.history(id: 1)) == expected)
+        // Keys keep ascending after a restart: a new transition comes last.
+        reopened.setProbeResult(id: 1, Self.result(healthy: false))
+        try await reopened.persistProbeResults(ids: [1])
+        #expect(Self.transitions(try reopened.history(id: 1)) == expected + ["health:healthy->unhealthy"])
+        // Deleting the service drops its transitions, written or waiting.
+        reopened.setProbeResult(id: 1, Self.result(healthy: true))
+        try await reopened.delete(id: 1)
+        #expect(try reopened.history(id: 1).isEmpty)
+    }
+
+    /// While batches are written, every read of a history is a chain (each event starts where the previous
+    /// ended): a transition missed between memory and LMDB, or counted in both, would break it.
+    @Test func historyIsNeitherMissingNorDoubledWhileBatchesAreWritten() async throws {
+        let store = try ServiceStore(directory: TemporaryDirectory().path)
+        _ = try await store.register(patch("a"))
+        let rounds = 200
+        let done = DoneFlag()
+        let writer = Task {
+            defer { done.set() }
+            for round in 0..<rounds {
+                store.setProbeResult(id: 1, Self.result(healthy: round % 2 == 0))
+                if round % 5 == 4 { try await store.persistProbeResults(ids: [1]) }
+                await Task.yield()
+            }
+            try await store.persistProbeResults(ids: [1])
+        }
+        var reads = 0
+        var broken: [String] = []
+        while !done.isSet && reads < 100_000 {
+            let health = store.record(id: 1)?.healthStatus ?? .unknown
+            let events = try store.history(id: 1)
+            reads += 1
+            if health != .unknown && events.isEmpty { broken.append("record \(health) with an empty history") }
+            for (a, b) in zip(events, events.dropFirst()) where a.to != b.from {
+                broken.append("\(a.from)->\(a.to) then \(b.from)->\(b.to)")
+            }
+            if let first = events.first, first.from != "unknown" { broken.append("first event \(first.from)->\(first.to)") }
+            await Task.yield()
+        }
+        try await writer.value
+        #expect(broken.count == 0, "first: \(broken.prefix(5))")
+        #expect(try store.history(id: 1).count == rounds)
+    }
+
+    final class DoneFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.withLock { value } }
+        func set() { lock.withLock { value = true } }
+    }
+
     @Test func statusChangesAreRecordedInHistory() async throws {
         let store = try ServiceStore(directory: TemporaryDirectory().path)
         _ = try await store.register(patch("a"))

@@ -240,3 +240,32 @@ func executableOnPath(_ name: String) -> String? {
     let directories = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/root/.local/bin", "/root/.pyenv/shims"]
     return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
+
+// MARK: Off the cooperative pool
+//
+// Swift Testing runs every suite of the process in parallel on Swift's cooperative pool: one thread per core,
+// two here. A test that blocks one of them (waiting for a daemon to start, a child process, curl, a polling
+// sleep) takes it from everything else in the process, in-process registries included: with two blocked at
+// once, a registry served by `withLiveRegistry` answers nothing at all. These helpers run the blocking part
+// on `BlockingWork.queue` (threads added on demand) via `blocking`; keep `#expect` outside their closures.
+
+extension DaemonProcess {
+    /// `DaemonProcess(...)` (which waits for `/ready` when `waitReady`), off the cooperative pool.
+    static func start(arguments: [String], environment: [String: String] = [:], port: Int? = nil,
+                      waitReady: Bool = true) async throws -> DaemonProcess {
+        try await blocking { try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady) }
+    }
+
+    /// `waitForExit`, off the cooperative pool.
+    func exitStatus(timeout: TimeInterval = 10) async throws -> Int32? {
+        try await blocking { self.waitForExit(timeout: timeout) }
+    }
+}
+
+extension HTTP {
+    /// `HTTP.request`, off the cooperative pool.
+    static func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
+                     timeout: Double = 10) async throws -> Reply {
+        try await blocking { try request(method, url, body: body, headers: headers, timeout: timeout) }
+    }
+}
