@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             SystemdNotifier.notify("READY=1")
         }
         do {
-            try await app.runService()
+            try await runRegistry(app, components: components, logger: logger)
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") {

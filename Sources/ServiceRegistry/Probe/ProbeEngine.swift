@@ -86,7 +86,22 @@ final class ProbeEngine: Sendable {
         thread.start()
     }
 
-    /// Stops scheduling, lets probes in flight finish (bounded), and returns when the thread has exited.
+    /// Longest `stop()` waits for the thread: its own grace for probes in flight is at most 5 s, so this only
+    /// matters if the thread were stuck somewhere; SIGTERM must still end the process (SPEC §12).
+    static let stopWaitSeconds = 6.0
+
+    /// Starts stopping without waiting: no new probe, probes in flight get a bounded grace, checks waiting for a
+    /// slot are answered at once. Called at SIGTERM, so the prober winds down while the server drains requests.
+    func beginStop() {
+        let wake = inbox.withLock { inbox -> Bool in
+            inbox.stopping = true
+            return inbox.running
+        }
+        if wake { multi.value.wakeup() }
+    }
+
+    /// Stops scheduling, lets probes in flight finish (bounded), and returns when the thread has exited (or
+    /// after `stopWaitSeconds` at the latest).
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = inbox.withLock { inbox -> Bool in
@@ -95,7 +110,18 @@ final class ProbeEngine: Sendable {
                 inbox.exited = continuation
                 return false
             }
-            if resumeNow { continuation.resume() } else { multi.value.wakeup() }
+            if resumeNow { continuation.resume(); return }
+            multi.value.wakeup()
+            BlockingWork.queue.asyncAfter(deadline: .now() + Self.stopWaitSeconds) { [self] in
+                let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in
+                    defer { inbox.exited = nil }
+                    return inbox.exited
+                }
+                guard let waiter else { return }
+                logger.error("prober thread did not stop in time; shutting down without it",
+                             metadata: ["seconds": "\(Self.stopWaitSeconds)"])
+                waiter.resume()
+            }
         }
     }
 
