@@ -172,6 +172,36 @@ import Testing
     }
 }
 
+/// SPEC §12 "a hung systemctl": a command whose child keeps the output pipe open still ends at its deadline.
+@Suite struct CommandDeadlineTests {
+    @Test func aHangingChildIsKilledWithItsParentAtTheDeadline() throws {
+        let started = Date()
+        let output = try CommandRunner.runBlocking(executable: "/bin/sh", arguments: ["-c", "sleep 20 & echo $!; wait"],
+                                                   environment: [:], timeout: 0.5)
+        #expect(output.timedOut)
+        #expect(Date().timeIntervalSince(started) < 10, "returned after \(Date().timeIntervalSince(started)) s")
+        let child = try #require(pid_t(String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone (or a zombie waiting for its new parent to reap it), not sleeping on.
+        func alive() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while alive() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!alive(), "the command's child \(child) still runs")
+    }
+
+    @Test func aQuickCommandIsReadWhole() throws {
+        let output = try CommandRunner.runBlocking(executable: "/bin/sh", arguments: ["-c", "head -c 300000 /dev/zero | tr '\\0' x; echo oops >&2; exit 3"],
+                                                   environment: [:], timeout: 10)
+        #expect(!output.timedOut)
+        #expect(output.status == 3)
+        #expect(output.stdout.count == 300_000)
+        #expect(output.stderrText == "oops")
+    }
+}
+
 @Suite(.serialized) struct ProberStayingAliveTests {
     /// A target alternating 200 and a 302 with a ~90 KB `Location` (libcurl accepts header lines up to 100 KB):
     /// stored strings are cut, history stays within its byte budget and the database small.
