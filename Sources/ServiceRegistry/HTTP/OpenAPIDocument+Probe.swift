@@ -1,5 +1,4 @@
 extension OpenAPIDocument {
-    /// Health probing (SPEC §2, §3).
     /// 429: every probe slot stayed busy (SPEC §12).
     static let busy: JSONValue = [
         "description": "Every probe slot (--probe-concurrency) stayed busy for the service's probe timeout; retry after Retry-After seconds",
@@ -7,6 +6,7 @@ extension OpenAPIDocument {
         "content": ["application/json": ["schema": ref("Detail")]],
     ]
 
+    /// Health probing (SPEC §2, §3).
     static var probeOperations: [String: JSONValue] {
         [
             "POST /api/services/{id}/check": op(
