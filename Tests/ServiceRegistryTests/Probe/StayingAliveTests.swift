@@ -309,7 +309,9 @@ import Testing
         let statuses = replies.map(\.status)
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 }, "\(statuses)")
         let refused = replies.filter { $0.status == 429 }
-        #expect(refused.count >= 20, "\(statuses)")
+        // 2 in flight and 2 waiting at a time: nearly all of 30 are refused (fewer when a loaded machine starts the
+        // curl processes slowly enough for slots to come round).
+        #expect(refused.count >= 10, "\(statuses)")
         for reply in refused {
             let retryAfter = reply.headers["retry-after"].flatMap { Int($0) }
             #expect(retryAfter != nil && retryAfter! >= 1, "429 without a usable Retry-After: \(reply.headers)")
