@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             SystemdNotifier.notify("READY=1")
         }
         do {
-            try await app.runService()
+            try await runRegistry(app, components: components, logger: logger)
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") {
@@ -100,8 +100,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.apiToken = apiToken ?? env("API_TOKEN") ?? env("TOKEN")
         c.readToken = readToken ?? env("READ_TOKEN")
         c.mapSizeBytes = try number(mapSizeMb, "MAP_SIZE_MB", 1024, valid: { $0 >= 1 && $0 <= 1 << 20 }, "must be between 1 and 1048576") << 20
-        c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 == 0 || ($0 >= 0.1 && $0 <= 86_400) }, "must be 0 (background probing off) or between 0.1 and 86400 seconds")
-        c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { $0 > 0 && $0 <= 60 }, "must be greater than 0 and at most 60 seconds")
+        c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 == 0 || ProbeDefaults.intervalBounds.contains($0) }, "must be 0 (background probing off) or between 1 and 86400 seconds")
+        c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { ProbeDefaults.timeoutBounds.contains($0) }, "must be between 0.1 and 60 seconds")
         c.probeConcurrency = try number(probeConcurrency, "PROBE_CONCURRENCY", c.probeConcurrency, valid: { $0 >= 1 && $0 <= 100_000 }, "must be between 1 and 100000")
         c.probeCAFile = probeCaFile ?? env("PROBE_CA_FILE")
         if let file = c.probeCAFile, !FileManager.default.isReadableFile(atPath: file) {

@@ -14,6 +14,8 @@ public struct RegistryComponents: Sendable {
     public var discoveryStatistics: (any DiscoveryStatistics)?
     /// Background work (prober, discovery loop) run until graceful shutdown.
     public var services: [any Service] = []
+    /// Called as soon as SIGTERM or SIGINT arrives, before the server drains its requests (`runRegistry`).
+    public var onShutdownSignal: [@Sendable () -> Void] = []
     public let startedAt: Date
     /// The rendered `GET /api/services` body, shared by the router's list handler and the fast path.
     let listCache = ListBodyCache()
@@ -72,6 +74,7 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     components.prober = prober
     components.probeStatistics = prober.statistics
     components.services.append(prober)
+    components.onShutdownSignal.append { prober.beginShutdown() }
     let discovery = DiscoveryService(store: store, options: DiscoveryOptions(configuration), interval: configuration.scanInterval, logger: logger)
     components.scanner = discovery
     components.discoveryStatistics = discovery
@@ -94,4 +97,28 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+}
+
+/// Runs the application until SIGTERM or SIGINT, like `runService()`, except that at the signal the components'
+/// `onShutdownSignal` run first. Hummingbird stops its services in reverse order, the server first: it waits for
+/// the requests in flight (a check-now on a hanging target, a scan on a hung systemctl) before the prober even
+/// hears of the shutdown, and the two waits would add up. Started together they overlap, and SIGTERM ends the
+/// process within 10 s whatever hangs (SPEC §12).
+public func runRegistry(_ app: some ApplicationProtocol, components: RegistryComponents, logger: Logger) async throws {
+    let serviceGroup = ServiceGroup(configuration: .init(
+        services: [app, ShutdownSignalHandlers(handlers: components.onShutdownSignal)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+    try await serviceGroup.run()
+}
+
+/// The last service of the group, so the first told of a graceful shutdown: it runs the handlers and ends.
+private struct ShutdownSignalHandlers: Service {
+    let handlers: [@Sendable () -> Void]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for handler in handlers { handler() }
+    }
 }

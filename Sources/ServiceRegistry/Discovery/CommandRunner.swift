@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// What a finished command printed and how it ended.
 struct CommandOutput: Sendable {
@@ -23,6 +22,10 @@ enum CommandRunner {
         }
     }
 
+    /// Runs the command and reads both pipes until they close or the deadline passes. At the deadline the
+    /// command is killed together with every process it started: a script that hangs in a child (`sleep`, a
+    /// wedged `systemctl` behind a wrapper) would otherwise hold the pipes open, and this call, a scan and
+    /// SIGTERM with it, would never return (SPEC §12).
     static func runBlocking(executable: String, arguments: [String], environment: [String: String], timeout: Double) throws -> CommandOutput {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -33,36 +36,61 @@ enum CommandRunner {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, timeout) * 1e9)
+        func millisecondsLeft() -> Int32 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            return now >= deadline ? 0 : Int32(min(1000, (deadline - now) / 1_000_000 + 1))
+        }
 
-        // Kill the command at the deadline; `state` makes sure a PID that already exited is never signalled.
-        let pid = process.processIdentifier
-        let state = Mutex<(finished: Bool, timedOut: Bool)>((false, false))
-        let killer = DispatchWorkItem {
-            state.withLock { s in
-                guard !s.finished else { return }
-                s.timedOut = true
-                kill(pid, SIGKILL)
+        // Both pipes are drained at once (poll), so a chatty stderr cannot block the command.
+        var output = [UInt8](), errors = [UInt8]()
+        var fds = [pollfd(fd: stdout.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stderr.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var timedOut = false
+        while fds.contains(where: { $0.fd >= 0 }) {
+            let wait = millisecondsLeft()
+            if wait == 0 { timedOut = true; break }
+            guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { break }
+            for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
+                let count = read(fds[index].fd, &buffer, buffer.count)
+                if count > 0 {
+                    if index == 0 { output += buffer[0..<count] } else { errors += buffer[0..<count] }
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    fds[index].fd = -1
+                }
+                fds[index].revents = 0
             }
         }
-        BlockingWork.queue.asyncAfter(deadline: .now() + timeout, execute: killer)
-
-        // Both pipes are drained at once so a chatty stderr cannot block the command.
-        let errorBytes = Mutex<Data>(Data())
-        let errorRead = DispatchGroup()
-        errorRead.enter()
-        let errorHandle = stderr.fileHandleForReading
-        BlockingWork.queue.async {
-            let data = (try? errorHandle.readToEnd()) ?? Data()
-            errorBytes.withLock { $0 = data }
-            errorRead.leave()
+        // The pipes closed: the command has ended or is about to (or it closed them and went on: it gets the rest of
+        // its time, then the same end).
+        while !timedOut && process.isRunning {
+            if millisecondsLeft() == 0 { timedOut = true } else { usleep(2000) }
         }
-        let output = (try? stdout.fileHandleForReading.readToEnd()) ?? Data()
-        errorRead.wait()
+        if timedOut && process.isRunning {
+            for pid in processTree(of: process.processIdentifier).reversed() { kill(pid, SIGKILL) }
+        }
         process.waitUntilExit()
-        let timedOut = state.withLock { s in s.finished = true; return s.timedOut }
-        killer.cancel()
-        return CommandOutput(status: process.terminationStatus, stdout: Array(output), stderr: Array(errorBytes.withLock { $0 }),
-                             timedOut: timedOut)
+        return CommandOutput(status: process.terminationStatus, stdout: output, stderr: errors, timedOut: timedOut)
+    }
+
+    /// `root` and every process descended from it (parents before children), from `/proc/PID/stat`.
+    static func processTree(of root: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        for entry in ProcFS.directoryEntries("/proc") ?? [] {
+            guard let pid = pid_t(entry.name), let stat = ProcFS.readText("/proc/\(pid)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
+        }
+        var tree = [root]
+        var index = 0
+        while index < tree.count, tree.count < 10_000 {
+            tree += children[tree[index]] ?? []
+            index += 1
+        }
+        return tree
     }
 
     /// The executable a command name refers to: itself when it contains a slash, else the first match in PATH.

@@ -128,13 +128,13 @@ public enum OpenAPIDocument {
         let labels: JSONValue = ["type": ["object", "null"], "maxProperties": 32,
                                  "propertyNames": ["pattern": "^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$"],
                                  "additionalProperties": ["type": "string", "maxLength": 1024]]
-        let seconds: (Int) -> JSONValue = { ["type": ["number", "null"], "exclusiveMinimum": 0, "maximum": .number(Double($0))] }
+        let seconds: (ClosedRange<Double>) -> JSONValue = { ["type": ["number", "null"], "minimum": .number($0.lowerBound), "maximum": .number($0.upperBound)] }
         let status: JSONValue = ["type": "string", "enum": ["active", "inactive", "failed"]]
         let writable: [String: JSONValue] = [
             "name": name, "url": url, "status": status, "port": port,
             "description": ["type": ["string", "null"], "maxLength": 500, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f]*$"],
             "health_url": nullableURL, "labels": labels,
-            "probe_interval_seconds": seconds(86_400), "probe_timeout_seconds": seconds(60),
+            "probe_interval_seconds": seconds(ProbeDefaults.intervalBounds), "probe_timeout_seconds": seconds(ProbeDefaults.timeoutBounds),
             "follow_redirects": ["type": "boolean"],
         ]
         // `url: null` is accepted only on discovered records (it hands the URL back to discovery); the

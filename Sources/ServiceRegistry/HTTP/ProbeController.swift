@@ -16,6 +16,11 @@ struct ProbeController<Context: RequestContext>: Sendable {
             return jsonResponse(record.jsonBytes)
         } catch let error as ProberUnavailable {
             throw APIError(.serviceUnavailable, detail: error.description)
+        } catch let error as ProberBusy {
+            // SPEC §12: check-now shares the probe budget; beyond it the client is told when to come back.
+            var refused = APIError(.tooManyRequests, detail: error.description)
+            refused.headers[.retryAfter] = "\(error.retryAfterSeconds)"
+            throw refused
         }
     }
 }

@@ -208,20 +208,23 @@ public enum ServiceInput {
             issues.append(.body("labels", "Input should be an object of string values", type: "dict_type"))
         }
 
-        func seconds(_ field: String, max: Double) -> PatchField<Double> {
+        // SPEC §12: an interval below 1 s or a timeout below 0.1 s could wedge the prober; they are refused.
+        func seconds(_ field: String, _ bounds: ClosedRange<Double>) -> PatchField<Double> {
             switch object[field] {
             case nil: return .absent
             case .null?: return .null
             case .number(let n)?:
-                if n > 0 && n <= max { return .value(n) }
-                issues.append(.body(field, "\(field) must be greater than 0 and at most \(Int(max))", type: "value_error"))
+                if bounds.contains(n) { return .value(n) }
+                let text = { (d: Double) in d == d.rounded() ? String(Int(d)) : String(d) }
+                issues.append(.body(field, "\(field) must be between \(text(bounds.lowerBound)) and \(text(bounds.upperBound)) seconds",
+                                    type: "value_error"))
             case .some:
                 issues.append(.body(field, "Input should be a valid number", type: "float_type"))
             }
             return .absent
         }
-        patch.probeIntervalSeconds = seconds("probe_interval_seconds", max: 86_400)
-        patch.probeTimeoutSeconds = seconds("probe_timeout_seconds", max: 60)
+        patch.probeIntervalSeconds = seconds("probe_interval_seconds", ProbeDefaults.intervalBounds)
+        patch.probeTimeoutSeconds = seconds("probe_timeout_seconds", ProbeDefaults.timeoutBounds)
 
         switch object["follow_redirects"] {
         case nil: break

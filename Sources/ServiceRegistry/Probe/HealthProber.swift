@@ -56,6 +56,13 @@ public final class HealthProber: Service, ServiceProber {
         logger.info("prober stopped")
     }
 
+    /// SIGTERM arrived: stop starting probes now, in parallel with the server finishing its requests (a check in
+    /// flight is answered within the prober's bounded grace), rather than when the lifecycle reaches this
+    /// service. `run()` then only waits for the thread and writes the last batch.
+    public func beginShutdown() {
+        engine.beginStop()
+    }
+
     public func checkNow(id: Int) async throws -> ServiceRecord {
         guard let record = store.record(id: id) else { throw RegistryError.notFound }
         // Nothing to probe: the record stays `unknown` (SPEC §3).

@@ -9,6 +9,17 @@ public struct ProberUnavailable: Error, Sendable, CustomStringConvertible {
     public var description: String { "the prober is not running" }
 }
 
+/// Every probe slot (`--probe-concurrency`) stayed busy for the service's whole timeout, or as many checks as
+/// there are slots were already waiting (SPEC §12): answered 429 with `Retry-After`.
+public struct ProberBusy: Error, Sendable, CustomStringConvertible {
+    /// When a slot is likely free again: the longest a probe in flight may still take.
+    public var retryAfterSeconds: Int
+    public var concurrency: Int
+    public var description: String {
+        "all \(concurrency) probe slots are busy (--probe-concurrency); retry in \(retryAfterSeconds) s"
+    }
+}
+
 /// Runs every probe on one libcurl multi handle, from one dedicated thread that also keeps the schedule.
 ///
 /// Nothing here blocks Swift concurrency's cooperative pool: other threads only post commands to the
@@ -75,7 +86,22 @@ final class ProbeEngine: Sendable {
         thread.start()
     }
 
-    /// Stops scheduling, lets probes in flight finish (bounded), and returns when the thread has exited.
+    /// Longest `stop()` waits for the thread: its own grace for probes in flight is at most 5 s, so this only
+    /// matters if the thread were stuck somewhere; SIGTERM must still end the process (SPEC §12).
+    static let stopWaitSeconds = 6.0
+
+    /// Starts stopping without waiting: no new probe, probes in flight get a bounded grace, checks waiting for a
+    /// slot are answered at once. Called at SIGTERM, so the prober winds down while the server drains requests.
+    func beginStop() {
+        let wake = inbox.withLock { inbox -> Bool in
+            inbox.stopping = true
+            return inbox.running
+        }
+        if wake { multi.value.wakeup() }
+    }
+
+    /// Stops scheduling, lets probes in flight finish (bounded), and returns when the thread has exited (or
+    /// after `stopWaitSeconds` at the latest).
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = inbox.withLock { inbox -> Bool in
@@ -84,7 +110,18 @@ final class ProbeEngine: Sendable {
                 inbox.exited = continuation
                 return false
             }
-            if resumeNow { continuation.resume() } else { multi.value.wakeup() }
+            if resumeNow { continuation.resume(); return }
+            multi.value.wakeup()
+            BlockingWork.queue.asyncAfter(deadline: .now() + Self.stopWaitSeconds) { [self] in
+                let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in
+                    defer { inbox.exited = nil }
+                    return inbox.exited
+                }
+                guard let waiter else { return }
+                logger.error("prober thread did not stop in time; shutting down without it",
+                             metadata: ["seconds": "\(Self.stopWaitSeconds)"])
+                waiter.resume()
+            }
         }
     }
 
@@ -133,6 +170,15 @@ private final class ProbeLoop {
         case check(CheckedContinuation<ServiceRecord, any Error>)
     }
 
+    /// A check-now waiting for a free slot, answered 429 at `deadline` (its service's timeout after arrival).
+    struct WaitingCheck {
+        let id: Int
+        let request: ProbeRequest
+        let reply: CheckedContinuation<ServiceRecord, any Error>
+        let arrived: Double
+        let deadline: Double
+    }
+
     struct Transfer {
         let easy: CurlEasy
         let id: Int
@@ -149,6 +195,8 @@ private final class ProbeLoop {
     var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
     var scheduledInFlight: [Int: UnsafeMutableRawPointer] = [:]
     var idle: [CurlEasy] = []
+    /// Checks waiting for a slot, oldest first; at most `concurrency` of them.
+    var waitingChecks: [WaitingCheck] = []
     var startLags: [Double] = []
     var finished: [(id: Int, healthy: Bool)] = []
 
@@ -172,24 +220,66 @@ private final class ProbeLoop {
                 // SIGTERM: no new probes; those in flight get a bounded grace to finish.
                 stopDeadline = now + min(5, (transfers.values.map(\.request.timeoutSeconds).max() ?? 0) + 0.5)
             }
+            if stopDeadline != nil { answerWaitingChecks(with: ProberUnavailable()) }
             if let stopDeadline, transfers.isEmpty || now >= stopDeadline { break }
             if stopDeadline == nil {
-                while scheduledInFlight.count < settings.concurrency, let due = schedule.popDue(now: now) {
-                    start(due.id, due.request, kind: .scheduled)
-                    startLags.append(max(0, now - due.due))
-                }
+                expireWaitingChecks(now: now)
+                startWithinBudget(now: now)
             }
             multi.perform()
             for (handle, code) in multi.completed() { complete(handle, code: code) }
             let nextDue = schedule.nextDue()
             publish(now: now, nextDue: nextDue)
-            var waitMs = 1000
-            if stopDeadline == nil, let nextDue, scheduledInFlight.count < settings.concurrency {
-                waitMs = min(waitMs, max(0, Int(((nextDue - Self.monotonicNow()) * 1000).rounded(.up))))
+            var waitSeconds = 1.0
+            if stopDeadline == nil {
+                if let nextDue, transfers.count < settings.concurrency { waitSeconds = min(waitSeconds, nextDue - Self.monotonicNow()) }
+                if let first = waitingChecks.first { waitSeconds = min(waitSeconds, first.deadline - Self.monotonicNow()) }
             }
+            let waitMs = Int((max(0, waitSeconds) * 1000).rounded(.up))
             if waitMs > 0 || !transfers.isEmpty { multi.poll(timeoutMs: waitMs) }
         }
+        answerWaitingChecks(with: ProberUnavailable())
         for handle in Array(transfers.keys) { abandon(handle) }
+    }
+
+    /// Starts what the budget allows (SPEC §12: `--probe-concurrency` transfers in flight, checks included),
+    /// in order of arrival: a waiting check and a due probe take turns by their times, so neither starves.
+    func startWithinBudget(now: Double) {
+        let concurrency = engine.engineSettings.concurrency
+        while transfers.count < concurrency {
+            let dueTime = schedule.nextDue().flatMap { $0 <= now ? $0 : nil }
+            if let check = waitingChecks.first, dueTime.map({ check.arrived <= $0 }) ?? true {
+                waitingChecks.removeFirst()
+                start(check.id, check.request, kind: .check(check.reply))
+            } else if dueTime != nil {
+                // nil when every due entry was still in flight: each moved an interval on, so this ends.
+                if let due = schedule.popDue(now: now) {
+                    start(due.id, due.request, kind: .scheduled)
+                    startLags.append(max(0, now - due.due))
+                }
+            } else {
+                break
+            }
+        }
+    }
+
+    /// Checks that waited their service's whole timeout for a slot get 429.
+    func expireWaitingChecks(now: Double) {
+        while let first = waitingChecks.first, first.deadline <= now {
+            waitingChecks.removeFirst()
+            first.reply.resume(throwing: busy(first.request))
+        }
+    }
+
+    func answerWaitingChecks(with error: any Error) {
+        for check in waitingChecks { check.reply.resume(throwing: error) }
+        waitingChecks.removeAll()
+    }
+
+    func busy(_ request: ProbeRequest) -> ProberBusy {
+        // A slot frees at the latest when the longest probe in flight times out.
+        let longest = transfers.values.map(\.request.timeoutSeconds).max() ?? request.timeoutSeconds
+        return ProberBusy(retryAfterSeconds: max(1, Int(longest.rounded(.up))), concurrency: engine.engineSettings.concurrency)
     }
 
     func handle(_ command: ProbeEngine.Command, now: Double) {
@@ -197,7 +287,17 @@ private final class ProbeLoop {
         case .refresh(let id):
             refresh(id, record: engine.engineStore.record(id: id), now: now)
         case .check(let id, let request, let reply):
-            start(id, request, kind: .check(reply))
+            // Inside the budget: at once if a slot is free and nobody waits, else wait (at most as many checks as
+            // there are slots, each at most its timeout), else 429 at once. No check ever opens a socket beyond it.
+            let concurrency = engine.engineSettings.concurrency
+            if transfers.count < concurrency && waitingChecks.isEmpty {
+                start(id, request, kind: .check(reply))
+            } else if waitingChecks.count < concurrency {
+                waitingChecks.append(WaitingCheck(id: id, request: request, reply: reply, arrived: now,
+                                                  deadline: now + request.timeoutSeconds))
+            } else {
+                reply.resume(throwing: busy(request))
+            }
         }
     }
 

@@ -41,6 +41,22 @@ enum CurlCode {
     static let tls: Set<Int> = [35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98]
 }
 
+/// SPEC §11 "What targets say is bounded": every string that comes from a target (a `Location`, libcurl's error
+/// text, which can quote what the server sent) is cut before it is stored, in the record and in every history
+/// event; the registry's own words around it (`HTTP 302 (redirect to ` ... ` not followed)`) come on top.
+public enum ProbeTextLimit {
+    /// Unicode scalars kept of one target string (the last one is `…` when it was cut).
+    public static let characters = 512
+
+    static func cut(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > characters else { return text }
+        var kept = String.UnicodeScalarView(scalars.prefix(characters - 1))
+        kept.append("…")
+        return String(kept)
+    }
+}
+
 extension CurlOutcome {
     /// The probe result SPEC §3 asks for: healthy on any 2xx, otherwise the reason in `error`.
     func result(finishedAt: Date, timeoutSeconds: Double) -> ProbeResult {
@@ -52,7 +68,7 @@ extension CurlOutcome {
             case 200..<300: error = nil
             case 300..<400:
                 if let redirectURL, !redirectURL.isEmpty {
-                    error = "HTTP \(statusCode) (redirect to \(redirectURL) not followed)"
+                    error = "HTTP \(statusCode) (redirect to \(ProbeTextLimit.cut(redirectURL)) not followed)"
                 } else {
                     error = "HTTP \(statusCode)"
                 }
@@ -67,7 +83,7 @@ extension CurlOutcome {
     }
 
     func failureReason(timeoutSeconds: Double) -> String {
-        let detail = errorText.isEmpty ? codeText : errorText
+        let detail = ProbeTextLimit.cut(errorText.isEmpty ? codeText : errorText)
         switch code {
         case CurlCode.operationTimedOut:
             return "timeout after \(Self.formatSeconds(timeoutSeconds))s"

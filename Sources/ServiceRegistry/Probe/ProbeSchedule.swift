@@ -35,7 +35,10 @@ struct ProbeSchedule {
 
     /// Adds a service, or applies changed settings. A new service is first due at its phase within one
     /// interval from now; a changed target is due at once; a shorter interval takes effect at once.
+    /// The interval is brought within `ProbeDefaults.intervalBounds` whatever it is (SPEC §12), so every turn
+    /// moves a service at least a second ahead and the loop can never spin on one entry.
     mutating func upsert(id: Int, request: ProbeRequest, interval: Double, now: Double) {
+        let interval = ProbeDefaults.schedulable(interval: interval)
         if var entry = entries[id] {
             guard entry.request != request || entry.interval != interval else { return }
             var due = entry.due
@@ -74,6 +77,7 @@ struct ProbeSchedule {
             var entry = entries[top.id]!
             var next = top.due + entry.interval
             // More than a whole interval behind (overload): resume from now instead of a burst of catch-ups.
+            // The interval is at least a second, so `next` is always later than `now`.
             if next <= now { next = now + entry.interval }
             let wasInFlight = entry.inFlight
             entry.inFlight = true

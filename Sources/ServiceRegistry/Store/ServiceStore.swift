@@ -19,7 +19,11 @@ public final class ServiceStore: Sendable {
     static let migrations: [Int: @Sendable (LMDBTransaction, StoreDatabases) throws -> Void] = [
         1: moveProbeResultsOutOfRecords,
     ]
+    /// A service's history keeps its newest events: at most `historyLimit` of them and at most `historyByteLimit`
+    /// bytes of stored JSON (SPEC §11; about 1,000 ordinary events, or about 200 whose detail is a 512-character
+    /// target string). The newest event is always kept.
     public static let historyLimit = 1000
+    public static let historyByteLimit = 128 * 1024
 
     let env: LMDBEnvironment
     let dbs: StoreDatabases
@@ -479,7 +483,8 @@ public struct StoreTransaction {
     /// Returns false when the unit was not ignored.
     public mutating func unignore(unit: String) throws -> Bool { try txn.delete(dbs.ignored, Array(unit.utf8)) }
 
-    /// Appends a transition, dropping the oldest beyond `ServiceStore.historyLimit`.
+    /// Appends a transition, dropping the oldest beyond `ServiceStore.historyLimit` events or
+    /// `ServiceStore.historyByteLimit` bytes.
     /// - Parameter key: the key allocated when the event happened (a probe result's transition waiting in
     ///   memory); a new one by default. Keys order a service's history.
     public mutating func appendHistory(id: Int, _ event: HistoryEvent, key: UInt64? = nil) throws {
@@ -489,13 +494,20 @@ public struct StoreTransaction {
         try txn.put(dbs.meta, HistoryKeys.metaKey, historyKeys.peekNext().bigEndianBytes)
         let encoded = try JSONEncoder().encode(event)
         try txn.put(dbs.history, prefix + seq.bigEndianBytes, Array(encoded))
-        var keys: [[UInt8]] = []
-        try txn.forEach(dbs.history, from: prefix) { key, _ in
+        var events: [(key: [UInt8], bytes: Int)] = []
+        try txn.forEach(dbs.history, from: prefix) { key, value in
             guard key.starts(with: prefix) else { return false }
-            keys.append(key)
+            events.append((key, value.count))
             return true
         }
-        for key in keys.dropLast(ServiceStore.historyLimit) { try txn.delete(dbs.history, key) }
+        // Newest first: keep while both budgets allow (the newest event whatever its size).
+        var keep = 0, bytes = 0
+        for event in events.reversed() {
+            if keep == ServiceStore.historyLimit || (keep > 0 && bytes + event.bytes > ServiceStore.historyByteLimit) { break }
+            keep += 1
+            bytes += event.bytes
+        }
+        for event in events.dropLast(keep) { try txn.delete(dbs.history, event.key) }
     }
 
     /// Stores a record without its probe result, which lives in `dbs.probes` (`writeProbeResult`).

@@ -4,6 +4,7 @@
 Prints its port on the first line of stdout once listening. Routes:
   /ok 200, /nocontent 204, /fail503 503, /redirect 302 -> /ok, /hang (accepts, never answers),
   /big (50 MB body, streamed), /dynamic (answers the code set by /control?code=N),
+  /flip302 (alternates: 302 with a ~90 KB Location header, then 200, then 302...),
   /_hits?prefix=P (JSON: count and arrival times of requests whose path starts with P).
 Any other path under /count/ answers 200 (used to tell services apart in the request log).
 """
@@ -18,6 +19,9 @@ from urllib.parse import parse_qs, urlparse
 lock = threading.Lock()
 hits = []  # (monotonic time, path)
 dynamic_code = [200]
+flips = [0]
+# Just under libcurl's 100 KB limit for one header line.
+long_location = "/" + "L" * 90_000
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,6 +65,14 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(302, b"", [("Location", "/ok")])
         elif path == "/dynamic":
             self.reply(dynamic_code[0], b"dynamic\n")
+        elif path == "/flip302":
+            with lock:
+                flips[0] += 1
+                redirect = flips[0] % 2 == 1
+            if redirect:
+                self.reply(302, b"", [("Location", long_location)])
+            else:
+                self.reply(200, b"ok\n")
         elif path == "/hang":
             time.sleep(600)
         elif path == "/big":
