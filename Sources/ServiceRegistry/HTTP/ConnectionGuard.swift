@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -190,30 +191,35 @@ final class ConnectionGuardState {
     }
 
     /// Sets when the connection is closed unless something happens first (nil: no timer).
+    ///
+    /// One check is pending at a time in the normal case: a later deadline is looked at when that check runs; an
+    /// earlier one adds a check without cancelling the pending one (cancelling searches the event loop's whole
+    /// task queue, which holds one check per connection), and a superseded check finds nothing to do.
     func setDeadline(_ deadline: NIODeadline?) {
         var deadline = deadline
         if quiescing, let forced = shutdownDeadline { deadline = deadline.map { min($0, forced) } ?? forced }
         self.deadline = deadline
         guard let deadline, let context else { return }
-        if scheduled != nil, let scheduledAt, scheduledAt <= deadline { return }
-        scheduled?.cancel()
+        if let scheduledAt, scheduledAt <= deadline { return }
         schedule(at: deadline, context: context)
     }
 
-    /// When the scheduled check runs; a later deadline is handled when it runs, an earlier one reschedules it.
+    /// The earliest pending check.
     private var scheduledAt: NIODeadline?
-
     private var shutdownDeadline: NIODeadline?
 
-    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        scheduledAt = deadline
-        scheduled = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) { [self] in
-            scheduled = nil
-            scheduledAt = nil
+    private func schedule(at when: NIODeadline, context: ChannelHandlerContext) {
+        scheduledAt = when
+        scheduled = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: when) { [self] in
+            guard self.context != nil else { return }  // closed meanwhile
+            if scheduledAt == when {
+                scheduledAt = nil
+                scheduled = nil
+            }
             guard let current = self.deadline else { return }
             if current <= .now() {
                 context.close(promise: nil)
-            } else {
+            } else if scheduledAt.map({ current < $0 }) ?? true {
                 schedule(at: current, context: context)
             }
         }

@@ -122,10 +122,19 @@ final class DaemonProcess: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts `service-registry serve` on a free port (unless `port` is given) and waits until `/ready` answers.
-    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true) throws {
+    /// `openFileSoftLimit`: the daemon starts with this soft `RLIMIT_NOFILE` (as under systemd's default 1,024),
+    /// set by `prlimit`, which then execs the daemon (same PID).
+    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true,
+         openFileSoftLimit: Int? = nil) throws {
         self.port = port ?? DaemonProcess.freePort()
-        process.executableURL = URL(fileURLWithPath: TestPaths.executable)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
+        let serve = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
+        if let openFileSoftLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(openFileSoftLimit):", "--", TestPaths.executable] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: TestPaths.executable)
+            process.arguments = serve
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
