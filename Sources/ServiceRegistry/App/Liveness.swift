@@ -84,9 +84,7 @@ public struct SystemdWatchdogService: Service {
 
     public func run() async throws {
         let interval = self.interval
-        var watched: [Liveness.Component] = [.httpEventLoop]
-        if store != nil { watched.append(.storeWriter) }
-        if watchProber { watched.append(.prober) }
+        let watched: [Liveness.Component] = [.httpEventLoop] + (store != nil ? [.storeWriter] : []) + (watchProber ? [.prober] : [])
         let window = max(interval, Self.minimumWindow)
         let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
         let loopStamps = LoopStamps(count: loops.count)
