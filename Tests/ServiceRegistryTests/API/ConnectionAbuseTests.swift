@@ -109,6 +109,7 @@ import Testing
         #expect(during >= baseline + 5000, "the client's connections were not held: \(during) descriptors")
 
         while trickler.isExecuting { Thread.sleep(forTimeInterval: 0.05) }
+        for socket in idle + slow { socket.closeNow() }  // the trickler's closure still holds `slow`
         idle.removeAll()
         slow.removeAll()
         var after = openDescriptorCount(pid: pid)

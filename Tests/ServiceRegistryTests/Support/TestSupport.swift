@@ -70,6 +70,11 @@ func withLiveRegistry<T: Sendable>(
     configuration.dataDirectory = directory.path
     configuration.host = "127.0.0.1"
     configuration.port = 0
+    // In-process clients run on the cooperative pool, which the suite's blocking daemon tests can hold for tens of
+    // seconds on 2 cores: the production header and idle timeouts would close their connections meanwhile.
+    // ConnectionGuardTests checks the timeouts against the daemon.
+    configuration.connections.headerTimeout = .seconds(600)
+    configuration.connections.idleTimeout = .seconds(600)
     configure(&configuration)
     let components = try makeComponents?(configuration)
         ?? RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes))
