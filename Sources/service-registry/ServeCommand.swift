@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Ports counted as web ports, e.g. 80,443,3000-9999 (the default).") var portRange: String?
     @Option(help: "Glob of units to include (repeatable; default all).") var includeUnit: [String] = []
     @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
+    @Option(help: "Seconds a connection has to complete a request head, from accept or from its first byte after a response (default 10).") var headerTimeout: Double?
+    @Option(help: "Seconds a keep-alive connection may stay silent between requests (default 60).") var idleTimeout: Double?
+    @Option(help: "Most open client connections; at the limit the oldest idle one is closed (default 10000).") var maxConnections: Int?
 
     func run() async throws {
         let configuration: RegistryConfiguration
@@ -46,6 +49,13 @@ struct ServeCommand: AsyncParsableCommand {
             logger.logLevel = configuration.logLevel
             return logger
         }()
+        if let (before, after) = OpenFileLimit.raiseToHardLimit() {
+            let connections = configuration.connections.effectiveMaxConnections(openFileLimit: after, probeConcurrency: configuration.probeConcurrency)
+            logger.info("open-file limit", metadata: ["soft_before": "\(before)", "soft": "\(after)", "max_connections": "\(connections)"])
+            if connections < configuration.connections.maxConnections {
+                logger.warning("--max-connections \(configuration.connections.maxConnections) lowered to \(connections): the open-file limit is \(after) and probing keeps \(ConnectionLimits.reservedDescriptors(probeConcurrency: configuration.probeConcurrency)) descriptors")
+            }
+        }
 
         let components: RegistryComponents
         do {
@@ -117,6 +127,11 @@ struct ServeCommand: AsyncParsableCommand {
             c.portRange = range
         }
         c.includeUnits = includeUnit.isEmpty ? (env("INCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : includeUnit
+        let header = try number(headerTimeout, "HEADER_TIMEOUT", 10.0, valid: { $0 >= 0.1 && $0 <= 3600 }, "must be between 0.1 and 3600 seconds")
+        c.connections.headerTimeout = .milliseconds(Int64((header * 1000).rounded()))
+        let idle = try number(idleTimeout, "IDLE_TIMEOUT", 60.0, valid: { $0 >= 0.1 && $0 <= 86_400 }, "must be between 0.1 and 86400 seconds")
+        c.connections.idleTimeout = .milliseconds(Int64((idle * 1000).rounded()))
+        c.connections.maxConnections = try number(maxConnections, "MAX_CONNECTIONS", c.connections.maxConnections, valid: { $0 >= 1 && $0 <= 1_000_000 }, "must be between 1 and 1000000")
         c.excludeUnits = excludeUnit.isEmpty ? (env("EXCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : excludeUnit
         return c
     }

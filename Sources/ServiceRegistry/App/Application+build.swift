@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -80,7 +81,7 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     components.discoveryStatistics = discovery
     components.services.append(discovery)
     if let interval = SystemdNotifier.watchdogInterval() {
-        components.services.append(SystemdWatchdogService(interval: interval))
+        components.services.append(SystemdWatchdogService(interval: interval, store: store, watchProber: true, logger: logger))
     }
     return components
 }
@@ -89,9 +90,17 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let listFastPath = ListFastPath(repository: components.store, cache: components.listCache, gzipCache: components.gzipCache,
                                     policy: AccessPolicy(configuration), serverName: serverName)
+    let limits = configuration.connections
+    let registry = ConnectionRegistry(maxConnections: limits.effectiveMaxConnections(
+        openFileLimit: OpenFileLimit.current, probeConcurrency: configuration.probeConcurrency))
+    let server = HTTPServerBuilder { responder in
+        GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder,
+                                                configuration: .init(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])),
+                            limits: limits, registry: registry)
+    }
     return Application(
         router: buildRouter(configuration, components),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
         services: components.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

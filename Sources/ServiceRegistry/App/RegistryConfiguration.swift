@@ -23,6 +23,8 @@ public struct RegistryConfiguration: Sendable {
     public var portRange = PortRange.defaultWeb
     public var includeUnits: [String] = []
     public var excludeUnits: [String] = []
+    /// Header and idle timeouts and the connection limit (SPEC §12).
+    public var connections = ConnectionLimits()
 
     public init() {}
 }

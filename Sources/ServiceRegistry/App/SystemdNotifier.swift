@@ -29,21 +29,3 @@ public enum SystemdNotifier {
         return .microseconds(usec)
     }
 }
-
-/// Pings systemd's watchdog at half its period until graceful shutdown, then says STOPPING=1.
-public struct SystemdWatchdogService: Service {
-    let interval: Duration
-
-    public init(interval: Duration) { self.interval = interval }
-
-    public func run() async throws {
-        let interval = self.interval
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                SystemdNotifier.notify("WATCHDOG=1")
-                try? await Task.sleep(for: interval / 2)
-            }
-        }
-        SystemdNotifier.notify("STOPPING=1")
-    }
-}

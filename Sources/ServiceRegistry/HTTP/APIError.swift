@@ -1,4 +1,6 @@
 import Hummingbird
+import NIOCore
+import NIOHTTP1
 
 /// An error answered with a JSON body: `{"detail": "..."}`, or a FastAPI-style list for validation.
 public struct APIError: Error, Sendable {
@@ -70,6 +72,14 @@ public struct APIError: Error, Sendable {
             default: message = error.body ?? error.status.reasonPhrase
             }
             self.init(error.status, detail: message)
+        case is NIOTooManyBytesError:
+            // A body without Content-Length (chunked) that grew past the limit while being collected.
+            self.init(HTTPError(.contentTooLarge))
+        case let error as HTTPParserError:
+            // The decoder rejected the request's body (bad chunk size, cut short by a half-close, ...):
+            // the client's fault, and the connection cannot be reused.
+            self.init(MalformedRequest.status(for: error), detail: MalformedRequest.detail(for: error))
+            headers[.connection] = "close"
         default:
             self.init(.internalServerError, detail: "Internal server error")
         }

@@ -213,6 +213,7 @@ private final class ProbeLoop {
         for record in engine.engineStore.snapshot().records { refresh(record.id, record: record, now: now) }
         var stopDeadline: Double?
         while true {
+            Liveness.shared.beat(.prober)  // the watchdog's evidence that this thread turns (at least once a second)
             now = Self.monotonicNow()
             let (commands, stopping) = engine.takeCommands()
             for command in commands { handle(command, now: now) }

@@ -125,6 +125,9 @@ public final class ServiceStore: Sendable {
 
     // MARK: Writes
 
+    /// Runs `body` on the writer queue after the writes queued before it (the watchdog's liveness check).
+    public func runOnWriter(_ body: @escaping @Sendable () -> Void) { writeQueue.async(execute: body) }
+
     /// Runs `body` in an LMDB write transaction. Changes it makes through the `StoreTransaction` reach the
     /// in-memory snapshot and observers only after the commit succeeded.
     ///

@@ -70,6 +70,11 @@ func withLiveRegistry<T: Sendable>(
     configuration.dataDirectory = directory.path
     configuration.host = "127.0.0.1"
     configuration.port = 0
+    // In-process clients run on the cooperative pool, which the suite's blocking daemon tests can hold for tens of
+    // seconds on 2 cores: the production header and idle timeouts would close their connections meanwhile.
+    // ConnectionGuardTests checks the timeouts against the daemon.
+    configuration.connections.headerTimeout = .seconds(600)
+    configuration.connections.idleTimeout = .seconds(600)
     configure(&configuration)
     let components = try makeComponents?(configuration)
         ?? RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes))
@@ -122,10 +127,19 @@ final class DaemonProcess: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts `service-registry serve` on a free port (unless `port` is given) and waits until `/ready` answers.
-    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true) throws {
+    /// `openFileSoftLimit`: the daemon starts with this soft `RLIMIT_NOFILE` (as under systemd's default 1,024),
+    /// set by `prlimit`, which then execs the daemon (same PID).
+    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true,
+         openFileSoftLimit: Int? = nil) throws {
         self.port = port ?? DaemonProcess.freePort()
-        process.executableURL = URL(fileURLWithPath: TestPaths.executable)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
+        let serve = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
+        if let openFileSoftLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(openFileSoftLimit):", "--", TestPaths.executable] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: TestPaths.executable)
+            process.arguments = serve
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// When each component the watchdog vouches for last showed progress (SPEC §12: `WATCHDOG=1` only while the HTTP
+/// event loops, the prober thread and the store writer all make progress).
+///
+/// The prober's loop calls `beat(.prober)` on every turn (it turns at least once a second, even with nothing to do);
+/// the watchdog itself runs a no-op on the store's writer queue and on every event loop each period, and those
+/// call `beat`. A component that stops turning (a blocked thread, a hung fsync, a busy-looping handler) stops the
+/// pings, so systemd restarts the daemon after `WatchdogSec`.
+public final class Liveness: Sendable {
+    public enum Component: Int, Sendable, CaseIterable, CustomStringConvertible {
+        case httpEventLoop, prober, storeWriter
+        public var description: String { ["http event loop", "prober thread", "store writer"][rawValue] }
+    }
+
+    public static let shared = Liveness()
+
+    private let stamps: Mutex<[UInt64]>
+    let createdAt = DispatchTime.now().uptimeNanoseconds
+
+    init() { stamps = Mutex([UInt64](repeating: DispatchTime.now().uptimeNanoseconds, count: Component.allCases.count)) }
+
+    /// Records progress of `component`. Cheap: one uncontended lock.
+    public func beat(_ component: Component) {
+        #if DEBUG
+        DebugWedge.wedgeIfAsked(component, since: createdAt)
+        #endif
+        let now = DispatchTime.now().uptimeNanoseconds
+        stamps.withLock { $0[component.rawValue] = now }
+    }
+
+    /// Components whose last progress is older than `limit`.
+    func stalled(_ components: [Component], limit: Duration, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> [Component] {
+        let limitNanos = UInt64(limit.components.seconds) * 1_000_000_000 + UInt64(limit.components.attoseconds / 1_000_000_000)
+        let snapshot = stamps.withLock { $0 }
+        return components.filter { now > snapshot[$0.rawValue] && now - snapshot[$0.rawValue] > limitNanos }
+    }
+}
+
+#if DEBUG
+/// Debug builds only (compiled out of release builds): `SERVICE_REGISTRY_DEBUG_WEDGE=prober:2` blocks the prober
+/// thread for good at its first beat 2 s after start (`store`, `http` likewise), so a test can see the watchdog
+/// stop. Never set in production; release binaries do not contain it.
+enum DebugWedge {
+    static let request: (Liveness.Component, UInt64)? = {
+        guard let text = ProcessInfo.processInfo.environment["SERVICE_REGISTRY_DEBUG_WEDGE"] else { return nil }
+        let parts = text.split(separator: ":")
+        let names: [String: Liveness.Component] = ["http": .httpEventLoop, "prober": .prober, "store": .storeWriter]
+        guard let first = parts.first, let component = names[String(first)] else { return nil }
+        let seconds = parts.count > 1 ? Double(parts[1]) ?? 0 : 0
+        return (component, UInt64(seconds * 1e9))
+    }()
+
+    static func wedgeIfAsked(_ component: Liveness.Component, since start: UInt64) {
+        guard let (wedged, after) = request, wedged == component,
+              DispatchTime.now().uptimeNanoseconds - start >= after else { return }
+        while true { sleep(3600) }
+    }
+}
+#endif
+
+/// Pings systemd's watchdog at half its period until graceful shutdown, then says STOPPING=1; a ping is sent
+/// only while every watched component has shown progress within the watchdog period (at least `minimumWindow`,
+/// so a loaded machine's scheduling delays are not mistaken for a wedge).
+public struct SystemdWatchdogService: Service {
+    let interval: Duration
+    let store: ServiceStore?
+    let watchProber: Bool
+    let logger: Logger
+    static let minimumWindow: Duration = .seconds(5)
+
+    public init(interval: Duration, store: ServiceStore? = nil, watchProber: Bool = false,
+                logger: Logger = Logger(label: "service-registry.watchdog")) {
+        self.interval = interval
+        self.store = store
+        self.watchProber = watchProber
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let interval = self.interval
+        let watched: [Liveness.Component] = [.httpEventLoop] + (store != nil ? [.storeWriter] : []) + (watchProber ? [.prober] : [])
+        let window = max(interval, Self.minimumWindow)
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+        let loopStamps = LoopStamps(count: loops.count)
+        await cancelWhenGracefulShutdown {
+            var reported: [Liveness.Component] = []
+            while !Task.isCancelled {
+                // Every event loop must run a task; the HTTP component's progress is the oldest of them.
+                for (index, loop) in loops.enumerated() {
+                    loop.execute {
+                        Liveness.shared.beat(.httpEventLoop)
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        loopStamps.stamps.withLock { $0[index] = now }
+                    }
+                }
+                store?.runOnWriter { Liveness.shared.beat(.storeWriter) }
+                var stalled = Liveness.shared.stalled(watched.filter { $0 != .httpEventLoop }, limit: window)
+                let limitNanos = UInt64(window.components.seconds) * 1_000_000_000
+                let now = DispatchTime.now().uptimeNanoseconds
+                if loopStamps.stamps.withLock({ $0.contains { now > $0 && now - $0 > limitNanos } }) { stalled.insert(.httpEventLoop, at: 0) }
+                if stalled.isEmpty {
+                    SystemdNotifier.notify("WATCHDOG=1")
+                } else if stalled != reported {
+                    logger.error("watchdog pings withheld: no progress", metadata: ["components": "\(stalled.map(\.description).joined(separator: ", "))"])
+                }
+                reported = stalled
+                try? await Task.sleep(for: interval / 2)
+            }
+        }
+        SystemdNotifier.notify("STOPPING=1")
+    }
+}
+
+/// When each event loop last ran the watchdog's task.
+private final class LoopStamps: Sendable {
+    let stamps: Mutex<[UInt64]>
+    init(count: Int) { stamps = Mutex([UInt64](repeating: DispatchTime.now().uptimeNanoseconds, count: count)) }
+}
