@@ -12,9 +12,25 @@ import json
 import os
 import sys
 import traceback
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser, terminate_on_sigterm  # noqa: E402
+
+
+def dashboard_credentials(b, registry, service_id):
+    """Loads the dashboard, changes the record's port (plain HTTP, as a script would) so that the page's script
+    rebuilds its row from /api/services, and returns what the page holds then."""
+    b.navigate(registry + "/")
+    server_html = b.evaluate("document.documentElement.outerHTML")
+    request = urllib.request.Request(f"{registry}/api/services/{service_id}", data=json.dumps({"port": 4321}).encode(), method="PUT")
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).read()
+    b.wait_for(f"(() => {{ const tr = document.querySelector('#services tbody tr[data-id=\"{service_id}\"]');"
+               " return tr && tr.querySelector('[data-col=port]').textContent.includes('4321'); })()", timeout=30)
+    rebuilt_html = b.evaluate("document.documentElement.outerHTML")
+    hrefs = b.evaluate("Array.from(document.querySelectorAll('#services a.service-link')).map(a => a.href)")
+    return {"server_html": server_html, "rebuilt_html": rebuilt_html, "hrefs": hrefs}
 
 
 def main():
@@ -22,6 +38,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--page", required=True)
     parser.add_argument("--registry", required=True)
+    parser.add_argument("--credentials-service", type=int,
+                        help="id of a record whose URL holds credentials: the dashboard must show none, also in rows its script rebuilds")
     args = parser.parse_args()
     out = {"done": [], "responses": [], "errors": []}
     requests = {}  # requestId -> {"url", "method", "status", "failure"}
@@ -51,6 +69,8 @@ def main():
             b.pump(1.0)  # the last responses' events
             out["done"] = b.evaluate("document.title").split()
             out["responses"] = list(requests.values())
+            if args.credentials_service:
+                out["dashboard"] = dashboard_credentials(b, args.registry, args.credentials_service)
     except Exception as e:  # noqa: BLE001
         out["errors"].append(f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
     print(json.dumps(out))

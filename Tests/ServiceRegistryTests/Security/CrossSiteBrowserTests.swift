@@ -6,7 +6,8 @@ import Testing
 /// Issue 11's reproduction in a real headless Chromium: a page served by another local origin (a second
 /// loopback port, as any web site the user visits) sends a no-cors `fetch` POST, a `text/plain` form POST
 /// whose body is valid JSON, and `<img src=/scan>` to the registry. Each reaches the registry (Chromium
-/// reports its response) and is refused with 403: no record appears, no scan runs.
+/// reports its response) and is refused with 403: no record appears, no scan runs. Then the dashboard itself:
+/// a URL with credentials appears nowhere in it, neither as the server renders it nor as its script rebuilds the row.
 @Suite(.serialized) struct CrossSiteBrowserTests {
     static let python = "/usr/bin/python3"
     static let driver = TestPaths.packageRoot.appendingPathComponent("scripts/dashboard/cross_site_checks.py").path
@@ -61,8 +62,17 @@ import Testing
             defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
             try await blocking { try waitUntilListening(sitePort) }
 
+            // A record whose URL holds credentials, written straight to the store (not through the page).
+            let secret = try await components.store.transaction { txn in
+                let id = try txn.nextID()
+                var record = ServiceRecord(id: id, name: "with-credentials", createdAt: txn.now, updatedAt: txn.now)
+                record.url = "http://alice:s3cret@127.0.0.1:9/"
+                try txn.save(record)
+                return id
+            }
             let result = try await blocking {
-                try SystemdUserManager.run(Self.python, [Self.driver, "--page", "http://127.0.0.1:\(sitePort)/attack.html", "--registry", registry],
+                try SystemdUserManager.run(Self.python, [Self.driver, "--page", "http://127.0.0.1:\(sitePort)/attack.html", "--registry", registry,
+                                                         "--credentials-service", "\(secret)"],
                                            environment: [:])
             }
             let json = try #require(result.output.split(separator: "\n").last.flatMap { try? JSONValue.parse(Array($0.utf8)) }, "\(result.output)")
@@ -75,7 +85,15 @@ import Testing
                 for response in matching { #expect(response["status"]?.int == 403, "\(method) \(path): \(response)") }
             }
             #expect(responses.filter { $0["method"]?.string == "POST" }.count >= 2, "both the fetch and the form POST: \(result.output)")
-            #expect(components.store.snapshot().count == 0, "a cross-site page registered a service")
+            #expect(components.store.snapshot().count == 1, "a cross-site page registered a service")
+            // The dashboard shows the credentialed URL nowhere, neither as rendered nor as its script rebuilds the row.
+            let dashboard = try #require(json["dashboard"], "\(result.output.prefix(2000))")
+            for key in ["server_html", "rebuilt_html"] {
+                let html = try #require(dashboard[key]?.string)
+                #expect(!html.contains("s3cret"), "\(key) shows URL credentials")
+            }
+            #expect(dashboard["rebuilt_html"]?.string?.contains("4321") == true, "the script did not rebuild the row")
+            #expect(dashboard["hrefs"]?.array?.contains(.string("http://127.0.0.1:9/")) == true, "\(dashboard["hrefs"] ?? .null)")
             #expect(scanner.count.withLock { $0 } == 0, "a cross-site page ran a scan")
         }
     }
