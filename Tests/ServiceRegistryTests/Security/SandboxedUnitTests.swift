@@ -6,8 +6,10 @@ import Testing
 /// families, namespace/realtime/personality restrictions, UMask, file limit and `Type=notify` are taken from
 /// packaging/service-registry.service itself and applied by a real systemd (the private user manager, which
 /// honours these directives; `User=`, capabilities and the mount protections need the system manager and are
-/// left out). The daemon must become ready (READY=1 reaches systemd), answer, scan, probe, and create its
-/// files 0600.
+/// left out). Its settings file is the one install.sh's `write_settings_file` creates, read through the unit's
+/// `EnvironmentFile=`, as installed. The daemon must become ready (READY=1 reaches systemd), refuse writes
+/// without the generated token, scan and probe with it, create its files 0600, and the client subcommands must
+/// find the token in that file.
 @Suite(.serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
        .systemdUserManager)
 struct SandboxedUnitTests {
@@ -41,10 +43,15 @@ struct SandboxedUnitTests {
         let port = DaemonProcess.freePort()
         let data = m.base + "/sandboxed-data"
         let log = m.base + "/sandboxed.log"
+        let settings = m.base + "/service-registry.settings"
+        let written = try PackagingTests.shell("source \"$1\" && write_settings_file \"$2\"", [PackagingTests.install, settings])
+        #expect(written.status == 0, "\(written.output)")
+        let token = try #require(TokenFile.read(path: settings))
+        let auth = ["Authorization": "Bearer \(token)"]
         let result = try await blocking {
             try SystemdUserManager.run("/usr/bin/systemd-run", ["--user", "--unit=srt-sandboxed"]
                 + properties.flatMap { ["-p", $0] }
-                + ["-p", "Environment=XDG_RUNTIME_DIR=\(m.runtimeDirectory)", "-p", "StandardOutput=append:\(log)", "-p", "StandardError=append:\(log)",
+                + ["-p", "EnvironmentFile=\(settings)", "-p", "Environment=XDG_RUNTIME_DIR=\(m.runtimeDirectory)", "-p", "StandardOutput=append:\(log)", "-p", "StandardError=append:\(log)",
                    TestPaths.executable, "serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", data,
                    "--systemd-scope", "user", "--scan-interval", "0", "--probe-interval", "3600"],
                 environment: m.environment)
@@ -56,12 +63,20 @@ struct SandboxedUnitTests {
         let base = "http://127.0.0.1:\(port)"
         let ready = try await blocking { try HTTP.request("GET", "\(base)/ready") }
         #expect(ready.status == 200)
-        let scan = try await blocking { try HTTP.request("POST", "\(base)/api/scan") }
+        let refused = try await blocking { try HTTP.request("POST", "\(base)/api/scan") }
+        #expect(refused.status == 401, "installed means protected: \(refused.body)")
+        let scan = try await blocking { try HTTP.request("POST", "\(base)/api/scan", headers: auth) }
         #expect(scan.status == 200, "systemctl under the filter: \(scan.body)")
         #expect(scan.json?["services"]?.array?.contains { $0["name"]?.string == "srt-sandboxed.service" } == true)
-        let created = try await blocking { try HTTP.request("POST", "\(base)/api/services", body: serviceJSON("self", url: "\(base)/health")) }
-        let id = try #require(created.json?["id"]?.int)
-        let checked = try await blocking { try HTTP.request("POST", "\(base)/api/services/\(id)/check") }
+        // The client finds the token in the settings file.
+        let registered = try await blocking {
+            try SystemdUserManager.run(TestPaths.executable, ["register", "--registry", base, "--name", "self", "--url", "\(base)/health"],
+                                       environment: ["SERVICE_REGISTRY_TOKEN": "", "SERVICE_REGISTRY_TOKEN_FILE": settings])
+        }
+        #expect(registered.status == 0, "\(registered.output)")
+        let listed = try await blocking { try HTTP.request("GET", "\(base)/api/services") }
+        let id = try #require(listed.json?.array?.first { $0["name"]?.string == "self" }?["id"]?.int, "\(listed.body)")
+        let checked = try await blocking { try HTTP.request("POST", "\(base)/api/services/\(id)/check", headers: auth) }
         #expect(checked.json?["health_status"]?.string == "healthy", "libcurl under the filter: \(checked.body)")
         for file in try FileManager.default.contentsOfDirectory(atPath: data) {
             let mode = try FileManager.default.attributesOfItem(atPath: data + "/" + file)[.posixPermissions] as? Int
