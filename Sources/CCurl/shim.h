@@ -17,5 +17,9 @@ static inline CURLcode sr_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) {
 static inline CURLcode sr_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode sr_easy_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode sr_easy_getinfo_certinfo(CURL *h, struct curl_certinfo **v) { return curl_easy_getinfo(h, CURLINFO_CERTINFO, v); }
+typedef curl_socket_t (*sr_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+static inline CURLcode sr_easy_setopt_opensocket_function(CURL *h, sr_opensocket_callback cb) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, cb); }
+static inline CURLcode sr_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline struct sockaddr *sr_curl_sockaddr_address(struct curl_sockaddr *a) { return &a->addr; }
 static inline CURLMcode sr_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 #endif

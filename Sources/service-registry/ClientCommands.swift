@@ -9,14 +9,15 @@ import FoundationNetworking
 struct RegistryOptions: ParsableArguments {
     @Option(help: "Registry URL (default $SERVICE_REGISTRY_URL or http://127.0.0.1:8000).")
     var registry: String?
-    @Option(help: "Bearer token for writes (default $SERVICE_REGISTRY_TOKEN).")
+    @Option(help: "Bearer token (default $SERVICE_REGISTRY_TOKEN, else SERVICE_REGISTRY_TOKEN in /etc/default/service-registry when readable; $SERVICE_REGISTRY_TOKEN_FILE names another file).")
     var token: String?
 
     var client: RegistryClient {
         let environment = ProcessInfo.processInfo.environment
         let base = registry ?? environment["SERVICE_REGISTRY_URL"] ?? "http://127.0.0.1:8000"
         return RegistryClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
-                              token: token ?? environment["SERVICE_REGISTRY_TOKEN"])
+                              token: token ?? environment["SERVICE_REGISTRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                                  ?? TokenFile.read(path: TokenFile.path(environment: environment)))
     }
 }
 

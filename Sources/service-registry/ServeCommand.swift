@@ -17,11 +17,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
     @Option(help: "Bearer token required on every state-changing request (SERVICE_REGISTRY_TOKEN also works).") var apiToken: String?
     @Option(help: "Bearer token required on reads too.") var readToken: String?
+    @Option(help: "Accepted Host header name or address, without port (repeatable; default any). Others get 421.") var allowedHost: [String] = []
     @Option(help: "Largest size the LMDB database may grow to, in MiB (default 1024).") var mapSizeMb: Int?
     @Option(help: "Seconds between probes of each service (default 60); 0 turns background probing off (check-now still works).") var probeInterval: Double?
     @Option(help: "Seconds a probe may take in all, connect included (default 2.0).") var probeTimeout: Double?
     @Option(help: "Most probes in flight at once (default 1000).") var probeConcurrency: Int?
     @Option(help: "PEM CA bundle that HTTPS probes trust besides the system's.") var probeCaFile: String?
+    @Flag(help: "Allow probe targets in 169.254.0.0/16 and fe80::/10 (cloud metadata); refused by default.") var probeAllowLinkLocal = false
     @Option(help: "Seconds between discovery scans; 0 disables the loop (default 30).") var scanInterval: Double?
     @Option(help: "Path of systemctl (default systemctl).") var systemctl: String?
     @Option(help: "system or user (default system).") var systemdScope: String?
@@ -109,6 +111,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.logLevel = parsedLevel
         c.apiToken = apiToken ?? env("API_TOKEN") ?? env("TOKEN")
         c.readToken = readToken ?? env("READ_TOKEN")
+        c.allowedHosts = allowedHost.isEmpty ? (env("ALLOWED_HOST")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []) : allowedHost
+        c.probeAllowLinkLocal = probeAllowLinkLocal || ["1", "true", "yes"].contains(env("PROBE_ALLOW_LINK_LOCAL")?.lowercased() ?? "")
         c.mapSizeBytes = try number(mapSizeMb, "MAP_SIZE_MB", 1024, valid: { $0 >= 1 && $0 <= 1 << 20 }, "must be between 1 and 1048576") << 20
         c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 == 0 || ProbeDefaults.intervalBounds.contains($0) }, "must be 0 (background probing off) or between 1 and 86400 seconds")
         c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { ProbeDefaults.timeoutBounds.contains($0) }, "must be between 0.1 and 60 seconds")

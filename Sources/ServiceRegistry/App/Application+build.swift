@@ -36,7 +36,9 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
                                                     context: Context.Type = Context.self) -> [Endpoint<Context>] {
     let openAPI = OpenAPIDocument.document(writesNeedToken: configuration.apiToken != nil,
                                            readsNeedToken: configuration.readToken != nil).bytes
-    return ServiceController<ServiceStore, Context>(repository: components.store, listCache: components.listCache).endpoints
+    var services = ServiceController<ServiceStore, Context>(repository: components.store, listCache: components.listCache)
+    services.allowLinkLocal = configuration.probeAllowLinkLocal
+    return services.endpoints
         + SystemController<Context>(store: components.store, startedAt: components.startedAt).endpoints
         + ScanController<Context>(scanner: components.scanner).endpoints
         + DiscoveryController<Context>(store: components.store).endpoints
@@ -50,9 +52,10 @@ public func buildRouter(_ configuration: RegistryConfiguration, _ components: Re
     let router = Router(context: BasicRequestContext.self)
     let endpoints = buildEndpoints(configuration, components, context: BasicRequestContext.self)
     router.add(middleware: ErrorMiddleware(routes: RouteTable(endpoints)))
-    router.add(middleware: AuthMiddleware(policy: AccessPolicy(configuration)))
+    let policy = AccessPolicy(configuration)
+    if !policy.allowedHosts.isEmpty { router.add(middleware: HostCheckMiddleware(policy: policy)) }
     router.add(middleware: RepresentationMiddleware(gzipCache: components.gzipCache))
-    router.add(endpoints)
+    router.add(endpoints, policy: policy)
     return router
 }
 
@@ -61,7 +64,7 @@ let serverName = "service-registry"
 
 extension AccessPolicy {
     init(_ configuration: RegistryConfiguration) {
-        self.init(apiToken: configuration.apiToken, readToken: configuration.readToken)
+        self.init(apiToken: configuration.apiToken, readToken: configuration.readToken, allowedHosts: configuration.allowedHosts)
     }
 }
 

@@ -9,6 +9,8 @@ public struct RegistryConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     public var apiToken: String?
     public var readToken: String?
+    /// `--allowed-host`: accepted `Host` names (port ignored); empty accepts any (SPEC §11).
+    public var allowedHosts: [String] = []
     /// LMDB map size: the most the database may grow to.
     public var mapSizeBytes = 1 << 30
     public var probeInterval = 60.0
@@ -16,6 +18,8 @@ public struct RegistryConfiguration: Sendable {
     public var probeConcurrency = 1000
     /// CA bundle trusted by HTTPS probes in addition to the system's.
     public var probeCAFile: String?
+    /// `--probe-allow-link-local`: probe 169.254.0.0/16 and fe80::/10 (cloud metadata) too; refused by default.
+    public var probeAllowLinkLocal = false
     /// 0 disables the periodic scan (scan on demand only).
     public var scanInterval = 30.0
     public var systemctlPath = "systemctl"

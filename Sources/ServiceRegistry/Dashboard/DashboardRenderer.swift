@@ -348,7 +348,7 @@ public struct DashboardRenderer: Sendable {
     }
 
     private func linkField(_ h: inout HTMLBuffer, _ name: String, _ value: String?) {
-        guard let url = HTML.linkableURL(value) else { return field(&h, name, value) }
+        guard let url = HTML.linkableURL(value) else { return field(&h, name, URLCredentials.redacted(value)) }
         h.raw("<div><dt>")
         h.text(name)
         h.raw("</dt><dd")
@@ -356,7 +356,7 @@ public struct DashboardRenderer: Sendable {
         h.raw("><a rel=\"noopener noreferrer\"")
         h.attribute("href", url)
         h.raw(">")
-        h.text(url)
+        h.text(URLCredentials.redacted(value ?? url))
         h.raw("</a></dd></div>\n")
     }
 
@@ -410,7 +410,7 @@ public struct DashboardRenderer: Sendable {
             h.raw("></p></div>\n")
         }
         input("name", "Name", value: record?.name, required: true, extra: " autocomplete=\"off\"")
-        input("url", "URL", type: "url", value: record?.url, required: record?.source != .systemd, extra: " placeholder=\"http://127.0.0.1:8080\"")
+        input("url", "URL", type: "url", value: URLCredentials.redacted(record?.url), required: record?.source != .systemd, extra: " placeholder=\"http://127.0.0.1:8080\"")
         input("description", "Description", type: "textarea", value: record?.description)
         h.raw("<div class=\"field\"><label")
         h.attribute("for", "\(prefix)-status")
@@ -431,7 +431,7 @@ public struct DashboardRenderer: Sendable {
         h.attribute("id", "\(prefix)-status-error")
         h.raw(" data-error-for=\"status\"></p></div>\n")
         input("port", "Port", type: "number", value: record?.port.map(String.init), extra: " inputmode=\"numeric\"")
-        input("health_url", "Health URL", type: "url", value: record?.healthURL, hint: "probed instead of the URL when set")
+        input("health_url", "Health URL", type: "url", value: URLCredentials.redacted(record?.healthURL), hint: "probed instead of the URL when set")
         input("labels", "Labels", type: "textarea",
               value: record.map { r in r.labels.keys.sorted().map { "\($0)=\(r.labels[$0] ?? "")" }.joined(separator: "\n") },
               hint: "one key=value per line")

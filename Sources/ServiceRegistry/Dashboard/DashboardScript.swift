@@ -37,7 +37,9 @@ enum DashboardScript {
     return ms < 10 ? ms.toFixed(1) + ' ms' : Math.round(ms) + ' ms';
   }
   function linkable(url) {
-    return typeof url === 'string' && /^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(url) ? url : null;
+    // Links never carry URL credentials (user:secret@): the browser asks for them if needed.
+    return typeof url === 'string' && /^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(url)
+      ? url.replace(/^(https?:\/\/)[^\/?#]*@/i, '$1') : null;
   }
   function tickTimes() {
     const now = Date.now();

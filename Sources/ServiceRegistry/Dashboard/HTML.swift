@@ -26,7 +26,8 @@ public enum HTML {
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
         // Control characters and whitespace have no place in a link target.
         if url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) { return nil }
-        return url
+        // A link never carries credentials (SPEC §11); the browser asks for them if the target wants them.
+        return URLCredentials.withoutCredentials(url)
     }
 
     /// Percent-encodes a query parameter value (for links the renderer builds, e.g. sort headers).

@@ -1,7 +1,9 @@
 import Foundation
+import Synchronization
 
 /// What a finished command printed and how it ended.
 struct CommandOutput: Sendable {
+    /// The exit code, or the signal number when a signal ended it (as Foundation's `Process` reports it).
     var status: Int32
     var stdout: [UInt8]
     var stderr: [UInt8]
@@ -10,7 +12,18 @@ struct CommandOutput: Sendable {
     var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
 }
 
+struct CommandRunnerError: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// Runs a short external command with a deadline, off Swift's cooperative threads (it blocks on pipes).
+///
+/// The child is spawned and reaped here (posix_spawn, then waitid/waitpid), not by Foundation's `Process`,
+/// whose own monitor thread reaps children: between that reap and our noticing it, a deadline killer could
+/// signal the PID after the kernel had handed it to an unrelated process. Here the child is first waited for
+/// without being reaped (`waitid(WNOWAIT)`: it stays a zombie and keeps its PID), the killer is disarmed under
+/// the same lock it signals under, and only then is the child reaped. So the killer signals either our live
+/// child or our zombie (harmless), never a reused PID.
 enum CommandRunner {
     static func run(executable: String, arguments: [String], environment: [String: String], timeout: Double) async throws -> CommandOutput {
         try await withCheckedThrowingContinuation { continuation in
@@ -22,75 +35,123 @@ enum CommandRunner {
         }
     }
 
-    /// Runs the command and reads both pipes until they close or the deadline passes. At the deadline the
-    /// command is killed together with every process it started: a script that hangs in a child (`sleep`, a
-    /// wedged `systemctl` behind a wrapper) would otherwise hold the pipes open, and this call, a scan and
-    /// SIGTERM with it, would never return (SPEC §12).
-    static func runBlocking(executable: String, arguments: [String], environment: [String: String], timeout: Double) throws -> CommandOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, timeout) * 1e9)
-        func millisecondsLeft() -> Int32 {
-            let now = DispatchTime.now().uptimeNanoseconds
-            return now >= deadline ? 0 : Int32(min(1000, (deadline - now) / 1_000_000 + 1))
-        }
+    /// A spawned child that only this runner reaps, and the deadline's kill switch.
+    final class Child: Sendable {
+        let pid: pid_t
+        /// `reaped`: the PID may belong to someone else now, never signal it. `signalled`: the killer fired.
+        private let state = Mutex<(reaped: Bool, signalled: Bool)>((false, false))
 
-        // Both pipes are drained at once (poll), so a chatty stderr cannot block the command.
-        var output = [UInt8](), errors = [UInt8]()
-        var fds = [pollfd(fd: stdout.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stderr.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var timedOut = false
-        while fds.contains(where: { $0.fd >= 0 }) {
-            let wait = millisecondsLeft()
-            if wait == 0 { timedOut = true; break }
-            guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { break }
-            for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
-                let count = read(fds[index].fd, &buffer, buffer.count)
-                if count > 0 {
-                    if index == 0 { output += buffer[0..<count] } else { errors += buffer[0..<count] }
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                    fds[index].fd = -1
-                }
-                fds[index].revents = 0
+        init(pid: pid_t) { self.pid = pid }
+
+        /// Sends `signal` unless the child has been reaped; answers whether it was sent.
+        @discardableResult
+        func signalIfNotReaped(_ signal: Int32) -> Bool {
+            state.withLock { s in
+                guard !s.reaped else { return false }
+                s.signalled = true
+                // The whole process group (the child leads its own): a script whose child hangs would
+                // otherwise hold the pipes open, and this read, a scan and SIGTERM with it, never end (SPEC §12).
+                // The group id cannot be reused while its leader is unreaped.
+                kill(-pid, signal)
+                kill(pid, signal)
+                return true
             }
         }
-        // The pipes closed: the command has ended or is about to (or it closed them and went on: it gets the rest of
-        // its time, then the same end).
-        while !timedOut && process.isRunning {
-            if millisecondsLeft() == 0 { timedOut = true } else { usleep(2000) }
+
+        var wasSignalled: Bool { state.withLock { $0.signalled } }
+
+        /// Waits until the child has exited, disarms `signalIfNotReaped`, then reaps it. Returns the wait status.
+        func waitAndReap() -> Int32 {
+            var info = siginfo_t()
+            // Exited, not reaped: the PID is still ours (a zombie) while the killer may run.
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+            state.withLock { $0.reaped = true }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            return status
         }
-        if timedOut && process.isRunning {
-            for pid in processTree(of: process.processIdentifier).reversed() { kill(pid, SIGKILL) }
-        }
-        process.waitUntilExit()
-        return CommandOutput(status: process.terminationStatus, stdout: output, stderr: errors, timedOut: timedOut)
     }
 
-    /// `root` and every process descended from it (parents before children), from `/proc/PID/stat`.
-    static func processTree(of root: pid_t) -> [pid_t] {
-        var children: [pid_t: [pid_t]] = [:]
-        for entry in ProcFS.directoryEntries("/proc") ?? [] {
-            guard let pid = pid_t(entry.name), let stat = ProcFS.readText("/proc/\(pid)/stat"),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
+    /// - Parameter afterReap: test seam, run after the child is reaped and before the deadline is cancelled.
+    static func runBlocking(executable: String, arguments: [String], environment: [String: String], timeout: Double,
+                            afterReap: (() -> Void)? = nil) throws -> CommandOutput {
+        let (child, stdoutFD, stderrFD) = try spawn(executable: executable, arguments: arguments, environment: environment)
+        let killer = DispatchWorkItem { child.signalIfNotReaped(SIGKILL) }
+        BlockingWork.queue.asyncAfter(deadline: .now() + timeout, execute: killer)
+
+        // Both pipes are drained at once so a chatty stderr cannot block the command.
+        let errorBytes = Mutex<[UInt8]>([])
+        let errorRead = DispatchGroup()
+        errorRead.enter()
+        BlockingWork.queue.async {
+            let data = readToEnd(stderrFD)
+            errorBytes.withLock { $0 = data }
+            errorRead.leave()
         }
-        var tree = [root]
-        var index = 0
-        while index < tree.count, tree.count < 10_000 {
-            tree += children[tree[index]] ?? []
-            index += 1
+        let output = readToEnd(stdoutFD)
+        errorRead.wait()
+        close(stdoutFD)
+        close(stderrFD)
+        let status = child.waitAndReap()
+        afterReap?()
+        killer.cancel()
+        // Exited normally: the code; ended by a signal: its number.
+        let exitStatus = status & 0x7F == 0 ? (status >> 8) & 0xFF : status & 0x7F
+        return CommandOutput(status: exitStatus, stdout: output, stderr: errorBytes.withLock { $0 }, timedOut: child.wasSignalled)
+    }
+
+    /// posix_spawn with stdin from /dev/null and stdout/stderr into pipes; default signal handling and an
+    /// empty signal mask in the child (the daemon ignores SIGPIPE; a command should not inherit that).
+    static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> (Child, Int32, Int32) {
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard pipe(&out) == 0 else { throw CommandRunnerError(description: "pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&err) == 0 else {
+            close(out[0]); close(out[1])
+            throw CommandRunnerError(description: "pipe: \(String(cString: strerror(errno)))")
         }
-        return tree
+        // Not inherited by any other child (the child gets its ends through dup2, which clears the flag).
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        close(out[1])
+        close(err[1])
+        guard rc == 0 else {
+            close(out[0]); close(err[0])
+            throw CommandRunnerError(description: String(cString: strerror(rc)))
+        }
+        return (Child(pid: pid), out[0], err[0])
+    }
+
+    /// Reads a descriptor until end of file.
+    static func readToEnd(_ fd: Int32) -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { result.append(contentsOf: buffer[0..<n]); continue }
+            if n < 0 && errno == EINTR { continue }
+            return result
+        }
     }
 
     /// The executable a command name refers to: itself when it contains a slash, else the first match in PATH.

@@ -70,7 +70,7 @@ public final class Systemctl: Sendable {
             output = try await CommandRunner.run(executable: executable, arguments: scopeArguments + arguments,
                                                  environment: environment, timeout: timeout)
         } catch {
-            throw DiscoveryUnavailable("cannot run \(executable): \(error.localizedDescription)")
+            throw DiscoveryUnavailable("cannot run \(executable): \(error)")
         }
         if output.timedOut {
             throw DiscoveryUnavailable("systemctl \(what) timed out after \(Self.seconds(timeout)) s")

@@ -40,7 +40,7 @@ public struct ServiceCollector: ServiceMetricsCollector {
     /// A missing unit or URL is an empty value, which Prometheus treats as an absent label.
     static func infoLabels(_ record: ServiceRecord) -> LabelSet {
         var pairs: [(String, String)] = [
-            ("id", String(record.id)), ("name", record.name), ("unit", record.unit ?? ""), ("url", record.url ?? ""),
+            ("id", String(record.id)), ("name", record.name), ("unit", record.unit ?? ""), ("url", URLCredentials.redacted(record.url ?? "")),
             ("source", record.source.rawValue), ("status", record.status.rawValue),
         ]
         for key in record.labels.keys.sorted() { pairs.append(("label_" + labelNameSafe(key), record.labels[key]!)) }

@@ -24,8 +24,8 @@ public enum ServiceDiscovery {
             w.key(labelPrefix + "unit"); w.string(record.unit ?? "")
             w.key(labelPrefix + "status"); w.string(record.status.rawValue)
             w.key(labelPrefix + "health_status"); w.string(record.healthStatus.rawValue)
-            w.key(labelPrefix + "url"); w.string(url)
-            w.key(labelPrefix + "health_url"); w.string(record.healthURL ?? "")
+            w.key(labelPrefix + "url"); w.string(URLCredentials.redacted(url))
+            w.key(labelPrefix + "health_url"); w.string(URLCredentials.redacted(record.healthURL ?? ""))
             for key in record.labels.keys.sorted() {
                 w.key(labelPrefix + "label_" + ServiceCollector.labelNameSafe(key)); w.string(record.labels[key]!)
             }

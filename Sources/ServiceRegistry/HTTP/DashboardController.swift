@@ -3,7 +3,7 @@ import Hummingbird
 
 /// The HTML dashboard (SPEC §6): `GET /`, `GET /services/{id}` and the embedded script and stylesheet.
 /// Pages render from the in-memory snapshot only; nothing is probed while a page is served.
-/// With `--read-token` these are reads like any other (AuthMiddleware answers 401 without the token).
+/// With `--read-token` these are reads like any other (each route's access check answers 401 without the token).
 struct DashboardController<Context: RequestContext>: Sendable {
     let store: ServiceStore
     let renderer: DashboardRenderer

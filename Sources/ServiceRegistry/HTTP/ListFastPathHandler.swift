@@ -78,7 +78,7 @@ struct ListFastPath: Sendable {
         request.method == .get && request.path == Self.path
             && request.headerFields[.contentLength] == nil && request.headerFields[.transferEncoding] == nil
             && (request.headerFields[.connection].map { $0.lowercased() == "keep-alive" } ?? true)
-            && policy.allows(method: .get, path: Self.path, headers: request.headerFields)
+            && policy.allowsHost(AccessPolicy.authority(request)) && policy.allows(.read, headers: request.headerFields)
     }
 
     /// Writes the response if the current version's body is rendered (and, for a client that takes gzip, already

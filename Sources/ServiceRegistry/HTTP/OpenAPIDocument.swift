@@ -11,8 +11,9 @@ public enum OpenAPIDocument {
             let method = parts[0].lowercased()
             let path = String(parts[1])
             var operation = operation
-            let isWrite = AccessPolicy.isWrite(method: HTTPRequest.Method(rawValue: String(parts[0]))!, path: path)
-            if !AccessPolicy.openPaths.contains(path) && (isWrite ? writesNeedToken : readsNeedToken), case .object(var members) = operation {
+            let routePath = String(path.compactMap { $0 == "{" ? ":" : $0 == "}" ? nil : $0 })
+            let access = EndpointAccess.of(method: HTTPRequest.Method(rawValue: String(parts[0]))!, routePath: routePath)
+            if access != .open && (access == .write ? writesNeedToken : readsNeedToken), case .object(var members) = operation {
                 members["security"] = [["bearer": []]]
                 if case .object(var responses)? = members["responses"] {
                     responses["401"] = unauthorized

@@ -5,6 +5,8 @@ import Hummingbird
 public struct ServiceController<Repository: ServiceRepository, Context: RequestContext>: Sendable {
     let repository: Repository
     let listCache: ListBodyCache
+    /// `--probe-allow-link-local`: otherwise a literal link-local `url`/`health_url` is a 422 (SPEC §11).
+    var allowLinkLocal = false
 
     public init(repository: Repository) { self.init(repository: repository, listCache: ListBodyCache()) }
 
@@ -75,8 +77,10 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
 
     @Sendable func register(_ request: Request, context: Context) async throws -> Response {
         let patch = try ServiceInput.parse(try await request.decodeJSONBody(), mode: .create)
+        if !allowLinkLocal { try LinkLocal.validate(patch) }
         let (record, created) = try await repository.register(patch)
-        context.logger.info(created ? "service registered" : "service re-registered", metadata: ["id": "\(record.id)", "name": "\(record.name)"])
+        context.logger.info(created ? "service registered" : "service re-registered",
+                            metadata: ["id": "\(record.id)", "name": "\(record.name)", "url": "\(URLCredentials.redacted(record.url ?? ""))"])
         // 200 for both: the documented client code checks for 200 (SPEC §2).
         return jsonResponse(record.jsonBytes)
     }
@@ -84,6 +88,7 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     @Sendable func update(_ request: Request, context: Context) async throws -> Response {
         let id = try context.pathID()
         let patch = try ServiceInput.parse(try await request.decodeJSONBody(), mode: .update)
+        if !allowLinkLocal { try LinkLocal.validate(patch) }
         let record = try await repository.update(id: id, patch)
         return jsonResponse(record.jsonBytes)
     }

@@ -17,6 +17,11 @@ final class CurlEasy {
     fileprivate(set) var bodyBytes = 0
     /// The write callback stopped the transfer at `bodyCap`.
     fileprivate(set) var bodyCapped = false
+    /// Whether this transfer may connect to link-local addresses, and whether it was refused one.
+    fileprivate var allowLinkLocal = false
+    fileprivate(set) var linkLocalRefused = false
+    /// The current transfer's CURLOPT_RESOLVE list (freed when replaced or at deinit).
+    private var resolveList: UnsafeMutablePointer<curl_slist>?
 
     init() {
         _ = CurlMulti.globalInit
@@ -28,6 +33,7 @@ final class CurlEasy {
 
     deinit {
         curl_easy_cleanup(handle)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
@@ -36,6 +42,10 @@ final class CurlEasy {
         curl_easy_reset(handle)
         bodyBytes = 0
         bodyCapped = false
+        allowLinkLocal = request.allowLinkLocal
+        linkLocalRefused = false
+        curl_slist_free_all(resolveList)
+        resolveList = nil
         errorBuffer[0] = 0
         let h = handle
         sr_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -65,6 +75,12 @@ final class CurlEasy {
                 _ = caFile.withCString { sr_easy_setopt_string(h, CURLOPT_CAINFO, $0) }
             }
         }
+        // Every address libcurl connects to (whatever the name resolved to, after redirects too) passes here
+        // first: a link-local one gets no socket at all (SPEC §11).
+        sr_easy_setopt_opensocket_function(h, curlEasyOpenSocket)
+        sr_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
+        for entry in request.resolveOverrides { resolveList = curl_slist_append(resolveList, entry) }
+        if let resolveList { sr_easy_setopt_slist(h, CURLOPT_RESOLVE, resolveList) }
         sr_easy_setopt_write_function(h, curlEasyWriteBody)
         sr_easy_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     }
@@ -113,9 +129,22 @@ final class CurlEasy {
             totalMicros: micros(CURLINFO_TOTAL_TIME_T),
             redirectURL: redirect.map { String(cString: $0) },
             bodyCapped: bodyCapped,
-            certificates: certificates
+            certificates: certificates,
+            linkLocalRefused: linkLocalRefused
         )
     }
+}
+
+/// Opens the socket libcurl asks for, unless the address is link-local and the probe does not allow it:
+/// then no socket is created, so nothing is ever sent there (libcurl reports a failed connect).
+private func curlEasyOpenSocket(_ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+    guard let context, let address else { return CURL_SOCKET_BAD }
+    let easy = Unmanaged<CurlEasy>.fromOpaque(context).takeUnretainedValue()
+    if !easy.allowLinkLocal, let socketAddress = sr_curl_sockaddr_address(address), LinkLocal.isLinkLocal(UnsafePointer(socketAddress)) {
+        easy.linkLocalRefused = true
+        return CURL_SOCKET_BAD
+    }
+    return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
 }
 
 /// Counts body bytes and stops the transfer past the cap (a short count makes libcurl end it with

@@ -23,6 +23,8 @@ struct CurlOutcome: Sendable, Equatable {
     var bodyCapped = false
     /// Per certificate (leaf first), libcurl's CERTINFO lines that we keep ("Expire date:...", "Subject:...").
     var certificates: [[String]] = []
+    /// The opensocket callback refused a link-local address (no socket was opened, nothing was sent).
+    var linkLocalRefused = false
 }
 
 /// libcurl result codes the interpretation distinguishes (curl.h, stable across versions).
@@ -79,11 +81,14 @@ extension CurlOutcome {
         }
         return ProbeResult(finishedAt: finishedAt, healthy: error == nil, statusCode: complete ? status : nil,
                            totalSeconds: Double(totalMicros) / 1_000_000, phases: phases,
-                           certificateExpiry: leafCertificateExpiry, error: error)
+                           certificateExpiry: leafCertificateExpiry, error: error.map { URLCredentials.redacted($0) })
     }
 
     func failureReason(timeoutSeconds: Double) -> String {
         let detail = ProbeTextLimit.cut(errorText.isEmpty ? codeText : errorText)
+        if linkLocalRefused {
+            return "link-local address refused (169.254.0.0/16, fe80::/10; --probe-allow-link-local allows it)"
+        }
         switch code {
         case CurlCode.operationTimedOut:
             return "timeout after \(Self.formatSeconds(timeoutSeconds))s"

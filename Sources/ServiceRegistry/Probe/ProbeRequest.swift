@@ -7,6 +7,10 @@ struct ProbeRequest: Sendable, Equatable {
     var followRedirects: Bool
     /// Extra CA bundle trusted for HTTPS (`--probe-ca-file`).
     var caFile: String?
+    /// `--probe-allow-link-local`: otherwise a connection to 169.254.0.0/16 or fe80::/10 is refused before it is opened.
+    var allowLinkLocal = false
+    /// libcurl `CURLOPT_RESOLVE` entries (`host:port:address`): tests make a name resolve to an address without DNS.
+    var resolveOverrides: [String] = []
 
     var isHTTPS: Bool { url.lowercased().hasPrefix("https:") }
 
@@ -15,6 +19,8 @@ struct ProbeRequest: Sendable, Equatable {
         guard let target = record.probeTarget, !target.isEmpty else { return nil }
         self.init(url: target, timeoutSeconds: settings.defaults.timeout(for: record),
                   followRedirects: record.followRedirects, caFile: settings.caFile)
+        allowLinkLocal = settings.allowLinkLocal
+        resolveOverrides = settings.resolveOverrides
     }
 
     init(url: String, timeoutSeconds: Double, followRedirects: Bool = false, caFile: String? = nil) {
@@ -33,6 +39,10 @@ public struct ProbeSettings: Sendable {
     public var timeout: Double { defaults.timeoutSeconds }
     public var concurrency: Int
     public var caFile: String?
+    /// `--probe-allow-link-local` (SPEC §11).
+    public var allowLinkLocal = false
+    /// Test hook: libcurl `CURLOPT_RESOLVE` entries for every probe.
+    var resolveOverrides: [String] = []
     /// How often results pending in memory are written to LMDB, in one transaction.
     public var persistInterval: Double = 1.0
 
@@ -45,5 +55,6 @@ public struct ProbeSettings: Sendable {
     public init(_ configuration: RegistryConfiguration) {
         self.init(interval: configuration.probeInterval, timeout: configuration.probeTimeout,
                   concurrency: configuration.probeConcurrency, caFile: configuration.probeCAFile)
+        allowLinkLocal = configuration.probeAllowLinkLocal
     }
 }

@@ -17,6 +17,9 @@ extension ServiceStore: ServiceRepository {
         try await transaction { txn in
             guard let name = patch.name else { throw RegistryError.validation(ValidationFailure([.body("name", "Field required", type: "missing")])) }
             if let existing = try txn.record(named: name) {
+                // Matched after NFC normalisation: the name stays as first stored, whichever form this POST used.
+                var patch = patch
+                patch.name = nil
                 let updated = try Self.applying(patch, to: existing, now: txn.now)
                 if updated.record != existing { try txn.save(updated.record, resetProbe: updated.targetChanged) }
                 return (txn.record(id: existing.id)!, false)
@@ -47,6 +50,14 @@ extension ServiceStore: ServiceRepository {
         }
     }
 
+    /// `.absent` (no change) for a value that is the stored URL with its credentials redacted.
+    static func keepingCredentials(_ field: PatchField<String>, _ stored: String?) -> PatchField<String> {
+        if case .value(let sent) = field, let stored, URLCredentials.hasCredentials(stored), sent == URLCredentials.redacted(stored) {
+            return .absent
+        }
+        return field
+    }
+
     /// Applies a validated patch. Fields set on a discovered record become user-owned (discovery keeps
     /// them); setting one to null hands it back to discovery.
     static func applying(_ patch: ServicePatch, to existing: ServiceRecord, now: Date) throws -> (record: ServiceRecord, targetChanged: Bool) {
@@ -56,11 +67,12 @@ extension ServiceStore: ServiceRepository {
         if case .null = patch.url, existing.source != .systemd {
             throw RegistryError.validation(ValidationFailure([.body("url", "url can only be cleared on a discovered service", type: "value_error")]))
         }
-        r.url = patch.url.apply(to: r.url)
+        // A form that showed the URL redacted (`user:***@`) and sent it back unchanged keeps the stored credentials.
+        r.url = keepingCredentials(patch.url, existing.url).apply(to: r.url)
         if let status = patch.status { r.status = status }
         r.port = patch.port.apply(to: r.port)
         r.description = patch.description.apply(to: r.description)
-        r.healthURL = patch.healthURL.apply(to: r.healthURL)
+        r.healthURL = keepingCredentials(patch.healthURL, existing.healthURL).apply(to: r.healthURL)
         if case .null = patch.labels { r.labels = [:] } else { r.labels = patch.labels.apply(to: r.labels) ?? [:] }
         r.probeIntervalSeconds = patch.probeIntervalSeconds.apply(to: r.probeIntervalSeconds)
         r.probeTimeoutSeconds = patch.probeTimeoutSeconds.apply(to: r.probeTimeoutSeconds)

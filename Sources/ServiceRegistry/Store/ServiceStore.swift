@@ -75,11 +75,29 @@ public final class ServiceStore: Sendable {
                 return true
             }
         }
+        try Self.rekeyNames(env, dbs, snapshot.records)
         state = Mutex(snapshot)
         // Everything is in memory now: drop the map's pages from our resident set, and give back the heap
         // that decoding (and a migration) used.
         env.releaseMappedPages()
         _ = malloc_trim(0)
+    }
+
+    /// The name index's key: the name in Unicode NFC, so that names are unique as people read them (SPEC §11):
+    /// "café" typed precomposed and with a combining accent is one name. Records keep the name as sent.
+    static func nameKey(_ name: String) -> [UInt8] { Array(name.precomposedStringWithCanonicalMapping.utf8) }
+
+    /// Databases written before names were keyed in NFC: re-key the (rare) non-NFC names. Idempotent, and a
+    /// no-op write-free pass when every name is already NFC (all ASCII names are).
+    private static func rekeyNames(_ env: LMDBEnvironment, _ dbs: StoreDatabases, _ records: [ServiceRecord]) throws {
+        let stale = records.filter { Array($0.name.utf8) != nameKey($0.name) }
+        if stale.isEmpty { return }
+        try env.write { txn in
+            for record in stale {
+                try txn.delete(dbs.names, Array(record.name.utf8))
+                try txn.put(dbs.names, nameKey(record.name), UInt64(record.id).bigEndianBytes)
+            }
+        }
     }
 
     private static func migrate(_ env: LMDBEnvironment, _ dbs: StoreDatabases) throws {
@@ -417,7 +435,7 @@ public struct StoreTransaction {
     }
 
     public func record(named name: String) throws -> ServiceRecord? {
-        guard let bytes = try txn.get(dbs.names, Array(name.utf8)), let id = UInt64(bigEndianBytes: bytes) else { return nil }
+        guard let bytes = try txn.get(dbs.names, ServiceStore.nameKey(name)), let id = UInt64(bigEndianBytes: bytes) else { return nil }
         return record(id: Int(id))
     }
 
@@ -444,7 +462,7 @@ public struct StoreTransaction {
         }
         let old = self.record(id: record.id)
         if let old, old.name != record.name {
-            try txn.delete(dbs.names, Array(old.name.utf8))
+            try txn.delete(dbs.names, ServiceStore.nameKey(old.name))
         }
         if let old, old.status != record.status {
             try appendHistory(id: record.id, HistoryEvent(at: now, kind: .status, from: old.status.rawValue, to: record.status.rawValue))
@@ -458,7 +476,7 @@ public struct StoreTransaction {
         }
         // The record and its probe result are saved together, so what memory holds after the commit is on disk.
         try writeProbeResult(id: record.id, record.lastProbe)
-        try txn.put(dbs.names, Array(record.name.utf8), UInt64(record.id).bigEndianBytes)
+        try txn.put(dbs.names, ServiceStore.nameKey(record.name), UInt64(record.id).bigEndianBytes)
         try writeStored(record)
         overlay[record.id] = record
         changes.append(.upserted(record))
@@ -468,7 +486,7 @@ public struct StoreTransaction {
         guard let old = record(id: id) else { throw RegistryError.notFound }
         try txn.delete(dbs.services, UInt64(id).bigEndianBytes)
         try writeProbeResult(id: id, nil)
-        try txn.delete(dbs.names, Array(old.name.utf8))
+        try txn.delete(dbs.names, ServiceStore.nameKey(old.name))
         let prefix = UInt64(id).bigEndianBytes
         try txn.deleteRange(dbs.history, from: prefix, to: UInt64(id + 1).bigEndianBytes)
         overlay[id] = .some(nil)

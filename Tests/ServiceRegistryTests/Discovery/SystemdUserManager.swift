@@ -51,10 +51,14 @@ final class SystemdUserManager: Sendable {
         self.base = base
     }
 
+    /// Several suites may each run a manager; starting or stopping two at once races in the script's cgroup
+    /// set-up (`mkdir: ... File exists`), so starts and stops take turns.
+    private static let lifecycle = NSLock()
+
     static func start() throws -> SystemdUserManager {
         guard let script = scriptPath else { throw DaemonError(unavailableReason ?? "no script") }
         let manager = SystemdUserManager(script: script, base: NSTemporaryDirectory() + "sr-systemd-\(UUID().uuidString.prefix(8))")
-        let result = try run(script, ["start"], environment: ["SD_HARNESS_DIR": manager.base])
+        let result = try lifecycle.withLock { try run(script, ["start"], environment: ["SD_HARNESS_DIR": manager.base]) }
         guard result.status == 0 else {
             manager.stop()
             throw DaemonError("systemd-user-manager.sh start failed (\(result.status)): \(result.output)")
@@ -64,7 +68,7 @@ final class SystemdUserManager: Sendable {
     }
 
     func stop() {
-        _ = try? Self.run(script, ["stop"], environment: ["SD_HARNESS_DIR": base])
+        _ = Self.lifecycle.withLock { try? Self.run(script, ["stop"], environment: ["SD_HARNESS_DIR": base]) }
         try? FileManager.default.removeItem(atPath: base)
     }
 
