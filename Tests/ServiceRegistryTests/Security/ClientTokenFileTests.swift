@@ -4,7 +4,7 @@ import Testing
 
 /// SPEC §11 "Installed means protected": the client takes the token from the file install.sh writes.
 @Suite(.serialized) struct ClientTokenFileTests {
-    @Test func clientReadsTheTokenFromTheSettingsFile() throws {
+    @Test func clientReadsTheTokenFromTheSettingsFile() async throws {
         let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "from-file"])
         let directory = TemporaryDirectory("token-file")
         let file = directory.file("service-registry")
@@ -12,18 +12,18 @@ import Testing
         chmod(file, 0o600)
         let client = ClientCommandTests()
         let env = ["SERVICE_REGISTRY_URL": daemon.baseURL, "SERVICE_REGISTRY_TOKEN": "", "SERVICE_REGISTRY_TOKEN_FILE": file]
-        let registered = try client.run(["register", "--name", "billing", "--url", "http://127.0.0.1:8080"], environment: env)
+        let registered = try await client.run(["register", "--name", "billing", "--url", "http://127.0.0.1:8080"], environment: env)
         #expect(registered.status == 0, "\(registered.stderr)")
         // --token and SERVICE_REGISTRY_TOKEN win over the file.
-        let wrong = try client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080", "--token", "nope"], environment: env)
+        let wrong = try await client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080", "--token", "nope"], environment: env)
         #expect(wrong.status != 0 && wrong.stderr.contains("401"))
         var envWrong = env
         envWrong["SERVICE_REGISTRY_TOKEN"] = "nope"
-        #expect(try client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080"], environment: envWrong).status != 0)
+        #expect(try await client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080"], environment: envWrong).status != 0)
         // An unreadable or missing file is no token.
         var missing = env
         missing["SERVICE_REGISTRY_TOKEN_FILE"] = directory.file("absent")
-        #expect(try client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080"], environment: missing).status != 0)
+        #expect(try await client.run(["register", "--name", "x", "--url", "http://127.0.0.1:8080"], environment: missing).status != 0)
     }
 
     @Test func tokenFileSyntax() {
