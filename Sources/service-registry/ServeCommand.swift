@@ -28,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Ports counted as web ports, e.g. 80,443,3000-9999 (the default).") var portRange: String?
     @Option(help: "Glob of units to include (repeatable; default all).") var includeUnit: [String] = []
     @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
+    @Option(help: "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP).") var tlsCertFile: String?
+    @Option(help: "PEM private key of --tls-cert-file (re-read on SIGHUP).") var tlsKeyFile: String?
+    @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS).") var tlsClientCaFile: String?
+    @Option(help: "Prometheus exporter-toolkit web configuration file; its tls_server_config is used (instead of the --tls-* options).") var webConfigFile: String?
 
     func run() async throws {
         let configuration: RegistryConfiguration
@@ -47,17 +51,26 @@ struct ServeCommand: AsyncParsableCommand {
             return logger
         }()
 
-        let components: RegistryComponents
+        // The certificate files are read before anything else starts: a bad one fails fast (exit 2).
+        let tls: TLSContextProvider?
+        do { tls = try configuration.tls.map { try TLSContextProvider(settings: $0) } } catch { fail("\(error)", code: 2) }
+        var components: RegistryComponents
         do {
             components = try buildComponents(configuration, logger: logger)
         } catch {
             fail("cannot open data directory \(configuration.dataDirectory): \(error)")
         }
+        components.tls = tls
         if configuration.apiToken == nil {
             logger.warning("no --api-token set: anyone who can reach \(configuration.host):\(configuration.port) can register, change and delete services")
         }
+        if configuration.tokensTravelInClearText {
+            logger.warning("no TLS: the bearer tokens travel in clear text to \(configuration.host):\(configuration.port); set --tls-cert-file and --tls-key-file (or --web-config-file) to serve HTTPS")
+        }
         let app = buildApplication(configuration, components: components, logger: logger) { port in
-            logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "data_dir": "\(configuration.dataDirectory)"])
+            logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "scheme": "\(tls == nil ? "http" : "https")",
+                                                "data_dir": "\(configuration.dataDirectory)"])
+            if let tls { logger.info("TLS certificate loaded", metadata: ["certificate": "\(tls.certificateSummary)"]) }
             SystemdNotifier.notify("READY=1")
         }
         do {
@@ -118,6 +131,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         c.includeUnits = includeUnit.isEmpty ? (env("INCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : includeUnit
         c.excludeUnits = excludeUnit.isEmpty ? (env("EXCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : excludeUnit
+        do {
+            c.tls = try TLSSettings.resolve(certFile: tlsCertFile ?? env("TLS_CERT_FILE"), keyFile: tlsKeyFile ?? env("TLS_KEY_FILE"),
+                                            clientCAFile: tlsClientCaFile ?? env("TLS_CLIENT_CA_FILE"), webConfigFile: webConfigFile ?? env("WEB_CONFIG_FILE"))
+        } catch let error as TLSSettingsError {
+            throw ConfigurationError(error.description)
+        }
         return c
     }
 }

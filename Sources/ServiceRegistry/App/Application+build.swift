@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -15,6 +16,8 @@ public struct RegistryComponents: Sendable {
     /// Background work (prober, discovery loop) run until graceful shutdown.
     public var services: [any Service] = []
     public let startedAt: Date
+    /// The HTTPS context (SPEC §11), loaded from `RegistryConfiguration.tls`; nil serves plain HTTP.
+    public var tls: TLSContextProvider?
     /// The rendered `GET /api/services` body, shared by the router's list handler and the fast path.
     let listCache = ListBodyCache()
 
@@ -83,11 +86,19 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let listFastPath = ListFastPath(repository: components.store, cache: components.listCache,
                                     policy: AccessPolicy(configuration), serverName: serverName)
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])
+    var server = HTTPServerBuilder.http1(configuration: http1)
+    var services = components.services
+    if let tls = components.tls {
+        // TLS first, then the same HTTP/1 channel (codec, fast path, router) as over plain HTTP.
+        server = HTTPServerBuilder { responder in ReloadableTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), provider: tls) }
+        services.append(TLSReloadService(provider: tls, logger: logger))
+    }
     return Application(
         router: buildRouter(configuration, components),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
-        services: components.services,
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
