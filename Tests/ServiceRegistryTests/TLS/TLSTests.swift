@@ -183,6 +183,36 @@ import Testing
         #expect(try curl(["--cacert", pki.caFile, "\(daemon.httpsURL)/health"]).status == 200)
     }
 
+    /// With `--web-config-file`, SIGHUP re-reads the file itself: a renewal that writes new file names works too.
+    @Test func theWebConfigFileIsReReadOnSIGHUP() throws {
+        let pki = try TestPKI()
+        let file = pki.path("web.yml")
+        try "tls_server_config: {cert_file: server.crt, key_file: server.key}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir(), "--web-config-file", file], waitReady: false)
+        try daemon.waitUntilReadyOverTLS(caFile: pki.caFile)
+        #expect(try TestPKI.servedSerial(port: daemon.port) == "1001")
+        try "tls_server_config: {cert_file: rotated.crt, key_file: rotated.key}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        var served: String?
+        for _ in 0..<10 where served != "1002" {
+            daemon.signal(SIGHUP)
+            let deadline = Date().addingTimeInterval(3)
+            repeat {
+                served = try TestPKI.servedSerial(port: daemon.port)
+                if served == "1002" { break }
+                Thread.sleep(forTimeInterval: 0.2)
+            } while Date() < deadline
+        }
+        #expect(served == "1002", "\(daemon.readOutput())")
+        // A broken file on SIGHUP keeps what is served.
+        try "tls_server_config: {cert_file: rotated.crt, key_file: rotated.key, typo: 1}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !daemon.readOutput().contains("unknown key tls_server_config.typo") { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(daemon.readOutput().contains("unknown key tls_server_config.typo"), "\(daemon.readOutput())")
+        #expect(try TestPKI.servedSerial(port: daemon.port) == "1002")
+        #expect(daemon.process.isRunning)
+    }
+
     @Test func clientSubcommandsWorkOverHTTPS() throws {
         let pki = try TestPKI()
         let daemon = try Self.tlsDaemon(pki, ["--api-token", "t", "--tls-client-ca-file", pki.clientCAFile], clientCert: (pki.clientCert, pki.clientKey))
