@@ -67,7 +67,12 @@ import Testing
 
     @Test func mutualTLSRefusesClientsWithoutAVerifiedCertificate() throws {
         let pki = try TestPKI()
-        let daemon = try Self.tlsDaemon(pki, ["--tls-client-ca-file", pki.clientCAFile], clientCert: (pki.clientCert, pki.clientKey))
+        // Configured through the environment this time (SERVICE_REGISTRY_<NAME>, like every flag).
+        let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir()], environment: [
+            "SERVICE_REGISTRY_TLS_CERT_FILE": pki.serverCert, "SERVICE_REGISTRY_TLS_KEY_FILE": pki.serverKey,
+            "SERVICE_REGISTRY_TLS_CLIENT_CA_FILE": pki.clientCAFile,
+        ], waitReady: false)
+        try daemon.waitUntilReadyOverTLS(caFile: pki.caFile, clientCert: (pki.clientCert, pki.clientKey))
         let url = "\(daemon.httpsURL)/api/services"
         let withCert = try curl(["--cacert", pki.caFile, "--cert", pki.clientCert, "--key", pki.clientKey, url])
         #expect(withCert.status == 200, "\(withCert)")
