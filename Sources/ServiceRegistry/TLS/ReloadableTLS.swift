@@ -79,7 +79,9 @@ struct ReloadableTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel
 
 /// Re-reads the certificate and key on SIGHUP until graceful shutdown; a failed reload is logged and the
 /// previous certificate stays in use.
-struct TLSReloadService: Service {
+struct TLSReloadService: Service, CustomStringConvertible {
+    var description: String { "TLSReloadService" }
+
     let provider: TLSContextProvider
     let logger: Logger
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOSSL
 
 /// How the registry serves HTTPS (SPEC §11): the files it reads and the handshake rules. Built from the
@@ -82,6 +83,9 @@ public struct TLSSettings: Sendable, Equatable {
         }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = minVersion
+        // How long closing waits for the client's close_notify (default 5 s): a silent idle client would otherwise
+        // hold a SIGTERM that long. HTTP responses are delimited by their length, so nothing is lost.
+        configuration.shutdownTimeout = .seconds(1)
         configuration.maximumTLSVersion = maxVersion
         if let cipherSuites { configuration.cipherSuiteValues = cipherSuites }
         if let curves { configuration.curves = curves }

@@ -218,6 +218,30 @@ import Testing
         #expect(daemon.process.isRunning)
     }
 
+    /// A client that completed the handshake and then sits silent (as an idle keep-alive scraper does) does not keep
+    /// the daemon from stopping: SIGTERM exits 0 well within SPEC §12's 10 s, acknowledged writes on disk.
+    @Test func sigtermStopsPromptlyWithAnIdleTLSConnectionOpen() throws {
+        let pki = try TestPKI()
+        let daemon = try Self.tlsDaemon(pki, [])
+        let idle = Process()
+        idle.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        idle.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(daemon.port)", "-CAfile", pki.caFile]
+        let input = Pipe()  // kept open: s_client waits for stdin and never closes the connection itself
+        idle.standardInput = input
+        idle.standardOutput = FileHandle.nullDevice
+        idle.standardError = FileHandle.nullDevice
+        try idle.run()
+        defer { if idle.isRunning { idle.terminate() }; idle.waitUntilExit() }
+        let written = try curl(["--cacert", pki.caFile, "-d", #"{"name":"kept","url":"http://127.0.0.1:9/"}"#, "\(daemon.httpsURL)/api/services"])
+        #expect(written.status == 200)
+        Thread.sleep(forTimeInterval: 1)  // the idle handshake is done
+        let started = Date()
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 15) == 0, "\(daemon.readOutput())")
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 10, "\(elapsed) s")
+    }
+
     @Test func clientSubcommandsWorkOverHTTPS() throws {
         let pki = try TestPKI()
         let daemon = try Self.tlsDaemon(pki, ["--api-token", "t", "--tls-client-ca-file", pki.clientCAFile], clientCert: (pki.clientCert, pki.clientKey))
