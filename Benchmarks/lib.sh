@@ -15,19 +15,24 @@ build_release() {
 }
 
 # start_daemon PORT [extra args...]: starts the release daemon on 127.0.0.1:PORT with its own data dir.
+# With DAEMON_CA=FILE it is an https daemon (pass --tls-* args) whose certificate FILE verifies.
 start_daemon() {
   local port=$1; shift
+  local ready="http://127.0.0.1:$port/ready" tls=()
+  if [ -n "${DAEMON_CA:-}" ]; then ready="https://127.0.0.1:$port/ready"; tls=(--cacert "$DAEMON_CA"); fi
   # MALLOC_ARENA_MAX=2 as in packaging/service-registry.service (the production setting).
   MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$WORK/data-$port" --log-level error \
     --scan-interval 0 "$@" >"$WORK/daemon-$port.log" 2>&1 &
   DAEMON_PID=$!; PIDS+=("$DAEMON_PID")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 100); do curl -sf "${tls[@]}" "$ready" >/dev/null && return 0; sleep 0.1; done
   cat "$WORK/daemon-$port.log" >&2; return 1
 }
 
-# start_nginx PORT ROOTDIR: nginx serving ROOTDIR statically on 127.0.0.1:PORT.
+# start_nginx PORT ROOTDIR [CERT KEY]: nginx serving ROOTDIR statically on 127.0.0.1:PORT (https with CERT and KEY).
 start_nginx() {
   local port=$1 root=$2
+  local listen="listen 127.0.0.1:$port;"
+  if [ -n "${3:-}" ]; then listen="listen 127.0.0.1:$port ssl; ssl_certificate $3; ssl_certificate_key $4;"; fi
   mkdir -p "$WORK/nginx-$port/logs"
   cat >"$WORK/nginx-$port/nginx.conf" <<CONF
 worker_processes auto;
@@ -37,12 +42,13 @@ events { worker_connections 1024; }
 http {
   access_log off;
   types { application/json json; text/plain txt; }
-  server { listen 127.0.0.1:$port; root $root; keepalive_requests 1000000; }
+  server { $listen root $root; keepalive_requests 1000000; }
 }
 CONF
   nginx -c "$WORK/nginx-$port/nginx.conf" -p "$WORK/nginx-$port" -g 'daemon off;' &
   PIDS+=($!)
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.1; done
+  local scheme=http; [ -n "${3:-}" ] && scheme=https
+  for _ in $(seq 50); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && return 0; sleep 0.1; done
   echo "nginx did not start" >&2; return 1
 }
 
@@ -60,14 +66,18 @@ wrk_run() {
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 cpu_seconds() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
 
-# seed PORT COUNT [PREFIX]: registers COUNT services concurrently (32 connections, group commit).
+# seed PORT COUNT [PREFIX]: registers COUNT services concurrently (32 connections, group commit); over https
+# when DAEMON_CA is set.
 seed() {
-  python3 - "$1" "$2" "${3:-svc}" <<'PY'
-import http.client, json, sys
+  python3 - "$1" "$2" "${3:-svc}" "${DAEMON_CA:-}" <<'PY'
+import http.client, json, ssl, sys
 from concurrent.futures import ThreadPoolExecutor
-port, count, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, count, prefix, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def worker(k):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    if ca:
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ssl.create_default_context(cafile=ca))
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for i in range(k, count, 32):
         body = json.dumps({"name": f"{prefix}-{i:05d}", "url": f"http://127.0.0.1:{1 + i % 60000}/health",
                            "port": 1 + i % 60000, "description": f"benchmark service {i}", "labels": {"team": "bench"}})

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import ServiceRegistry
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Where a client subcommand finds the registry (SPEC §7).
 struct RegistryOptions: ParsableArguments {
@@ -11,13 +8,22 @@ struct RegistryOptions: ParsableArguments {
     var registry: String?
     @Option(help: "Bearer token (default $SERVICE_REGISTRY_TOKEN, else SERVICE_REGISTRY_TOKEN in /etc/default/service-registry when readable; $SERVICE_REGISTRY_TOKEN_FILE names another file).")
     var token: String?
+    @Option(help: "PEM CA bundle to trust for an https registry, besides the system's (default $SERVICE_REGISTRY_CA_FILE).")
+    var caFile: String?
+    @Option(help: "PEM client certificate for a registry that requires mutual TLS (default $SERVICE_REGISTRY_CLIENT_CERT_FILE).")
+    var clientCertFile: String?
+    @Option(help: "PEM private key of --client-cert-file (default $SERVICE_REGISTRY_CLIENT_KEY_FILE).")
+    var clientKeyFile: String?
 
     var client: RegistryClient {
         let environment = ProcessInfo.processInfo.environment
         let base = registry ?? environment["SERVICE_REGISTRY_URL"] ?? "http://127.0.0.1:8000"
+        func env(_ name: String) -> String? { environment["SERVICE_REGISTRY_" + name].flatMap { $0.isEmpty ? nil : $0 } }
         return RegistryClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
                               token: token ?? environment["SERVICE_REGISTRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-                                  ?? TokenFile.read(path: TokenFile.path(environment: environment)))
+                                  ?? TokenFile.read(path: TokenFile.path(environment: environment)),
+                              tls: CurlClient.TLSOptions(caFile: caFile ?? env("CA_FILE"), certFile: clientCertFile ?? env("CLIENT_CERT_FILE"),
+                                                         keyFile: clientKeyFile ?? env("CLIENT_KEY_FILE")))
     }
 }
 
@@ -25,24 +31,24 @@ struct RegistryOptions: ParsableArguments {
 struct RegistryClient {
     let base: String
     let token: String?
+    var tls = CurlClient.TLSOptions()
 
     /// Sends a request; answers the parsed body, or exits with the API's `detail` on an error status.
     func call(_ method: String, _ path: String, body: JSONValue? = nil) async -> JSONValue? {
-        guard let url = URL(string: base + path) else { fail("invalid registry URL \(base)") }
-        var request = URLRequest(url: url, timeoutInterval: 30)
-        request.httpMethod = method
-        if let body {
-            request.httpBody = Data(body.bytes)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        guard let url = URL(string: base + path), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            fail("invalid registry URL \(base)")
         }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let data: Data, response: URLResponse
+        var headers: [String] = []
+        if body != nil { headers.append("Content-Type: application/json") }
+        if let token { headers.append("Authorization: Bearer \(token)") }
+        let response: CurlClient.Response
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            response = try CurlClient.perform(method: method, url: base + path, body: body?.bytes, headers: headers, tls: tls)
         } catch {
-            fail("cannot reach the registry at \(base): \(error.localizedDescription)")
+            fail("cannot reach the registry at \(base): \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let status = response.status
+        let data = response.body
         let json = data.isEmpty ? nil : try? JSONValue.parse(data)
         guard (200..<300).contains(status) else { fail("HTTP \(status): \(Self.describe(json?["detail"]))") }
         return json

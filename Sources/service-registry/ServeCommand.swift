@@ -33,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a connection has to complete a request head, from accept or from its first byte after a response (default 10).") var headerTimeout: Double?
     @Option(help: "Seconds a keep-alive connection may stay silent between requests (default 60).") var idleTimeout: Double?
     @Option(help: "Most open client connections; at the limit the oldest idle one is closed (default 10000).") var maxConnections: Int?
+    @Option(help: "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP).") var tlsCertFile: String?
+    @Option(help: "PEM private key of --tls-cert-file (re-read on SIGHUP).") var tlsKeyFile: String?
+    @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS).") var tlsClientCaFile: String?
+    @Option(help: "Prometheus exporter-toolkit web configuration file; its tls_server_config is used (instead of the --tls-* options).") var webConfigFile: String?
 
     func run() async throws {
         let configuration: RegistryConfiguration
@@ -59,17 +63,26 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
 
-        let components: RegistryComponents
+        // The certificate files are read before anything else starts: a bad one fails fast (exit 2).
+        let tls: TLSContextProvider?
+        do { tls = try configuration.tls.map { try TLSContextProvider(settings: $0) } } catch { fail("\(error)", code: 2) }
+        var components: RegistryComponents
         do {
             components = try buildComponents(configuration, logger: logger)
         } catch {
             fail("cannot open data directory \(configuration.dataDirectory): \(error)")
         }
+        components.tls = tls
         if configuration.apiToken == nil {
             logger.warning("no --api-token set: anyone who can reach \(configuration.host):\(configuration.port) can register, change and delete services")
         }
+        if configuration.tokensTravelInClearText {
+            logger.warning("no TLS: the bearer tokens travel in clear text to \(configuration.host):\(configuration.port); set --tls-cert-file and --tls-key-file (or --web-config-file) to serve HTTPS")
+        }
         let app = buildApplication(configuration, components: components, logger: logger) { port in
-            logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "data_dir": "\(configuration.dataDirectory)"])
+            logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "scheme": "\(tls == nil ? "http" : "https")",
+                                                "data_dir": "\(configuration.dataDirectory)"])
+            if let tls { logger.info("TLS certificate loaded", metadata: ["certificate": "\(tls.certificateSummary)"]) }
             SystemdNotifier.notify("READY=1")
         }
         do {
@@ -137,6 +150,12 @@ struct ServeCommand: AsyncParsableCommand {
         c.connections.idleTimeout = .milliseconds(Int64((idle * 1000).rounded()))
         c.connections.maxConnections = try number(maxConnections, "MAX_CONNECTIONS", c.connections.maxConnections, valid: { $0 >= 1 && $0 <= 1_000_000 }, "must be between 1 and 1000000")
         c.excludeUnits = excludeUnit.isEmpty ? (env("EXCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : excludeUnit
+        do {
+            c.tls = try TLSSettings.resolve(certFile: tlsCertFile ?? env("TLS_CERT_FILE"), keyFile: tlsKeyFile ?? env("TLS_KEY_FILE"),
+                                            clientCAFile: tlsClientCaFile ?? env("TLS_CLIENT_CA_FILE"), webConfigFile: webConfigFile ?? env("WEB_CONFIG_FILE"))
+        } catch let error as TLSSettingsError {
+            throw ConfigurationError(error.description)
+        }
         return c
     }
 }

@@ -18,6 +18,8 @@ public struct RegistryComponents: Sendable {
     /// Called as soon as SIGTERM or SIGINT arrives, before the server drains its requests (`runRegistry`).
     public var onShutdownSignal: [@Sendable () -> Void] = []
     public let startedAt: Date
+    /// The HTTPS context (SPEC §11), loaded from `RegistryConfiguration.tls`; nil serves plain HTTP.
+    public var tls: TLSContextProvider?
     /// The rendered `GET /api/services` body, shared by the router's list handler and the fast path.
     let listCache = ListBodyCache()
     /// Compressed forms of recent GET bodies, shared by the router and the list fast path.
@@ -93,19 +95,28 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let listFastPath = ListFastPath(repository: components.store, cache: components.listCache, gzipCache: components.gzipCache,
                                     policy: AccessPolicy(configuration), serverName: serverName)
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])
     let limits = configuration.connections
     let registry = ConnectionRegistry(maxConnections: limits.effectiveMaxConnections(
         openFileLimit: OpenFileLimit.current, probeConcurrency: configuration.probeConcurrency))
-    let server = HTTPServerBuilder { responder in
-        GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder,
-                                                configuration: .init(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])),
-                            limits: limits, registry: registry)
+    var server = HTTPServerBuilder { responder in
+        GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: http1), limits: limits, registry: registry)
+    }
+    var services = components.services
+    if let tls = components.tls {
+        // TLS first, then the same guarded HTTP/1 channel (timeouts, codec, fast path, router) as over plain HTTP.
+        server = HTTPServerBuilder { responder in
+            ReloadableTLSChannel(base: GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: http1),
+                                                           limits: limits, registry: registry),
+                                 provider: tls)
+        }
+        services.append(TLSReloadService(provider: tls, logger: logger))
     }
     return Application(
         router: buildRouter(configuration, components),
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
-        services: components.services,
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

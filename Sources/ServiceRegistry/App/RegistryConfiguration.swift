@@ -29,8 +29,28 @@ public struct RegistryConfiguration: Sendable {
     public var excludeUnits: [String] = []
     /// Header and idle timeouts and the connection limit (SPEC §12).
     public var connections = ConnectionLimits()
+    /// HTTPS on the same port (SPEC §11); nil = plain HTTP.
+    public var tls: TLSSettings?
 
     public init() {}
+
+    /// Whether bearer tokens would cross the network readable by anyone on the path: a token is set, TLS is
+    /// not, and the listen address is not loopback-only (SPEC §11: start-up warns once).
+    public var tokensTravelInClearText: Bool {
+        (apiToken != nil || readToken != nil) && tls == nil && !Self.isLoopback(host: host)
+    }
+
+    /// `127.0.0.0/8`, `::1` and `localhost`: addresses no other host can reach.
+    public static func isLoopback(host: String) -> Bool {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if name.lowercased() == "localhost" { return true }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, name, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        if inet_pton(AF_INET6, name, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
+    }
 }
 
 public enum SystemdScope: String, Sendable, CaseIterable {
