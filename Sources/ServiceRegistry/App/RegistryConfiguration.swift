@@ -16,6 +16,9 @@ public struct RegistryConfiguration: Sendable {
     public var probeConcurrency = 1000
     /// CA bundle trusted by HTTPS probes in addition to the system's.
     public var probeCAFile: String?
+    /// Flap damping (SPEC §9): consecutive passing / failing results needed to change health.
+    public var probeRise = 1
+    public var probeFall = 1
     /// 0 disables the periodic scan (scan on demand only).
     public var scanInterval = 30.0
     public var systemctlPath = "systemctl"

@@ -65,6 +65,7 @@ final class CurlEasy {
                 _ = caFile.withCString { sr_easy_setopt_string(h, CURLOPT_CAINFO, $0) }
             }
         }
+        if request.isTCP { TCPCheck.configure(h, target: request.url) }
         sr_easy_setopt_write_function(h, curlEasyWriteBody)
         sr_easy_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     }
