@@ -11,6 +11,11 @@ struct HeartbeatController<Repository: ServiceRepository, Context: RequestContex
 
     @Sendable func heartbeat(_ request: Request, context: Context) async throws -> Response {
         let id = try context.pathID()
+        guard let existing = repository.snapshot().record(id: id) else { throw APIError.notFound }
+        // Not a bad request but a record in the wrong state for it: 409, like a rename onto a taken name.
+        guard existing.ttlSeconds != nil else {
+            throw APIError(.conflict, detail: "The service has no TTL check: set ttl_seconds first")
+        }
         let body = try await request.decodeOptionalJSONBody()
         let (status, output) = try ServiceInput.parseHeartbeat(body)
         let record = try await repository.heartbeat(id: id, status: status, output: output)

@@ -5,7 +5,7 @@ extension OpenAPIDocument {
             "Report the service alive for its TTL check (ttl_seconds); the body is optional (default passing)",
             parameters: [idParameter],
             responses: ["200": response("The record with the heartbeat applied", ref("Service")), "404": detail,
-                        "422": validation, "413": response("Body over 64 KiB", ref("Detail")), "507": detail])
+                        "409": response("The service has no ttl_seconds", ref("Detail")), "422": validation, "413": response("Body over 64 KiB", ref("Detail")), "507": detail])
         if case .object(var members) = heartbeat {
             members["requestBody"] = ["required": false, "content": ["application/json": ["schema": ref("Heartbeat")]]]
             heartbeat = .object(members)
