@@ -10,7 +10,7 @@ extension DashboardRenderer {
             h.raw("<p class=\"muted\">No checks: nothing to probe, no TTL, not discovered.</p>\n</section>\n")
             return
         }
-        h.raw("<table class=\"checks\" id=\"checks\"><thead><tr><th scope=\"col\">kind</th><th scope=\"col\">target</th>")
+        h.raw("<div class=\"checks-wrap\"><table class=\"checks\" id=\"checks\"><thead><tr><th scope=\"col\">kind</th><th scope=\"col\">target</th>")
         h.raw("<th scope=\"col\">status</th><th scope=\"col\">output</th><th scope=\"col\">at</th></tr></thead>\n<tbody>\n")
         for check in checks {
             h.raw("<tr")
@@ -29,7 +29,7 @@ extension DashboardRenderer {
             h.text(check.at.map(RFC3339.format), placeholder: "—")
             h.raw("</td></tr>\n")
         }
-        h.raw("</tbody></table>\n")
+        h.raw("</tbody></table></div>\n")
         var settings: [String] = []
         if let ttl = record.ttlSeconds { settings.append("ttl_seconds \(ttl)") }
         if let rise = record.rise { settings.append("rise \(rise)") }

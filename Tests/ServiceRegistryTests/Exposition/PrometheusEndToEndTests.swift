@@ -149,9 +149,9 @@ final class PrometheusServer: @unchecked Sendable {
             #expect(stored != nil, "\(series)")
             #expect(stored?["label_note"]?.string == hostileLabel)
 
-            // The server loaded all eight rules.
+            // The server loaded all ten rules.
             let groups = try await onThread { prometheus.api("/api/v1/rules") }?["groups"]?.array ?? []
-            #expect(groups.flatMap { $0["rules"]?.array ?? [] }.count == 8)
+            #expect(groups.flatMap { $0["rules"]?.array ?? [] }.count == 10)
         }
     }
 }
