@@ -176,6 +176,16 @@ extension JSONValue {
         return try #require(checked.json)
     }
 
+    /// ESTABLISHED TCP sockets (IPv4) with `port` at either end, from /proc/net/tcp.
+    static func establishedConnections(port: Int) -> Int {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? handle.readToEnd() else { return -1 }
+        let hex = String(format: ":%04X", port)
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[3] == "01" && (fields[1].hasSuffix(hex) || fields[2].hasSuffix(hex))
+        }.count
+    }
+
     @Test func tcpCheckPassesWhenAConnectionIsAccepted() async throws {
         let server = try PlainTCPServer()
         let closedPort = DaemonProcess.freePort()
@@ -191,6 +201,10 @@ extension JSONValue {
             #expect(tcp["target"]?.string == "tcp://127.0.0.1:\(server.port)")
             #expect(tcp["status"]?.string == "passing" && tcp["at"]?.string != nil)
             #expect(record["checks"]?.array?.count == 1)
+            // The connection is closed after the check: nothing stays established with the server.
+            _ = try await check(client, id)
+            let closed = await eventually(timeout: 10) { Self.establishedConnections(port: server.port) == 0 }
+            #expect(closed, "\(Self.establishedConnections(port: server.port)) connections still open")
             // `checks` is read-only: a different value is refused like any read-only field.
             #expect(try await client.send(.put, "/api/services/\(id)", #"{"checks":[]}"#).status == 422)
 
