@@ -8,9 +8,17 @@
 #   Benchmarks/probe.sh                      # N = 1000 and 10000, 10 s interval, 60 s measured
 #   COUNTS="1000" INTERVAL=5 Benchmarks/probe.sh
 #   MALLOC_ARENA_MAX=2 Benchmarks/probe.sh   # the daemon inherits it: fewer glibc arenas, lower RSS
+#   COUNTS="" MIXED_COUNT=10000 Benchmarks/probe.sh   # only the mixed run (SPEC §9)
+#
+# Then a mixed run (MIXED_COUNT services, default 10,000; MIXED_COUNT=0 skips it): a third probed over HTTP, a
+# third with a tcp:// health_url (TCP connect through the same libcurl loop), a third with ttl_seconds 30 whose
+# heartbeats arrive over HTTP every interval (Benchmarks/probe/heartbeat.py). Reported: probes/s, heartbeats/s,
+# lag, CPU per 1,000 checks (probes + heartbeats, the daemon's CPU only), RSS, and how many services ended unhealthy
+# (0 expected). blackbox_exporter's tcp_connect module then probes the same nginx port at the TCP rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COUNTS=${COUNTS:-"1000 10000"}
+COUNTS=${COUNTS-"1000 10000"}
+MIXED_COUNT=${MIXED_COUNT:-10000}
 INTERVAL=${INTERVAL:-10}
 WINDOWS=${WINDOWS:-6}
 BLACKBOX_SECONDS=${BLACKBOX_SECONDS:-30}
@@ -71,6 +79,39 @@ for N in $COUNTS; do
   kill -TERM "$DAEMON"; wait "$DAEMON" || true
 done
 
+if [ "$MIXED_COUNT" -gt 0 ]; then
+  N=$MIXED_COUNT
+  PORT=$(free_port)
+  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-mixed" --probe-interval "$INTERVAL" \
+    --scan-interval 0 --log-level debug >"$WORK/daemon-mixed.log" 2>&1 &
+  DAEMON=$!
+  PIDS+=($DAEMON)
+  wait_http "http://127.0.0.1:$PORT/ready"
+  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" mixed "tcp://127.0.0.1:$NGINX_PORT" "$WORK/ttl-ids"
+  HB_SECONDS=$((INTERVAL + WINDOWS * 10 + 25))
+  python3 Benchmarks/probe/heartbeat.py "http://127.0.0.1:$PORT" "$WORK/ttl-ids" "$INTERVAL" "$HB_SECONDS" >"$WORK/heartbeats.json" &
+  HB=$!
+  PIDS+=($HB)
+  sleep "$INTERVAL"  # every probed service has had its first probe, every TTL service its first heartbeat
+  RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-mixed.log" "$WINDOWS")
+  UNHEALTHY=$(curl -fs "http://127.0.0.1:$PORT/api/services?health_status=unhealthy" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  UNKNOWN=$(curl -fs "http://127.0.0.1:$PORT/api/services?health_status=unknown" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  wait "$HB"
+  HEARTBEATS=$(cat "$WORK/heartbeats.json")
+  echo "service-registry mixed N=$N (1/3 http, 1/3 tcp, 1/3 ttl) probes scheduled=$(python3 -c "print(round($N*2/3/$INTERVAL,1))")/s heartbeats scheduled=$(python3 -c "print(round($N/3/$INTERVAL,1))")/s"
+  echo "  prober: $RESULT"
+  echo "  heartbeats (whole run): $HEARTBEATS"
+  python3 - "$RESULT" "$HEARTBEATS" "$UNHEALTHY" "$UNKNOWN" <<'PY'
+import json, sys
+r, h = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+beats = h["per_s"] * r["seconds"]  # heartbeats during the measured windows (they are paced evenly)
+checks = r["probes"] + beats
+print(f"  cpu_s_per_1000_checks={round(r['cpu_s'] / checks * 1000, 3)} (probes {r['probes']}, heartbeats ~{int(beats)} in {r['seconds']} s); "
+      f"unhealthy={sys.argv[3]} unknown={sys.argv[4]}")
+PY
+  kill -TERM "$DAEMON"; wait "$DAEMON" || true
+fi
+
 BB_PORT=$(free_port)
 cat > "$WORK/blackbox.yml" <<CONF
 modules:
@@ -78,6 +119,11 @@ modules:
     prober: http
     timeout: 2s
     http:
+      preferred_ip_protocol: ip4
+  tcp_connect:
+    prober: tcp
+    timeout: 2s
+    tcp:
       preferred_ip_protocol: ip4
 CONF
 prometheus-blackbox-exporter --config.file="$WORK/blackbox.yml" --web.listen-address="127.0.0.1:$BB_PORT" --log.level=warn >"$WORK/blackbox.log" 2>&1 &
@@ -88,3 +134,7 @@ for N in $COUNTS; do
   RATE=$(python3 -c "print($N/$INTERVAL)")
   echo "blackbox_exporter rate=${RATE}/s $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "$TARGET/svc/0" "$BLACKBOX_SECONDS" "$RATE")"
 done
+if [ "$MIXED_COUNT" -gt 0 ]; then
+  RATE=$(python3 -c "print($MIXED_COUNT/3/$INTERVAL)")
+  echo "blackbox_exporter tcp_connect rate=${RATE}/s $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "127.0.0.1:$NGINX_PORT" "$BLACKBOX_SECONDS" "$RATE" tcp_connect)"
+fi

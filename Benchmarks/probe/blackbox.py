@@ -2,7 +2,8 @@
 """CPU per probe of blackbox_exporter at a given rate: asks its /probe endpoint RATE times a second for
 SECONDS (paced, keep-alive connections, 8 threads) and divides its CPU time by the probes completed.
 
-usage: blackbox.py EXPORTER_PID EXPORTER_URL TARGET_URL SECONDS RATE
+usage: blackbox.py EXPORTER_PID EXPORTER_URL TARGET_URL SECONDS RATE [MODULE]
+MODULE defaults to http_2xx; tcp_connect takes HOST:PORT as the target.
 """
 import http.client
 import json
@@ -13,9 +14,10 @@ import time
 from urllib.parse import quote, urlparse
 
 pid, exporter, target, seconds, rate = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+module = sys.argv[6] if len(sys.argv) > 6 else "http_2xx"
 ticks = os.sysconf("SC_CLK_TCK")
 parsed = urlparse(exporter)
-path = f"/probe?module=http_2xx&target={quote(target, safe='')}"
+path = f"/probe?module={module}&target={quote(target, safe='')}"
 THREADS = 8
 
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Registers N services against a registry (keep-alive connections, a few threads).
 
-usage: register.py REGISTRY_URL TARGET_BASE N
+usage: register.py REGISTRY_URL TARGET_BASE N [mixed TCP_TARGET TTL_IDS_FILE]
 Each service gets url TARGET_BASE/svc/<i>, so every service is a distinct target.
+mixed (SPEC §9): a third are probed over HTTP as above, a third get health_url TCP_TARGET (tcp://HOST:PORT,
+a TCP connect check), a third get ttl_seconds 30 (their url is then not probed: they send heartbeats); the ids
+of the TTL services are written to TTL_IDS_FILE, one per line.
 """
 import http.client
 import json
@@ -11,19 +14,29 @@ import threading
 from urllib.parse import urlparse
 
 registry, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mixed = len(sys.argv) > 4 and sys.argv[4] == "mixed"
+tcp_target = sys.argv[5] if mixed else None
+ttl_ids_file = sys.argv[6] if mixed else None
 parsed = urlparse(registry)
 errors = []
+ttl_ids = []
 
 
 def worker(indices):
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
     for i in indices:
-        body = json.dumps({"name": f"bench-{i}", "url": f"{target}/svc/{i}"})
-        conn.request("POST", "/api/services", body, {"Content-Type": "application/json"})
+        record = {"name": f"bench-{i}", "url": f"{target}/svc/{i}"}
+        if mixed and i % 3 == 1:
+            record["health_url"] = tcp_target
+        elif mixed and i % 3 == 2:
+            record["ttl_seconds"] = 30
+        conn.request("POST", "/api/services", json.dumps(record), {"Content-Type": "application/json"})
         response = conn.getresponse()
-        response.read()
+        answer = response.read()
         if response.status != 200:
             errors.append(response.status)
+        elif "ttl_seconds" in record:
+            ttl_ids.append(json.loads(answer)["id"])
     conn.close()
 
 
@@ -34,3 +47,6 @@ for t in threads:
     t.join()
 if errors:
     sys.exit(f"{len(errors)} registrations failed, e.g. HTTP {errors[0]}")
+if ttl_ids_file:
+    with open(ttl_ids_file, "w") as f:
+        f.write("".join(f"{i}\n" for i in sorted(ttl_ids)))

@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most probes in flight at once (default 1000).") var probeConcurrency: Int?
     @Option(help: "PEM CA bundle that HTTPS probes trust besides the system's.") var probeCaFile: String?
     @Flag(help: "Allow probe targets in 169.254.0.0/16 and fe80::/10 (cloud metadata); refused by default.") var probeAllowLinkLocal = false
+    @Option(help: "Consecutive passing results needed to become healthy, 1-10 (default 1).") var probeRise: Int?
+    @Option(help: "Consecutive failing results needed to become unhealthy, 1-10 (default 1).") var probeFall: Int?
     @Option(help: "Seconds between discovery scans; 0 disables the loop (default 30).") var scanInterval: Double?
     @Option(help: "Path of systemctl (default systemctl).") var systemctl: String?
     @Option(help: "system or user (default system).") var systemdScope: String?
@@ -131,6 +133,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { ProbeDefaults.timeoutBounds.contains($0) }, "must be between 0.1 and 60 seconds")
         c.probeConcurrency = try number(probeConcurrency, "PROBE_CONCURRENCY", c.probeConcurrency, valid: { $0 >= 1 && $0 <= 100_000 }, "must be between 1 and 100000")
         c.probeCAFile = probeCaFile ?? env("PROBE_CA_FILE")
+        c.probeRise = try number(probeRise, "PROBE_RISE", c.probeRise, valid: { (1...10).contains($0) }, "must be between 1 and 10")
+        c.probeFall = try number(probeFall, "PROBE_FALL", c.probeFall, valid: { (1...10).contains($0) }, "must be between 1 and 10")
         if let file = c.probeCAFile, !FileManager.default.isReadableFile(atPath: file) {
             throw ConfigurationError("--probe-ca-file \(file): not a readable file")
         }

@@ -46,6 +46,8 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + DiscoveryController<Context>(store: components.store).endpoints
         + MetricsController<Context>(exporter: MetricsExporter(components, configuration)).endpoints
         + ProbeController<Context>(prober: components.prober).endpoints
+        + HeartbeatController<ServiceStore, Context>(repository: components.store).endpoints
+        + UptimeController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }

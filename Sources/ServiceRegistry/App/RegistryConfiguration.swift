@@ -20,6 +20,9 @@ public struct RegistryConfiguration: Sendable {
     public var probeCAFile: String?
     /// `--probe-allow-link-local`: probe 169.254.0.0/16 and fe80::/10 (cloud metadata) too; refused by default.
     public var probeAllowLinkLocal = false
+    /// Flap damping (SPEC §9): consecutive passing / failing results needed to change health.
+    public var probeRise = 1
+    public var probeFall = 1
     /// 0 disables the periodic scan (scan on demand only).
     public var scanInterval = 30.0
     public var systemctlPath = "systemctl"

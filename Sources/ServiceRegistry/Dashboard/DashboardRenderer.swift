@@ -58,7 +58,7 @@ public struct DashboardRenderer: Sendable {
 
     /// `GET /services/{id}`: every field, labels, the history as a timeline (newest first), check now,
     /// the edit form and delete.
-    public func servicePage(_ record: ServiceRecord, history: [HistoryEvent], now: Date = Date()) -> String {
+    public func servicePage(_ record: ServiceRecord, history: [HistoryEvent], now: Date = Date(), uptime: UptimeReport? = nil) -> String {
         var h = HTMLBuffer(capacity: 16_384)
         head(&h, title: "\(record.name) · Service registry", page: "service", serviceID: record.id)
         h.raw("<main id=\"main\">\n<p class=\"breadcrumb\"><a href=\"/\">← All services</a></p>\n")
@@ -99,6 +99,8 @@ public struct DashboardRenderer: Sendable {
         field(&h, "created_at", RFC3339.format(record.createdAt))
         field(&h, "updated_at", RFC3339.format(record.updatedAt))
         h.raw("</dl>\n</section>\n")
+        checksPanel(&h, record)
+        uptimePanel(&h, uptime, now: now)
 
         h.raw("<section class=\"panel\" aria-labelledby=\"labels-title\"><h3 id=\"labels-title\">Labels</h3>\n")
         if record.labels.isEmpty {

@@ -117,6 +117,11 @@ td[data-col="checked"] { white-space: nowrap; }
 .timeline time { color: var(--muted); font-size: .85rem; margin-right: .5rem; }
 .event-detail { color: var(--muted); }
 dialog { border: 1px solid var(--border); border-radius: 8px; background: var(--panel); color: var(--fg); max-width: min(32rem, 92vw); }
+.checks-wrap { overflow-x: auto; max-width: 100%; }
+.checks td { overflow-wrap: anywhere; font-size: .9rem; }
+.check-critical { font-weight: 700; }
+.uptime-bar, .latency-chart { display: block; max-width: 100%; height: auto; margin: .5rem 0; }
+.uptime-bar text, .latency-chart text { fill: var(--fg); }
 dialog::backdrop { background: rgba(0, 0, 0, .45); }
 dialog input { font: inherit; width: 100%; padding: .35rem .5rem; margin: .25rem 0 .75rem; color: var(--fg); background: var(--bg); border: 1px solid var(--border); border-radius: 6px; }
 @media (max-width: 700px) {

@@ -5,12 +5,12 @@ import Synchronization
 /// Renders a scrape: first the per-service families (services, probes, systemd), then the registry's and
 /// the process's. Pure: the same scrape gives the same bytes.
 public enum MetricsRenderer {
-    public static let serviceCollectors: [any ServiceMetricsCollector] = [ServiceCollector(), ProbeCollector(), SystemdCollector()]
+    public static let serviceCollectors: [any ServiceMetricsCollector] = [ServiceCollector(), ProbeCollector(), SystemdCollector(), CheckCollector()]
     public static let registryCollectors: [any RegistryMetricsCollector] = [RegistryCollector(), ProcessCollector()]
 
     /// Every family we may export, for tests and documentation.
     public static var families: [MetricFamily] {
-        ServiceCollector.families + ProbeCollector.families + SystemdCollector.families + RegistryCollector.families + ProcessCollector.families
+        ServiceCollector.families + ProbeCollector.families + SystemdCollector.families + CheckCollector.families + RegistryCollector.families + ProcessCollector.families
     }
 
     /// The per-service families; depends only on the records, the probe counters and the defaults.
@@ -119,6 +119,7 @@ public final class MetricsExporter: Sendable {
             }
         }
         scrape.serviceCounts = entry.counts  // for the tail's service_registry_services
+        scrape.deregistrationsTotal = probeStatistics?.deregistrationsTotal()
         return (entry, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
     }
 }

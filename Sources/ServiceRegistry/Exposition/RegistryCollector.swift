@@ -20,7 +20,10 @@ public struct RegistryCollector: RegistryMetricsCollector {
     public static let queueLag = MetricFamily("service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
         help: "How late due probes started recently.")
 
-    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag]
+    public static let deregistrations = MetricFamily("service_registry_deregistrations_total", .counter,
+        help: "Services deleted because they stayed unhealthy longer than their deregister_after_seconds.")
+
+    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations]
 
     public let version: String
 
@@ -53,6 +56,10 @@ public struct RegistryCollector: RegistryMetricsCollector {
         if let lag = scrape.probeQueueLagSeconds {
             writer.begin(Self.queueLag)
             writer.sample(value: lag)
+        }
+        if let deregistrations = scrape.deregistrationsTotal {
+            writer.begin(Self.deregistrations)
+            writer.sample(value: Double(deregistrations))
         }
     }
 }

@@ -7,6 +7,8 @@ public struct Scrape: Sendable {
     /// Per-service probe counters; nil while no prober runs.
     public var probeCounters: [Int: ProbeCounters]?
     public var probeQueueLagSeconds: Double?
+    /// Records deleted by `deregister_after_seconds` (SPEC §9); nil while no prober runs.
+    public var deregistrationsTotal: Int?
     /// Discovery's statistics; nil while no discovery runs.
     public var scan: ScanStatistics?
     public var probeDefaults: ProbeDefaults

@@ -34,7 +34,9 @@ struct DashboardController<Context: RequestContext>: Sendable {
             return Self.html(renderer.notFoundPage("Service not found"), status: .notFound)
         }
         let history = try store.history(id: id, limit: Self.historyShown)
-        return Self.html(renderer.servicePage(record, history: history))
+        let now = store.now()
+        let uptime = try? store.uptime(id: id, now: now)
+        return Self.html(renderer.servicePage(record, history: history, now: now, uptime: uptime))
     }
 
     /// Pages are never cached (they show live state); the policy allows only this origin's script and

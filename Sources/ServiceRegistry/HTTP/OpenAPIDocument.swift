@@ -73,7 +73,7 @@ public enum OpenAPIDocument {
     /// `OpenAPIDocument+<Area>.swift` and one line here.
     public static var operations: [String: JSONValue] {
         var all = coreOperations
-        for area in [probeOperations, discoveryOperations, expositionOperations, dashboardOperations] { all.merge(area) { $1 } }
+        for area in [probeOperations, checkOperations, discoveryOperations, expositionOperations, dashboardOperations] { all.merge(area) { $1 } }
         return all
     }
 
@@ -121,6 +121,7 @@ public enum OpenAPIDocument {
     static var schemas: [String: JSONValue] {
         let nullableString: JSONValue = ["type": ["string", "null"]]
         let url: JSONValue = ["type": "string", "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
+        let healthURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^([hH][tT][tT][pP][sS]?|[tT][cC][pP])://", "maxLength": 2048]
         let nullableURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
         // No control characters anywhere, at least one character that is not whitespace.
         let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100,
@@ -131,13 +132,14 @@ public enum OpenAPIDocument {
                                  "additionalProperties": ["type": "string", "maxLength": 1024]]
         let seconds: (ClosedRange<Double>) -> JSONValue = { ["type": ["number", "null"], "minimum": .number($0.lowerBound), "maximum": .number($0.upperBound)] }
         let status: JSONValue = ["type": "string", "enum": ["active", "inactive", "failed"]]
-        let writable: [String: JSONValue] = [
+        var writable: [String: JSONValue] = [
             "name": name, "url": url, "status": status, "port": port,
             "description": ["type": ["string", "null"], "maxLength": 500, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f]*$"],
-            "health_url": nullableURL, "labels": labels,
+            "health_url": healthURL, "labels": labels,
             "probe_interval_seconds": seconds(ProbeDefaults.intervalBounds), "probe_timeout_seconds": seconds(ProbeDefaults.timeoutBounds),
             "follow_redirects": ["type": "boolean"],
         ]
+        writable.merge(checkWritableSchemas) { $1 }
         // `url: null` is accepted only on discovered records (it hands the URL back to discovery); the
         // schema describes the rule every record follows.
         let update = writable
@@ -152,10 +154,11 @@ public enum OpenAPIDocument {
             "labels": ["type": "object", "additionalProperties": ["type": "string"]],
             "last_status_code": ["type": ["integer", "null"]], "last_response_time_ms": ["type": ["number", "null"]],
             "last_error": nullableString,
+            "checks": ["type": "array", "items": ref("Check")],
             "created_at": ["type": "string", "format": "date-time"], "updated_at": ["type": "string", "format": "date-time"],
         ]) { $1 }
         let required = ServiceRecord(id: 0, name: "x", createdAt: .init(), updatedAt: .init()).jsonKeys
-        return [
+        let all: [String: JSONValue] = [
             "Service": ["type": "object", "properties": .object(service), "required": .array(required.map { .string($0) })],
             "ServiceCreate": ["type": "object", "properties": .object(writable), "required": ["name", "url"], "additionalProperties": false],
             "ServiceUpdate": ["type": "object", "properties": .object(update), "additionalProperties": false],
@@ -181,6 +184,7 @@ public enum OpenAPIDocument {
                 "source": ["type": "object", "additionalProperties": ["type": "integer"]],
             ]],
         ]
+        return all.merging(checkSchemas) { $1 }
     }
 }
 

@@ -58,6 +58,10 @@ public struct ServicePatch: Sendable, Equatable {
     public var probeIntervalSeconds: PatchField<Double> = .absent
     public var probeTimeoutSeconds: PatchField<Double> = .absent
     public var followRedirects: Bool?
+    public var ttlSeconds: PatchField<Int> = .absent
+    public var rise: PatchField<Int> = .absent
+    public var fall: PatchField<Int> = .absent
+    public var deregisterAfterSeconds: PatchField<Int> = .absent
     /// Read-only fields the client echoed back (`id`, `source`, …), checked against the stored record.
     public var echoedReadOnly: [String: JSONValue] = [:]
 
@@ -74,11 +78,12 @@ public enum ServiceInput {
     static let writableFields: Set<String> = [
         "name", "url", "status", "port", "description", "health_url", "labels",
         "probe_interval_seconds", "probe_timeout_seconds", "follow_redirects",
+        "ttl_seconds", "rise", "fall", "deregister_after_seconds",
     ]
     /// Fields the registry owns; a client may echo them back unchanged (a PUT of a record it just GOT).
     static let readOnlyFields: Set<String> = [
         "id", "source", "unit", "active_state", "sub_state", "ports", "last_health_check", "health_status",
-        "last_status_code", "last_response_time_ms", "last_error", "created_at", "updated_at",
+        "last_status_code", "last_response_time_ms", "last_error", "created_at", "updated_at", "checks",
     ]
     public static let allFields = writableFields.union(readOnlyFields)
 
@@ -177,7 +182,7 @@ public enum ServiceInput {
         case .null?: patch.healthURL = .null
         case let value?:
             if let raw = string("health_url", value) {
-                do { patch.healthURL = .value(try validateURL(raw, field: "health_url")) } catch { issues.append(error) }
+                do { patch.healthURL = .value(try validateHealthURL(raw)) } catch { issues.append(error) }
             }
         }
 
@@ -232,8 +237,56 @@ public enum ServiceInput {
         case .some: issues.append(.body("follow_redirects", "Input should be a valid boolean", type: "bool_type"))
         }
 
+        // SPEC §9: integers in a range, or null to clear.
+        func integer(_ field: String, _ range: ClosedRange<Int>) -> PatchField<Int> {
+            switch object[field] {
+            case nil: return .absent
+            case .null?: return .null
+            case .number(let n)?:
+                if n.isFinite && n == n.rounded() && n >= Double(range.lowerBound) && n <= Double(range.upperBound) { return .value(Int(n)) }
+                if !n.isFinite || n != n.rounded() {
+                    issues.append(.body(field, "Input should be a valid integer", type: "int_type"))
+                } else {
+                    issues.append(.body(field, "\(field) must be between \(range.lowerBound) and \(range.upperBound)", type: "value_error"))
+                }
+            case .some:
+                issues.append(.body(field, "Input should be a valid integer", type: "int_type"))
+            }
+            return .absent
+        }
+        patch.ttlSeconds = integer("ttl_seconds", TTLCheck.validRange)
+        patch.rise = integer("rise", FlapDamping.validRange)
+        patch.fall = integer("fall", FlapDamping.validRange)
+        patch.deregisterAfterSeconds = integer("deregister_after_seconds", Deregistration.validRange)
+
         if !issues.isEmpty { throw ValidationFailure(issues) }
         return patch
+    }
+
+    /// A heartbeat body (SPEC §9): empty, or `{"status": "passing"|"warning"|"critical", "output": "..."}`.
+    public static func parseHeartbeat(_ body: JSONValue?) throws(ValidationFailure) -> (status: CheckStatus, output: String?) {
+        guard let body else { return (.passing, nil) }
+        guard case .object(let object) = body else {
+            throw ValidationFailure([ValidationIssue(loc: [.key("body")], msg: "Input should be a JSON object", type: "model_attributes_type")])
+        }
+        var issues: [ValidationIssue] = []
+        for key in object.keys.sorted() where key != "status" && key != "output" {
+            issues.append(.body(key, "Extra inputs are not permitted", type: "extra_forbidden"))
+        }
+        var status = CheckStatus.passing
+        switch object["status"] {
+        case nil: break
+        case .string(let s)? where ["passing", "warning", "critical"].contains(s): status = CheckStatus(rawValue: s)!
+        case .some: issues.append(.body("status", "Input should be 'passing', 'warning' or 'critical'", type: "enum"))
+        }
+        var output: String?
+        switch object["output"] {
+        case nil, .null?: break
+        case .string(let s)?: output = s
+        case .some: issues.append(.body("output", "Input should be a valid string", type: "string_type"))
+        }
+        if !issues.isEmpty { throw ValidationFailure(issues) }
+        return (status, output)
     }
 
     /// Trims, then requires 1–100 characters (Unicode scalars, as Python counts) without control characters.
@@ -271,6 +324,22 @@ public enum ServiceInput {
         }
         if let port = components.port, !(1...65535).contains(port) {
             throw .body(field, "\(field) has an invalid port", type: "url_parsing")
+        }
+        return value
+    }
+
+    /// `health_url`: an http(s) URL, or `tcp://HOST:PORT` for a TCP check (SPEC §9).
+    public static func validateHealthURL(_ raw: String) throws(ValidationIssue) -> String {
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        guard TCPCheck.isTCPTarget(value) else { return try validateURL(raw, field: "health_url") }
+        if value.utf8.count > maxURLLength {
+            throw .body("health_url", "health_url must be at most \(maxURLLength) characters", type: "string_too_long")
+        }
+        if value.unicodeScalars.contains(where: { isControl($0) || $0 == " " }) {
+            throw .body("health_url", "health_url must not contain spaces or control characters", type: "url_parsing")
+        }
+        guard TCPCheck.connectURL(value) != nil else {
+            throw .body("health_url", "a tcp health_url must be tcp://HOST:PORT (port 1-65535, no path)", type: "url_parsing")
         }
         return value
     }

@@ -44,6 +44,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var certificateExpiry: Date?
     /// Why the probe failed; nil when healthy.
     public var error: String?
+    /// Flap damping (SPEC §9): the state the check has settled on (nil: no damping recorded, use `healthy`)...
+    public var settled: Bool?
+    /// ...and how many consecutive results disagreed with it so far.
+    public var streak: Int?
+
+    /// The check's settled verdict: `rise`/`fall` consecutive results are needed to change it.
+    public var settledHealthy: Bool { settled ?? healthy }
 
     public init(finishedAt: Date, healthy: Bool, statusCode: Int?, totalSeconds: Double,
                 phases: ProbePhases = ProbePhases(), certificateExpiry: Date? = nil, error: String? = nil) {
@@ -86,6 +93,18 @@ public struct ServiceRecord: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// Fields the user set through the API on a discovered service; discovery leaves them alone.
     public var userOwned: Set<UserOwnedField>
+    // SPEC §9. Optional so that records written by earlier versions decode (absent = nil).
+    /// A TTL check: the service reports itself through heartbeats at least this often.
+    public var ttlSeconds: Int?
+    /// The last heartbeat (or TTL expiry) of the TTL check.
+    public var heartbeat: Heartbeat?
+    /// Consecutive passing / failing results needed to change health (nil: the global `--probe-rise`/`--probe-fall`).
+    public var rise: Int?
+    public var fall: Int?
+    /// An API-registered record continuously unhealthy this long is deleted.
+    public var deregisterAfterSeconds: Int?
+    /// A discovered port that answered but did not speak HTTP: it is checked over TCP from then on.
+    public var tcpCheckPort: Int?
 
     public init(id: Int, name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
                 description: String? = nil, healthURL: String? = nil, source: ServiceSource = .api,
@@ -115,13 +134,23 @@ public struct ServiceRecord: Codable, Sendable, Equatable {
         self.userOwned = userOwned
     }
 
-    /// What a probe targets: `health_url` if set, else `url` (SPEC §3).
-    public var probeTarget: String? { healthURL ?? url }
-
-    public var healthStatus: HealthStatus {
-        guard let lastProbe, probeTarget != nil else { return .unknown }
-        return lastProbe.healthy ? .healthy : .unhealthy
+    /// What a probe targets (SPEC §3, §9): `health_url` if set; else nothing when a TTL check is set; else a
+    /// discovered port switched to TCP as `tcp://127.0.0.1:PORT`; else `url`.
+    public var probeTarget: String? {
+        if let healthURL { return healthURL }
+        if ttlSeconds != nil { return nil }
+        if let tcpPort = tcpFallbackPort { return "tcp://127.0.0.1:\(tcpPort)" }
+        return url
     }
+
+    /// The discovered port this record checks over TCP, while discovery still owns its URL and port.
+    var tcpFallbackPort: Int? {
+        guard let tcpCheckPort, source == .systemd, url != nil, !userOwned.contains(.url), port == tcpCheckPort else { return nil }
+        return tcpCheckPort
+    }
+
+    /// SPEC §9: any critical check → unhealthy; every check has a result and passes → healthy; else unknown.
+    public var healthStatus: HealthStatus { HealthCheck.combine(checks) }
 
     public var lastHealthCheck: Date? { lastProbe?.finishedAt }
     public var lastStatusCode: Int? { lastProbe?.statusCode }
@@ -158,6 +187,13 @@ extension ServiceRecord {
         w.key("last_status_code"); w.optional(lastStatusCode)
         w.key("last_response_time_ms"); w.optional(lastResponseTimeMs)
         w.key("last_error"); w.optional(lastError)
+        w.key("checks"); w.beginArray()
+        for check in checks { w.comma(); check.writeJSON(to: &w) }
+        w.endArray()
+        w.key("ttl_seconds"); w.optional(ttlSeconds)
+        w.key("rise"); w.optional(rise)
+        w.key("fall"); w.optional(fall)
+        w.key("deregister_after_seconds"); w.optional(deregisterAfterSeconds)
         w.key("created_at"); w.timestamp(createdAt)
         w.key("updated_at"); w.timestamp(updatedAt)
         w.endObject()

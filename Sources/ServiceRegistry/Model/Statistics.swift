@@ -16,6 +16,12 @@ public protocol ProbeStatistics: Sendable {
     func counters() -> [Int: ProbeCounters]
     /// How late due probes started recently, in seconds (SPEC §5 `service_registry_probe_queue_lag_seconds`).
     func queueLagSeconds() -> Double
+    /// Records deleted for staying unhealthy past `deregister_after_seconds` (SPEC §9).
+    func deregistrationsTotal() -> Int
+}
+
+extension ProbeStatistics {
+    public func deregistrationsTotal() -> Int { 0 }
 }
 
 /// Probes one service now (SPEC §2 `POST /api/services/{id}/check`).

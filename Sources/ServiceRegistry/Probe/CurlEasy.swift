@@ -81,6 +81,7 @@ final class CurlEasy {
         sr_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
         for entry in request.resolveOverrides { resolveList = curl_slist_append(resolveList, entry) }
         if let resolveList { sr_easy_setopt_slist(h, CURLOPT_RESOLVE, resolveList) }
+        if request.isTCP { TCPCheck.configure(h, target: request.url) }
         sr_easy_setopt_write_function(h, curlEasyWriteBody)
         sr_easy_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     }

@@ -11,6 +11,8 @@ public final class HealthProber: Service, ServiceProber {
     static let routinePersistDelay = 30.0
 
     public let statistics: ProbeStatisticsRecorder
+    /// Expiring registrations (SPEC §9), swept with the TTL checks about once a second.
+    public let deregistration = Deregistration()
     private let store: ServiceStore
     private let settings: ProbeSettings
     private let logger: Logger
@@ -45,6 +47,7 @@ public final class HealthProber: Service, ServiceProber {
             while true {
                 try await Task.sleep(for: .seconds(self.settings.persistInterval))
                 await self.flush()
+                await self.maintain(now: Date())
                 flushes += 1
                 // Each batch allocates and frees on several threads' malloc arenas (engine thread, LMDB
                 // writer queue); glibc keeps the freed pages. Handing them back every ~10 s keeps RSS flat.
@@ -74,6 +77,18 @@ public final class HealthProber: Service, ServiceProber {
         return updated
     }
 
+    /// Time-based health (SPEC §9): expired TTL checks become critical, records unhealthy for longer than
+    /// their `deregister_after_seconds` are deleted. Also called by tests with a clock they control.
+    func maintain(now: Date) async {
+        do {
+            try await TTLCheck.sweep(store, now: now)
+            let deleted = try await deregistration.sweep(store, now: now, logger: logger)
+            if !deleted.isEmpty { statistics.noteDeregistrations(deleted.count) }
+        } catch {
+            logger.error("cannot apply TTL expiry or deregistration", metadata: ["error": "\(error)"])
+        }
+    }
+
     static func releaseFreedMemory() {
         #if os(Linux)
         _ = malloc_trim(0)
@@ -86,6 +101,11 @@ public final class HealthProber: Service, ServiceProber {
     /// memory beside the stored history. Re-encoding every record on every probe cost about a quarter of the
     /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
     func flush(everything: Bool = false) async {
+        do {
+            try await store.persistRollups(everything: everything)
+        } catch {
+            logger.error("cannot persist uptime rollups", metadata: ["error": "\(error)"])
+        }
         let batch = pending.take(now: Date().timeIntervalSince1970, routineDelay: everything ? 0 : Self.routinePersistDelay)
         guard !batch.ids.isEmpty else { return }
         do {

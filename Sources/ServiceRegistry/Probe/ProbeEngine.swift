@@ -337,9 +337,30 @@ private final class ProbeLoop {
         guard let transfer = release(handle) else { return }
         let outcome = transfer.easy.outcome(code: code)
         recycle(transfer.easy)
-        let result = outcome.result(finishedAt: Date(), timeoutSeconds: transfer.request.timeoutSeconds)
+        let finishedAt = Date()
+        var result = transfer.request.isTCP
+            ? TCPCheck.result(outcome, finishedAt: finishedAt, timeoutSeconds: transfer.request.timeoutSeconds)
+            : outcome.result(finishedAt: finishedAt, timeoutSeconds: transfer.request.timeoutSeconds)
         let store = engine.engineStore
         let before = store.record(id: transfer.id)
+        // A discovered port that answered but not in HTTP switches to a TCP check of that port (SPEC §9): no
+        // false failure is stored, the TCP check runs at once (a `check` waits for it).
+        if let before, before.probeTarget == transfer.request.url,
+           HTTPCheck.shouldSwitchToTCP(before, probedURL: transfer.request.url, outcome: outcome),
+           let switched = switchToTCP(before, reason: result.error),
+           let request = ProbeRequest(record: switched, settings: engine.engineSettings) {
+            if case .check = transfer.kind {
+                start(transfer.id, request, kind: transfer.kind)
+            } else {
+                refresh(transfer.id, record: switched, now: Self.monotonicNow())
+            }
+            return
+        }
+        if let before {
+            let settings = engine.engineSettings
+            result = FlapDamping.apply(result, previous: before.lastProbe, rise: before.rise ?? settings.rise,
+                                       fall: before.fall ?? settings.fall)
+        }
         // A result for a target the record no longer has is stale (changed while in flight).
         guard let before, before.probeTarget == transfer.request.url, let updated = store.setProbeResult(id: transfer.id, result) else {
             if case .check(let reply) = transfer.kind {
@@ -348,12 +369,29 @@ private final class ProbeLoop {
             return
         }
         finished.append((transfer.id, result.healthy))
+        store.rollups.add(id: transfer.id, at: result.finishedAt, healthy: result.healthy, ms: result.totalSeconds * 1000)
         // A health transition went to the history with the result (`setProbeResult`).
         var changed = before.healthStatus != updated.healthStatus || before.lastProbe?.statusCode != result.statusCode
             || before.lastProbe?.error != result.error
         if case .check = transfer.kind { changed = true }
         engine.deliver(id: transfer.id, changed: changed)
         if case .check(let reply) = transfer.kind { reply.resume(returning: updated) }
+    }
+
+    /// Records that `record`'s discovered port is checked over TCP from now on (persisted at once; rare, so the
+    /// short synchronous commit on this thread is acceptable). Returns the record as saved.
+    func switchToTCP(_ record: ServiceRecord, reason: String?) -> ServiceRecord? {
+        let switched = try? engine.engineStore.transactionSync { (txn: inout StoreTransaction) -> ServiceRecord? in
+            guard var current = txn.record(id: record.id), current.tcpFallbackPort == nil, current.port == record.port else { return nil }
+            current.tcpCheckPort = current.port
+            try txn.save(current, resetProbe: true)
+            return txn.record(id: record.id)
+        }
+        guard let switched = switched ?? nil else { return nil }
+        engine.engineLogger.info("discovered port does not speak HTTP; checking it over TCP", metadata: [
+            "id": "\(record.id)", "name": "\(record.name)", "port": "\(record.port ?? 0)", "http_error": "\(reason ?? "")",
+        ])
+        return switched
     }
 
     /// Ends a transfer without a result (service deleted or retargeted, or shutdown).

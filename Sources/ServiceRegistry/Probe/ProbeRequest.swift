@@ -13,6 +13,7 @@ struct ProbeRequest: Sendable, Equatable {
     var resolveOverrides: [String] = []
 
     var isHTTPS: Bool { url.lowercased().hasPrefix("https:") }
+    var isTCP: Bool { TCPCheck.isTCPTarget(url) }
 
     /// The probe of `record` with the global defaults, or nil when it has nothing to probe (SPEC §3).
     init?(record: ServiceRecord, settings: ProbeSettings) {
@@ -45,6 +46,9 @@ public struct ProbeSettings: Sendable {
     var resolveOverrides: [String] = []
     /// How often results pending in memory are written to LMDB, in one transaction.
     public var persistInterval: Double = 1.0
+    /// Flap damping defaults (SPEC §9, `--probe-rise`, `--probe-fall`); records may override them.
+    public var rise = 1
+    public var fall = 1
 
     public init(interval: Double = 60, timeout: Double = 2.0, concurrency: Int = 1000, caFile: String? = nil) {
         self.defaults = ProbeDefaults(intervalSeconds: interval, timeoutSeconds: timeout)
@@ -56,5 +60,7 @@ public struct ProbeSettings: Sendable {
         self.init(interval: configuration.probeInterval, timeout: configuration.probeTimeout,
                   concurrency: configuration.probeConcurrency, caFile: configuration.probeCAFile)
         allowLinkLocal = configuration.probeAllowLinkLocal
+        rise = configuration.probeRise
+        fall = configuration.probeFall
     }
 }

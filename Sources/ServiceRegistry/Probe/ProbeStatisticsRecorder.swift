@@ -40,6 +40,10 @@ public final class ProbeStatisticsRecorder: ProbeStatistics {
         state.withLock { max($0.last.lagP99, $0.headOverdue) }
     }
 
+    private let deregistrations = Mutex(0)
+    public func deregistrationsTotal() -> Int { deregistrations.withLock { $0 } }
+    func noteDeregistrations(_ count: Int) { deregistrations.withLock { $0 += count } }
+
     public func lastWindow() -> Window { state.withLock { $0.last } }
 
     public func inFlight() -> Int { state.withLock { $0.inFlight } }

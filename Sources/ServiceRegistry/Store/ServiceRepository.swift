@@ -10,6 +10,8 @@ public protocol ServiceRepository: Sendable {
     /// DELETE: removes the record; a discovered unit is remembered as ignored.
     func delete(id: Int) async throws
     func history(id: Int, limit: Int) throws -> [HistoryEvent]
+    /// `POST /api/services/{id}/heartbeat` (SPEC §9): the TTL check's report. 404 unknown id, 422 without a TTL.
+    func heartbeat(id: Int, status: CheckStatus, output: String?) async throws -> ServiceRecord
 }
 
 extension ServiceStore: ServiceRepository {
@@ -38,6 +40,18 @@ extension ServiceStore: ServiceRepository {
             guard let existing = txn.record(id: id) else { throw RegistryError.notFound }
             let updated = try Self.applying(patch, to: existing, now: txn.now)
             if updated.record != existing { try txn.save(updated.record, resetProbe: updated.targetChanged) }
+            return txn.record(id: id)!
+        }
+    }
+
+    public func heartbeat(id: Int, status: CheckStatus, output: String?) async throws -> ServiceRecord {
+        try await transaction { txn in
+            guard var record = txn.record(id: id) else { throw RegistryError.notFound }
+            guard record.ttlSeconds != nil else {
+                throw RegistryError.validation(ValidationFailure([.body(nil, "the service has no TTL check: set ttl_seconds first", type: "value_error")]))
+            }
+            record.heartbeat = Heartbeat(at: txn.now, status: status, output: output.map(TTLCheck.boundedOutput))
+            try txn.save(record)
             return txn.record(id: id)!
         }
     }
@@ -77,6 +91,15 @@ extension ServiceStore: ServiceRepository {
         r.probeIntervalSeconds = patch.probeIntervalSeconds.apply(to: r.probeIntervalSeconds)
         r.probeTimeoutSeconds = patch.probeTimeoutSeconds.apply(to: r.probeTimeoutSeconds)
         if let follow = patch.followRedirects { r.followRedirects = follow }
+        r.ttlSeconds = patch.ttlSeconds.apply(to: r.ttlSeconds)
+        r.rise = patch.rise.apply(to: r.rise)
+        r.fall = patch.fall.apply(to: r.fall)
+        r.deregisterAfterSeconds = patch.deregisterAfterSeconds.apply(to: r.deregisterAfterSeconds)
+        if r.deregisterAfterSeconds != nil && r.source != .api {
+            throw RegistryError.validation(ValidationFailure([.body("deregister_after_seconds", "deregister_after_seconds applies to API-registered services only", type: "value_error")]))
+        }
+        // A TTL check that is new waits ttl_seconds for its first heartbeat; removing the TTL forgets it.
+        r.heartbeat = TTLCheck.heartbeatAfterChange(old: existing, new: r, now: now)
 
         if existing.source == .systemd {
             let owned: [(UserOwnedField, Bool, Bool)] = [

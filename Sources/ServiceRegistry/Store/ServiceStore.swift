@@ -38,6 +38,8 @@ public final class ServiceStore: Sendable {
     let now: @Sendable () -> Date
     /// When memory is handed back after writes (see `noteWrites`).
     let housekeeping: StoreHousekeeping
+    /// Per-service uptime rollups (SPEC §9): the current minutes in memory, the rest in `dbs.rollups`.
+    public let rollups = UptimeRollups()
 
     /// Opens (creating if needed) the store in `directory`.
     public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
@@ -50,7 +52,8 @@ public final class ServiceStore: Sendable {
             meta: try env.openDatabase("meta"),
             ignored: try env.openDatabase("ignored"),
             history: try env.openDatabase("history"),
-            probes: try env.openDatabase("probes")
+            probes: try env.openDatabase("probes"),
+            rollups: try env.openDatabase("rollups")
         )
         self.env = env
         self.dbs = dbs
@@ -244,6 +247,7 @@ public final class ServiceStore: Sendable {
         // A deleted service's history went with it, written or not.
         let deleted = pending.changes.compactMap { change -> Int? in if case .deleted(let id) = change { id } else { nil } }
         if !deleted.isEmpty { pendingHistory.withLock { history in for id in deleted { history.events[id] = nil } } }
+        for case .deleted(let id) in pending.changes { rollups.forget(id: id) }
         let handlers = observers.withLock { $0 }
         for change in pending.changes { for handler in handlers { handler(change) } }
     }
@@ -405,6 +409,8 @@ struct StoreDatabases: Sendable {
     let history: LMDBDatabase
     /// Last probe result per service id (JSON), apart from the records so that persisting results rewrites no record.
     let probes: LMDBDatabase
+    /// Uptime rollups per service (`UptimeRollups`): minute and hour buckets.
+    let rollups: LMDBDatabase
 }
 
 /// What a write transaction may do. Reads see the transaction's own earlier changes.
@@ -474,6 +480,14 @@ public struct StoreTransaction {
         } else if let live = base.record(id: record.id) {
             record.lastProbe = live.lastProbe
         }
+        // Health that changes without a probe (systemd state, heartbeat, TTL expiry, TCP switch) is a
+        // transition too (SPEC §9); becoming `unknown` because the target changed is not recorded.
+        let oldHealth = old?.healthStatus ?? .unknown
+        if oldHealth != record.healthStatus, record.healthStatus != .unknown {
+            let reason = record.checks.first(where: { $0.status == .critical })?.output
+            try appendHistory(id: record.id, HistoryEvent(at: now, kind: .health, from: oldHealth.rawValue,
+                                                          to: record.healthStatus.rawValue, detail: reason))
+        }
         // The record and its probe result are saved together, so what memory holds after the commit is on disk.
         try writeProbeResult(id: record.id, record.lastProbe)
         try txn.put(dbs.names, ServiceStore.nameKey(record.name), UInt64(record.id).bigEndianBytes)
@@ -489,6 +503,7 @@ public struct StoreTransaction {
         try txn.delete(dbs.names, ServiceStore.nameKey(old.name))
         let prefix = UInt64(id).bigEndianBytes
         try txn.deleteRange(dbs.history, from: prefix, to: UInt64(id + 1).bigEndianBytes)
+        try UptimeRollups.deleteAll(txn, dbs.rollups, id: id)
         overlay[id] = .some(nil)
         changes.append(.deleted(id: id))
     }

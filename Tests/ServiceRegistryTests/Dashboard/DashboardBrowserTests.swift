@@ -57,9 +57,9 @@ import Testing
                 defer { flipper.cancel() }
                 let expect: [String: Any] = [
                     "refresh_ms": Self.refreshMilliseconds,
-                    "counts": ["total": 6, "healthy": 2, "unhealthy": 1, "unknown": 3, "active": 4, "inactive": 1, "failed": 1],
+                    "counts": ["total": 6, "healthy": 3, "unhealthy": 1, "unknown": 2, "active": 4, "inactive": 1, "failed": 1],
                     "xss_name": Self.hostileName, "xss_description": Self.hostileDescription,
-                    "failed_names": ["gamma-db"], "unknown_names": ["delta-cache", "epsilon.service", Self.hostileName],
+                    "failed_names": ["gamma-db"], "unknown_names": ["delta-cache", Self.hostileName],
                     "systemd_names": ["epsilon.service"],
                     "active_names": ["alpha-api", "beta-worker", "epsilon.service", Self.hostileName],
                     "flip_name": "beta-worker", "history_name": "gamma-db",

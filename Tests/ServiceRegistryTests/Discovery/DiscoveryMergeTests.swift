@@ -44,7 +44,11 @@ import Testing
         let third = try await merge(changed)
         #expect(third.discovered == 0 && third.updated == 1)
         let history = try store.history(id: try record("worker.service").id)
-        #expect(history.last?.from == "active" && history.last?.to == "failed")
+        let status = history.last { $0.kind == .status }
+        #expect(status?.from == "active" && status?.to == "failed")
+        // The failed unit's systemd check makes it unhealthy (SPEC §9), and that is a transition too.
+        let health = history.last { $0.kind == .health }
+        #expect(health?.from == "healthy" && health?.to == "unhealthy" && health?.detail == "unit failed (failed)")
     }
 
     /// One mapping of systemd's ActiveState: a discovered record's `status` (SPEC §4) and the one-hot

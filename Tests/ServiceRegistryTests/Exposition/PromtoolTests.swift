@@ -67,7 +67,7 @@ import Testing
         let tests = TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path
         let check = try await blocking { try ExpositionSamples.run(Self.promtool, ["check", "rules", rules]) }
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("SUCCESS: 9 rules found"))
+        #expect(check.stdout.contains("SUCCESS: 11 rules found"))
         let test = try await blocking { try ExpositionSamples.run(Self.promtool, ["test", "rules", tests]) }
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         #expect(test.stdout.contains("SUCCESS"))
@@ -78,7 +78,8 @@ import Testing
     @Test func everyAlertIsCompleteAndTested() throws {
         let rules = try AlertRules.load()
         let expected = ["ServiceUnhealthy", "ServiceFailed", "ServiceProbeStale", "ServiceSlowResponse", "ServiceFlapping",
-                        "ServiceCertificateExpiringSoon", "ServiceRegistryDown", "ServiceRegistryScanFailing", "ServiceRegistryScanStale"]
+                        "ServiceCertificateExpiringSoon", "ServiceRegistryDown", "ServiceRegistryScanFailing", "ServiceRegistryScanStale",
+                        "ServiceHeartbeatMissing", "ServiceDeregistered"]
         #expect(rules.map(\.name) == expected)
         for rule in rules {
             #expect(rule.name.first!.isUppercase && !rule.name.contains("_"))
@@ -147,7 +148,8 @@ import Testing
         let panels = try #require(json["panels"]?.array)
         let titles = panels.compactMap { $0["title"]?.string }
         for title in ["Services up", "Services down", "Services unhealthy", "Services", "Response time", "Probe failure rate",
-                      "Certificate expiry", "systemd unit states", "Scan duration", "Probe lag", "Memory and CPU"] {
+                      "Certificate expiry", "systemd unit states", "Scan duration", "Probe lag", "Memory and CPU",
+                      "Checks by kind and status", "Critical checks"] {
             #expect(titles.contains(title), "missing panel \(title)")
         }
         #expect(panels.filter { $0["type"]?.string == "stat" }.count >= 3)

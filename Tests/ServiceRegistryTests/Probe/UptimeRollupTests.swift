@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ServiceRegistry
+
+/// A clock the test moves.
+final class TestClock: Sendable {
+    private let time: Mutex<Date>
+    init(_ start: Date) { time = Mutex(start) }
+    var now: Date { time.withLock { $0 } }
+    func set(_ date: Date) { time.withLock { $0 = date } }
+}
+
+/// SPEC §9 "Health over time": rollups in real LMDB, with times the test chooses.
+@Suite struct UptimeRollupTests {
+    /// 2026-11-30T10:00:00Z
+    static let t0 = Date(timeIntervalSince1970: 1_796_032_800)
+
+    func register(_ store: ServiceStore, _ name: String) async throws -> Int {
+        var patch = ServicePatch(name: name)
+        patch.url = .value("http://127.0.0.1:1/")
+        return try await store.register(patch).record.id
+    }
+
+    @Test func minutesAndHoursArePersistedAndSurviveRestarts() async throws {
+        let directory = TemporaryDirectory()
+        let clock = TestClock(Self.t0.addingTimeInterval(100))
+        let id: Int
+        do {
+            let store = try ServiceStore(directory: directory.path, now: { clock.now })
+            id = try await register(store, "api")
+            store.rollups.add(id: id, at: Self.t0.addingTimeInterval(5), healthy: true, ms: 10)
+            store.rollups.add(id: id, at: Self.t0.addingTimeInterval(20), healthy: false, ms: 30)
+            store.rollups.add(id: id, at: Self.t0.addingTimeInterval(70), healthy: true, ms: 20)  // next minute: 10:00 is finished
+            try await store.persistRollups()
+            let report = try store.uptime(id: id, now: clock.now)
+            #expect(report.minutes.map(\.start) == [1_796_032_800, 1_796_032_860])
+            #expect(report.minutes[0] == RollupBucket(start: 1_796_032_800, probes: 2, failures: 1, minMs: 10, sumMs: 40, maxMs: 30))
+            #expect(report.minutes[0].avgMs == 20)
+            #expect(report.hours.count == 1 && report.hours[0].probes == 3 && report.hours[0].failures == 1)
+            #expect(report.ratio24h == 2.0 / 3.0 && report.ratio7d == 2.0 / 3.0 && report.ratio30d == 2.0 / 3.0)
+            // Graceful shutdown writes the current minute too.
+            try await store.persistRollups(everything: true)
+        }
+        let reopened = try ServiceStore(directory: directory.path, now: { clock.now })
+        let report = try reopened.uptime(id: id, now: clock.now)
+        #expect(report.minutes.map(\.probes) == [2, 1])
+        #expect(report.hours.map(\.probes) == [3])
+        var w = JSONWriter()
+        report.writeJSON(to: &w)
+        let json = try JSONValue.parse(w.bytes)
+        #expect(json["minutes"]?.array?.first?["start"]?.string == "2026-11-30T10:00:00Z")
+        #expect(json["minutes"]?.array?.first?["latency_ms"]?["avg"]?.number == 20)
+        #expect(json["hours"]?.array?.first?["failures"]?.int == 1)
+        #expect(json["24h"]?.number == 2.0 / 3.0)
+    }
+
+    @Test func rollupsAreBoundedByAge() async throws {
+        let directory = TemporaryDirectory()
+        let clock = TestClock(Self.t0)
+        let store = try ServiceStore(directory: directory.path, now: { clock.now })
+        let id = try await register(store, "api")
+        store.rollups.add(id: id, at: Self.t0, healthy: true, ms: 1)
+        try await store.persistRollups(everything: true)
+        // 25 hours later: the minute row is past 24 h and goes with the next write; the hour stays.
+        let later = Self.t0.addingTimeInterval(25 * 3600)
+        clock.set(later)
+        store.rollups.add(id: id, at: later, healthy: false, ms: 2)
+        try await store.persistRollups(everything: true)
+        var report = try store.uptime(id: id, now: later)
+        #expect(report.minutes.map(\.start) == [Int64(later.timeIntervalSince1970) / 60 * 60])
+        #expect(report.hours.count == 2)
+        #expect(report.ratio24h == 0 && report.ratio30d == 0.5)
+        try store.env.read { txn in
+            var rows = 0
+            try txn.forEach(store.dbs.rollups) { _, _ in rows += 1; return true }
+            #expect(rows == 3, "1 minute row and 2 hour rows are stored")
+        }
+        // 31 days after t0 the first hour is gone as well; 8 days after `later`, 7 d has no data.
+        let month = Self.t0.addingTimeInterval(31 * 86_400)
+        clock.set(month)
+        store.rollups.add(id: id, at: month, healthy: true, ms: 3)
+        try await store.persistRollups(everything: true)
+        report = try store.uptime(id: id, now: month)
+        #expect(report.hours.map(\.probes) == [1, 1])
+        #expect(report.ratio7d == 1.0)
+        // Deleting the service deletes its rollups.
+        try await store.delete(id: id)
+        try store.env.read { txn in
+            var rows = 0
+            try txn.forEach(store.dbs.rollups) { _, _ in rows += 1; return true }
+            #expect(rows == 0)
+        }
+    }
+
+    @Test func noDataIsNull() async throws {
+        let directory = TemporaryDirectory()
+        let store = try ServiceStore(directory: directory.path)
+        let id = try await register(store, "quiet")
+        let report = try store.uptime(id: id, now: Date())
+        #expect(report.ratio24h == nil && report.ratio7d == nil && report.ratio30d == nil && report.minutes.isEmpty && report.hours.isEmpty)
+        var w = JSONWriter()
+        report.writeJSON(to: &w)
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"24h":null,"7d":null,"30d":null,"minutes":[],"hours":[]}"#)
+    }
+
+    /// Through the API and the real prober: each probe counts; the service page draws the bar and the chart,
+    /// and headless Chromium renders them.
+    @Test func uptimeRouteAndServicePage() async throws {
+        let target = try ProbeTargetServer()
+        try await withProbingRegistry(configure: { $0.probeInterval = 3600 }) { client, _ in
+            let created = try await client.send(.post, "/api/services", serviceJSON("web", url: target.url("/ok")))
+            let id = try #require(created.json?["id"]?.int)
+            for _ in 0..<3 { #expect(try await client.send(.post, "/api/services/\(id)/check").status == 200) }
+            let uptime = try await client.send(.get, "/api/services/\(id)/uptime")
+            #expect(uptime.status == 200, "\(uptime.text)")
+            let json = try #require(uptime.json)
+            #expect(json["24h"]?.number == 1 && json["7d"]?.number == 1 && json["30d"]?.number == 1)
+            #expect(json["minutes"]?.array?.reduce(0) { $0 + ($1["probes"]?.int ?? 0) } == 3)
+            #expect(json["hours"]?.array?.reduce(0) { $0 + ($1["probes"]?.int ?? 0) } == 3)
+            #expect(try await client.send(.get, "/api/services/9999/uptime").status == 404)
+            #expect(try await client.send(.get, "/api/services/x/uptime").status == 422)
+
+            let page = try await client.send(.get, "/services/\(id)").text
+            #expect(page.contains("id=\"uptime-bar\"") && page.contains("id=\"latency-chart\""))
+            #expect(page.contains("Uptime: 24 h 100.00%"))
+            #expect(page.contains("3 of 3 probes passed"), "the bar says its figures as text")
+
+            // Headless Chromium renders the page: the SVGs have a size and the current hour's block is "up".
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+                Issue.record("chromium is missing: apt-get install -y chromium")
+                return
+            }
+            let port = try #require(client.port)
+            let dom = try await blocking {
+                try ExpositionSamples.run("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000",
+                                                                 "--dump-dom", "http://127.0.0.1:\(port)/services/\(id)"]).stdout
+            }
+            #expect(dom.contains("id=\"uptime-bar\"") && dom.contains("data-state=\"up\""), "\(dom.prefix(300))")
+            #expect(dom.contains("class=\"latency-avg\""))
+        }
+    }
+}
