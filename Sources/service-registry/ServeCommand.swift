@@ -28,6 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Ports counted as web ports, e.g. 80,443,3000-9999 (the default).") var portRange: String?
     @Option(help: "Glob of units to include (repeatable; default all).") var includeUnit: [String] = []
     @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
+    @Option(help: "full or basic: basic leaves the probe phase and systemd unit-state series out of /metrics (default full).") var metricsDetail: String?
 
     func run() async throws {
         let configuration: RegistryConfiguration
@@ -118,6 +119,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         c.includeUnits = includeUnit.isEmpty ? (env("INCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : includeUnit
         c.excludeUnits = excludeUnit.isEmpty ? (env("EXCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : excludeUnit
+        let detail = metricsDetail ?? env("METRICS_DETAIL") ?? c.metricsDetail.rawValue
+        guard let parsedDetail = MetricsDetail(rawValue: detail) else { throw ConfigurationError("--metrics-detail \(detail): must be full or basic") }
+        c.metricsDetail = parsedDetail
         return c
     }
 }

@@ -23,8 +23,16 @@ public struct RegistryConfiguration: Sendable {
     public var portRange = PortRange.defaultWeb
     public var includeUnits: [String] = []
     public var excludeUnits: [String] = []
+    /// Which per-service series `/metrics` exports (docs/fleet.md).
+    public var metricsDetail = MetricsDetail.full
 
     public init() {}
+}
+
+/// `full`: every per-service series of docs/metrics.md. `basic`: without the probe phase series and the
+/// systemd unit-state series (10 fewer series per probed systemd service), for large fleets.
+public enum MetricsDetail: String, Sendable, CaseIterable {
+    case full, basic
 }
 
 public enum SystemdScope: String, Sendable, CaseIterable {
