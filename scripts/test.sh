@@ -8,7 +8,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     liblmdb-dev libcurl4-openssl-dev pkg-config zlib1g-dev \
     curl openssl python3 jq \
-    prometheus chromium python3-websocket nginx-light wrk \
+    prometheus prometheus-alertmanager chromium python3-websocket nginx-light wrk \
     systemd dbus-user-session >/dev/null
 fi
 # The OpenAPI fuzz test drives schemathesis (PyPI). Debian's own python3 has no pip and is "externally

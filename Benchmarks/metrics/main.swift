@@ -2,8 +2,8 @@
 //
 //   metrics-benchmark render COUNT [RUNS]      full /metrics render (no cache) of COUNT probed services:
 //                                              prints bytes and min/median milliseconds, both formats, and gzip
-//   metrics-benchmark populate COUNT DATA_DIR  writes COUNT services with probe results into a fresh LMDB
-//                                              data directory for a daemon to serve
+//   metrics-benchmark populate COUNT DATA_DIR [URL]  writes COUNT services with probe results into a fresh LMDB
+//                                              data directory for a daemon to serve (all probing URL if given)
 import Foundation
 import Hummingbird
 import ServiceRegistry
@@ -35,7 +35,7 @@ func milliseconds(_ body: () -> Void) -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let count = Int(arguments[2]), count > 0 else {
-    FileHandle.standardError.write(Data("usage: metrics-benchmark render COUNT [RUNS] | populate COUNT DATA_DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: metrics-benchmark render COUNT [RUNS] | populate COUNT DATA_DIR [URL]\n".utf8))
     exit(2)
 }
 switch arguments[1] {
@@ -59,9 +59,16 @@ case "render":
     times.sort()
     print("gzip text-0.0.4 services=\(count) bytes=\(zipped) median_ms=\(String(format: "%.2f", times[times.count / 2]))")
 case "populate":
-    guard arguments.count == 4 else { exit(2) }
+    // An optional URL makes every service probe that URL over HTTP (Benchmarks/fleet.sh: one nginx for all).
+    guard arguments.count == 4 || arguments.count == 5 else { exit(2) }
     let store = try ServiceStore(directory: arguments[3])
-    let records = sampleRecords(count)
+    var records = sampleRecords(count)
+    if arguments.count == 5 {
+        for index in records.indices {
+            records[index].url = arguments[4]
+            records[index].lastProbe?.certificateExpiry = nil
+        }
+    }
     try store.transactionSync { txn in
         for record in records {
             _ = try txn.nextID()

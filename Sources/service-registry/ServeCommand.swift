@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert-file (re-read on SIGHUP).") var tlsKeyFile: String?
     @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS).") var tlsClientCaFile: String?
     @Option(help: "Prometheus exporter-toolkit web configuration file; its tls_server_config is used (instead of the --tls-* options).") var webConfigFile: String?
+    @Option(help: "full or basic: basic leaves the probe phase and systemd unit-state series out of /metrics (default full).") var metricsDetail: String?
 
     func run() async throws {
         let configuration: RegistryConfiguration
@@ -160,6 +161,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as TLSSettingsError {
             throw ConfigurationError(error.description)
         }
+        let detail = metricsDetail ?? env("METRICS_DETAIL") ?? c.metricsDetail.rawValue
+        guard let parsedDetail = MetricsDetail(rawValue: detail) else { throw ConfigurationError("--metrics-detail \(detail): must be full or basic") }
+        c.metricsDetail = parsedDetail
         return c
     }
 }

@@ -34,6 +34,8 @@ public struct RegistryConfiguration: Sendable {
     public var connections = ConnectionLimits()
     /// HTTPS on the same port (SPEC §11); nil = plain HTTP.
     public var tls: TLSSettings?
+    /// Which per-service series `/metrics` exports (docs/fleet.md).
+    public var metricsDetail = MetricsDetail.full
 
     public init() {}
 
@@ -54,6 +56,12 @@ public struct RegistryConfiguration: Sendable {
         }
         return false
     }
+}
+
+/// `full`: every per-service series of docs/metrics.md. `basic`: without the probe phase series and the
+/// systemd unit-state series (10 fewer series per probed systemd service), for large fleets.
+public enum MetricsDetail: String, Sendable, CaseIterable {
+    case full, basic
 }
 
 public enum SystemdScope: String, Sendable, CaseIterable {

@@ -45,6 +45,7 @@ public final class MetricsExporter: Sendable {
     let probeStatistics: (any ProbeStatistics)?
     let discoveryStatistics: (any DiscoveryStatistics)?
     let probeDefaults: ProbeDefaults
+    let detail: MetricsDetail
 
     private struct CachedBlock {
         /// Tells this block from a later one of the same format.
@@ -61,18 +62,19 @@ public final class MetricsExporter: Sendable {
     private let generations = Atomic<UInt64>(0)
 
     public init(store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
-                probeDefaults: ProbeDefaults = ProbeDefaults()) {
+                probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full) {
         self.store = store
+        self.detail = detail
         self.probeStatistics = probeStatistics
         self.discoveryStatistics = discoveryStatistics
         self.probeDefaults = probeDefaults
     }
 
     /// The exporter of a running registry: its store, its prober's and discovery's statistics (when those
-    /// run) and its global probe defaults.
+    /// run), its global probe defaults and its `--metrics-detail`.
     public convenience init(_ components: RegistryComponents, _ configuration: RegistryConfiguration) {
         self.init(store: components.store, probeStatistics: components.probeStatistics, discoveryStatistics: components.discoveryStatistics,
-                  probeDefaults: ProbeSettings(configuration).defaults)
+                  probeDefaults: ProbeSettings(configuration).defaults, detail: configuration.metricsDetail)
     }
 
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
@@ -101,7 +103,7 @@ public final class MetricsExporter: Sendable {
         let counters = probeStatistics?.counters()
         var scrape = Scrape(records: [], probeCounters: counters,
                             probeQueueLagSeconds: probeStatistics?.queueLagSeconds(), scan: discoveryStatistics?.scanStatistics(),
-                            probeDefaults: probeDefaults)
+                            probeDefaults: probeDefaults, detail: detail)
         let hit = cache.withLock { entries in
             entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
         }

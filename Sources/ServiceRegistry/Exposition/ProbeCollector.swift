@@ -37,8 +37,9 @@ public struct ProbeCollector: ServiceMetricsCollector {
         }
         writer.begin(Self.duration)
         for (item, probe) in probed { writer.sample(item.identity, value: probe.totalSeconds) }
+        // `--metrics-detail basic` leaves the five phase series out (the bulk of a probed service's series).
         writer.begin(Self.phaseDuration)
-        for (item, probe) in probed {
+        for (item, probe) in probed where services.scrape.detail == .full {
             let phases = probe.phases
             writer.sample(item.identity, ("phase", "resolve"), value: phases.resolve)
             writer.sample(item.identity, ("phase", "connect"), value: phases.connect)

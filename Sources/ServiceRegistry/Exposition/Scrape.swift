@@ -12,18 +12,21 @@ public struct Scrape: Sendable {
     /// Discovery's statistics; nil while no discovery runs.
     public var scan: ScanStatistics?
     public var probeDefaults: ProbeDefaults
+    /// `basic` leaves out the phase and unit-state series.
+    public var detail: MetricsDetail
     /// Number of services by source and status (computed from `records` unless given).
     public var serviceCounts: ServiceCounts
 
     public init(records: [ServiceRecord], probeCounters: [Int: ProbeCounters]? = nil,
                 probeQueueLagSeconds: Double? = nil, scan: ScanStatistics? = nil,
-                probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil) {
+                probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil, detail: MetricsDetail = .full) {
         self.records = records
         self.serviceCounts = serviceCounts ?? ServiceCounts(records)
         self.probeCounters = probeCounters
         self.probeQueueLagSeconds = probeQueueLagSeconds
         self.scan = scan
         self.probeDefaults = probeDefaults
+        self.detail = detail
     }
 }
 

@@ -9,8 +9,9 @@ public struct SystemdCollector: ServiceMetricsCollector {
     public init() {}
 
     public func collect(_ services: ServiceScrape, into writer: inout ExpositionWriter) {
+        // `--metrics-detail basic` leaves the one-hot states out; `service_registry_service_info{status}` still says `failed`.
         writer.begin(Self.unitState)
-        for item in services.items {
+        for item in services.items where services.scrape.detail == .full {
             guard item.record.unit != nil, let activeState = item.record.activeState else { continue }
             let state = Self.oneHotState(activeState)
             for candidate in Self.states {

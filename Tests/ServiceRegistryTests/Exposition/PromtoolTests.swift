@@ -9,7 +9,7 @@ import Testing
 
     /// A live registry (real socket) holding services in every state, with a prober's and discovery's
     /// statistics present (test doubles), scraped with curl: the bytes Prometheus would get.
-    static func liveScrape(accept: String? = nil) async throws -> String {
+    static func liveScrape(accept: String? = nil, detail: MetricsDetail = .full) async throws -> String {
         let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
             var components = RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory))
             components.probeStatistics = FixedProbeStatistics(values: ExpositionSamples.counters, lag: 0.25)
@@ -17,7 +17,7 @@ import Testing
             try ExpositionSamples.populate(components.store)
             return components
         }
-        return try await withLiveRegistry(components: components) { client, _ in
+        return try await withLiveRegistry(configure: { $0.metricsDetail = detail }, components: components) { client, _ in
             var arguments = ["-sS", "--fail", "http://127.0.0.1:\(client.port!)/metrics"]
             if let accept { arguments += ["-H", "Accept: \(accept)"] }
             // Blocking: on a thread of its own, so the registry's handlers keep their threads.
@@ -96,6 +96,27 @@ import Testing
             let quiet = cases.filter { $0.hasPrefix("        exp_alerts: []") }
             #expect(!firing.isEmpty && !quiet.isEmpty, "\(name) needs a firing and a not-firing case")
         }
+    }
+
+    /// In a fleet one Prometheus evaluates the rules over every registry: each alert must say which host
+    /// (`instance`) it is about, in its description and its labels. The promtool cases check the labels:
+    /// every expected firing alert has an `instance`, except ServiceRegistryDown with no target at all.
+    @Test func everyAlertNamesItsInstance() throws {
+        for rule in try AlertRules.load() {
+            #expect(rule.field("description")?.contains("$labels.instance") == true, "\(rule.name) description lacks the instance")
+            #expect(rule.field("expr").map { !$0.contains("sum(") && !$0.contains("sum by") && !$0.contains("without") } == true,
+                    "\(rule.name) aggregates: check that instance survives")
+        }
+        let tests = try String(contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path, encoding: .utf8)
+        let cases = tests.components(separatedBy: "\n  - name: ").dropFirst()
+        var expected = 0
+        for testCase in cases where !testCase.hasPrefix("ServiceRegistryDown fires when no registry target exists at all") {
+            for line in testCase.split(separator: "\n") where line.contains("exp_labels:") {
+                expected += 1
+                #expect(line.contains("instance: "), "no instance in: \(line)")
+            }
+        }
+        #expect(expected >= 10)
     }
 
     /// Every metric name in the dashboard's and the rules' expressions is one a live scrape exports
