@@ -36,11 +36,12 @@ import Testing
     @Test func seriesPerServiceInEachMode() {
         let full = Self.seriesPerService(.full)
         // info, up, healthy, port; duration, 5 phases, status code, last timestamp; probes, failures; interval, timeout
-        // (16), + certificate expiry for HTTPS, + 5 unit states for a systemd unit.
-        #expect(full.counts == [1: 16, 2: 17, 3: 21, 4: 22])
+        // (16), + 4 check_status (one-hot over passing/warning/critical/unknown) per check: the http check, and the
+        // systemd check of a unit; + certificate expiry for HTTPS, + 5 unit states for a systemd unit.
+        #expect(full.counts == [1: 20, 2: 21, 3: 29, 4: 30])
         let basic = Self.seriesPerService(.basic)
         // The same without the 5 phase series and the 5 unit-state series.
-        #expect(basic.counts == [1: 11, 2: 12, 3: 11, 4: 12])
+        #expect(basic.counts == [1: 15, 2: 16, 3: 19, 4: 20])
         #expect(!basic.text.contains("service_registry_probe_phase_duration_seconds"))
         #expect(!basic.text.contains("service_registry_systemd_unit_state"))
         // Everything else basic exports is exactly what full exports (process_* values change between renders).
@@ -60,7 +61,7 @@ import Testing
     @Test func flagAndEnvironmentOnARealDaemon() throws {
         func phaseSeries(_ arguments: [String], environment: [String: String] = [:]) throws -> Bool {
             let data = TemporaryDirectory()
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "0.5", "--scan-interval", "0"] + arguments,
+            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"] + arguments,
                                            environment: environment)
             let registered = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"self","url":"\#(daemon.baseURL)/health"}"#)
             #expect(registered.status == 200, "\(registered.body)")
