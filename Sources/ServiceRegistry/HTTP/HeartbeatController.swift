@@ -26,21 +26,8 @@ struct HeartbeatController<Repository: ServiceRepository, Context: RequestContex
 extension Request {
     /// Like `decodeJSONBody`, but an empty body is nil.
     func decodeOptionalJSONBody() async throws -> JSONValue? {
-        if let length = headers[.contentLength].flatMap(Int.init), length > RequestLimits.maxBodyBytes {
-            throw APIError(HTTPError(.contentTooLarge))
-        }
-        var request = self
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: RequestLimits.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(error)
-        }
+        let buffer = try await collectLimitedBody()
         if buffer.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
-        do {
-            return try JSONValue.parse(buffer.readableBytesView)
-        } catch let error as JSONParseError {
-            throw APIError.validation(ValidationIssue(loc: [.key("body")], msg: "JSON decode error: \(error.reason)", type: "json_invalid"))
-        }
+        return try Self.parseJSONBody(buffer)
     }
 }

@@ -3,19 +3,28 @@ import Hummingbird
 extension Request {
     /// Reads the body (at most 64 KiB, else 413) and parses it as JSON (else 422 `json_invalid`).
     func decodeJSONBody() async throws -> JSONValue {
+        let buffer = try await collectLimitedBody()
+        if buffer.readableBytes == 0 {
+            throw APIError.validation(ValidationIssue(loc: [.key("body")], msg: "Field required", type: "missing"))
+        }
+        return try Self.parseJSONBody(buffer)
+    }
+
+    /// The body, at most 64 KiB (else 413, whether the length was declared or not).
+    func collectLimitedBody() async throws -> ByteBuffer {
         if let length = headers[.contentLength].flatMap(Int.init), length > RequestLimits.maxBodyBytes {
             throw APIError(HTTPError(.contentTooLarge))
         }
         var request = self
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: RequestLimits.maxBodyBytes)
+            return try await request.collectBody(upTo: RequestLimits.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(error)
         }
-        if buffer.readableBytes == 0 {
-            throw APIError.validation(ValidationIssue(loc: [.key("body")], msg: "Field required", type: "missing"))
-        }
+    }
+
+    /// Strict JSON, else 422 `json_invalid`.
+    static func parseJSONBody(_ buffer: ByteBuffer) throws -> JSONValue {
         do {
             return try JSONValue.parse(buffer.readableBytesView)
         } catch let error as JSONParseError {
