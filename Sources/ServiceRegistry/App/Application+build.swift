@@ -30,6 +30,8 @@ public struct RegistryComponents: Sendable {
         self.scanner = scanner
         self.services = services
         self.startedAt = startedAt
+        // Open event streams end at the signal, so the server's drain does not wait for them.
+        onShutdownSignal.append { store.changes.close() }
     }
 }
 
@@ -49,6 +51,7 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + HeartbeatController<ServiceStore, Context>(repository: components.store).endpoints
         + UptimeController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
+        + EventsController<Context>(store: components.store).endpoints
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
 

@@ -52,6 +52,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// The check's settled verdict: `rise`/`fall` consecutive results are needed to change it.
     public var settledHealthy: Bool { settled ?? healthy }
 
+    /// Whether this result shows what `previous` showed except when it finished and how long it took: such a
+    /// result is "timings only" for the change stream (SPEC §10 coalesces those).
+    public func differsOnlyInTimings(from previous: ProbeResult) -> Bool {
+        healthy == previous.healthy && settledHealthy == previous.settledHealthy && statusCode == previous.statusCode
+            && error == previous.error && certificateExpiry == previous.certificateExpiry
+    }
+
     public init(finishedAt: Date, healthy: Bool, statusCode: Int?, totalSeconds: Double,
                 phases: ProbePhases = ProbePhases(), certificateExpiry: Date? = nil, error: String? = nil) {
         self.finishedAt = finishedAt

@@ -40,10 +40,12 @@ public final class ServiceStore: Sendable {
     let housekeeping: StoreHousekeeping
     /// Per-service uptime rollups (SPEC §9): the current minutes in memory, the rest in `dbs.rollups`.
     public let rollups = UptimeRollups()
+    /// Recent changes by version, for `GET /api/events`.
+    public let changes: ChangeLog
 
     /// Opens (creating if needed) the store in `directory`.
     public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
-                housekeeping: StoreHousekeeping = StoreHousekeeping()) throws {
+                housekeeping: StoreHousekeeping = StoreHousekeeping(), changeRetention: ChangeLog.Retention = ChangeLog.Retention()) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let env = try LMDBEnvironment(path: directory, mapSize: mapSizeBytes)
         let dbs = StoreDatabases(
@@ -79,7 +81,13 @@ public final class ServiceStore: Sendable {
             }
         }
         try Self.rekeyNames(env, dbs, snapshot.records)
+        // Versions continue from the wall clock in microseconds: a restarted daemon's versions are above the last
+        // run's (so an event stream resumed across a restart gets `reset`, never a wrong "nothing missed"), and
+        // stay below 2^53, exact in every JSON parser.
+        snapshot.version = max(snapshot.version, UInt64(max(0, Date().timeIntervalSince1970) * 1_000_000))
         state = Mutex(snapshot)
+        changes = ChangeLog(startVersion: snapshot.version, retention: changeRetention)
+        changes.onFlush { [weak self] ids in self?.logDeferredTimings(ids) }
         // Everything is in memory now: drop the map's pages from our resident set, and give back the heap
         // that decoding (and a migration) used.
         env.releaseMappedPages()
@@ -239,8 +247,10 @@ public final class ServiceStore: Sendable {
                         record.lastProbe = live.lastProbe
                     }
                     snapshot.put(record)
+                    changes.append(id: record.id, kind: .upsert, version: snapshot.version)
                 case .deleted(let id):
                     snapshot.remove(id: id)
+                    changes.append(id: id, kind: .delete, version: snapshot.version)
                 }
             }
         }
@@ -264,8 +274,11 @@ public final class ServiceStore: Sendable {
         state.withLock { snapshot in
             guard var record = snapshot.record(id: id) else { return nil }
             let before = record.healthStatus
+            let previous = record.lastProbe
             record.lastProbe = result
             snapshot.put(record)
+            let timingsOnly = record.healthStatus == before && previous.map { result.differsOnlyInTimings(from: $0) } ?? false
+            changes.append(id: id, kind: timingsOnly ? .timings : .upsert, version: snapshot.version)
             if record.healthStatus != before {
                 let event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.rawValue,
                                          to: record.healthStatus.rawValue, detail: result.error)
@@ -274,6 +287,17 @@ public final class ServiceStore: Sendable {
                 pendingHistory.withLock { $0.append(id: id, key: key, event) }
             }
             return record
+        }
+    }
+
+    /// Logs timing-only changes the change log held back (at most one per service per second, SPEC §10), each at a
+    /// new version: the record a reader gets then carries the latest timings.
+    private func logDeferredTimings(_ ids: [Int]) {
+        state.withLock { snapshot in
+            for id in ids where snapshot.record(id: id) != nil {
+                snapshot.version &+= 1
+                changes.append(id: id, kind: .timings, version: snapshot.version)
+            }
         }
     }
 

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /api/events`: the registry's changes as Server-Sent Events (SPEC §10).
+///
+/// Each subscriber is a position in the store's `ChangeLog`, nothing more: it reads up to `batchLimit` entries,
+/// sends the records as they are now (a service changed five times since the last read is sent once) and waits
+/// for its write to be taken before reading on. A subscriber that stops reading therefore holds one batch, and
+/// one that falls behind what the log keeps gets `reset`; memory does not follow how slow a client is.
+struct EventsController<Context: RequestContext>: Sendable {
+    let store: ServiceStore
+    var timing = EventStreamTiming()
+
+    var endpoints: [Endpoint<Context>] { [Endpoint(.get, "/api/events", events)] }
+
+    @Sendable func events(_ request: Request, context: Context) async throws -> Response {
+        let query = try EventStreamQuery.parse(request.queryPairs)
+        // `since` wins over the header; a header that is not a version resumes nowhere: the client re-lists.
+        let resumeHeader = request.headers[HTTPField.Name("Last-Event-ID")!]
+        let since: UInt64?? = query.since.map { .some($0) } ?? resumeHeader.map { EventStreamQuery.parseVersion($0.trimmingCharacters(in: .whitespaces)) }
+        let store = self.store
+        let timing = self.timing
+        var headers: HTTPFields = [:]
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        // A proxy (nginx) must pass events on as they come rather than buffer them.
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        headers[ListHeaders.registryIndex] = String(store.changes.latest)
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var stream = EventStream(store: store, query: query)
+            var frames = ByteBuffer()
+            frames.writeString("retry: \(timing.retryMilliseconds)\n")
+            switch since {
+            case .none: stream.cursor = store.changes.latest
+            case .some(.none): stream.cursor = nil
+            case .some(.some(let version)): stream.cursor = version
+            }
+            if let cursor = stream.cursor { frames.writeString("id: \(cursor)\n\n") }
+            var lastWrite = ContinuousClock.now
+            while true {
+                let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
+                if !open { break }
+                if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {
+                    frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
+                }
+                if frames.readableBytes > 0 {
+                    try await writer.write(frames)
+                    frames.clear()
+                    lastWrite = ContinuousClock.now
+                }
+                if !more { try await Task.sleep(for: timing.poll) }
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// How often a stream looks for changes, how much it reads at once, and the keep-alive (tests shorten them).
+struct EventStreamTiming: Sendable {
+    /// A change reaches subscribers within this (plus the write), and changes in between go out in one write.
+    var poll = Duration.milliseconds(100)
+    var keepAlive = Duration.seconds(15)
+    var batchLimit = 1000
+    /// The reconnection delay the stream asks of EventSource clients.
+    var retryMilliseconds = 2000
+}
+
+/// One subscriber's position and the frames it sends; pure apart from reading the store (tested without HTTP).
+struct EventStream {
+    let store: ServiceStore
+    let query: EventStreamQuery
+    /// The version the subscriber has seen up to; nil before it is known (a reset is due).
+    var cursor: UInt64?
+
+    init(store: ServiceStore, query: EventStreamQuery) {
+        self.store = store
+        self.query = query
+    }
+
+    /// Appends the frames of the next batch to `frames`. Answers whether more entries are waiting (read again at
+    /// once) and whether the stream stays open (false once the daemon shuts down).
+    mutating func next(into frames: inout ByteBuffer, limit: Int) -> (more: Bool, open: Bool) {
+        guard let since = cursor else {
+            let latest = store.changes.latest
+            Self.reset(latest, into: &frames)
+            cursor = latest
+            return (false, true)
+        }
+        switch store.changes.read(after: since, limit: limit) {
+        case .closed:
+            return (false, false)
+        case .reset(let latest):
+            Self.reset(latest, into: &frames)
+            cursor = latest
+            return (false, true)
+        case .entries(let entries, let next):
+            guard !entries.isEmpty else { cursor = next; return (false, true) }
+            write(entries, into: &frames)
+            cursor = next
+            return (next < store.changes.latest, true)
+        }
+    }
+
+    static func reset(_ latest: UInt64, into frames: inout ByteBuffer) {
+        frames.writeString("event: reset\nid: \(latest)\ndata: {\"index\":\(latest)}\n\n")
+    }
+
+    /// Each service once, at its last entry in the batch, with the record as it is now. A visible change anywhere in
+    /// the batch makes the service's event an `upsert` even if a timing-only change came after it.
+    private func write(_ entries: [ChangeLog.Entry], into frames: inout ByteBuffer) {
+        var last: [Int: Int] = [:]
+        var visible: Set<Int> = []
+        for (index, entry) in entries.enumerated() {
+            last[entry.id] = index
+            if entry.kind != .timings { visible.insert(entry.id) }
+        }
+        let snapshot = store.snapshot()
+        var writer = JSONWriter(capacity: 1024)
+        for (index, entry) in entries.enumerated() where last[entry.id] == index {
+            switch entry.kind {
+            case .delete:
+                frames.writeString("event: delete\nid: \(entry.version)\ndata: {\"id\":\(entry.id)}\n\n")
+            case .upsert, .timings:
+                if !visible.contains(entry.id) && !query.timings.includes(entry.id) { continue }
+                // Deleted since: its `delete` is later in the log.
+                guard let record = snapshot.record(id: entry.id) else { continue }
+                guard query.filter.isEmpty || query.filter.matches(record) else { continue }
+                writer.reset()
+                record.writeJSON(to: &writer)
+                frames.writeString("event: upsert\nid: \(entry.version)\ndata: ")
+                frames.writeBytes(writer.bytes)
+                frames.writeString("\n\n")
+            }
+        }
+    }
+}
