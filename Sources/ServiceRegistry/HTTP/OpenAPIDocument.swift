@@ -73,7 +73,7 @@ public enum OpenAPIDocument {
     /// `OpenAPIDocument+<Area>.swift` and one line here.
     public static var operations: [String: JSONValue] {
         var all = coreOperations
-        for area in [probeOperations, checkOperations, discoveryOperations, expositionOperations, dashboardOperations] { all.merge(area) { $1 } }
+        for area in [probeOperations, checkOperations, discoveryOperations, expositionOperations, eventOperations, dashboardOperations] { all.merge(area) { $1 } }
         return all
     }
 
