@@ -14,6 +14,11 @@ public struct DashboardQuery: Sendable, Equatable {
     public var search = ""
     public var sort = SortKey.name
     public var descending = false
+    /// 1-based; a page past the last shows the last (SPEC §10: the first view is a page, never every row).
+    public var page = 1
+
+    /// Rows per page of the dashboard's table.
+    public static let pageSize = 100
 
     public init() {}
 
@@ -26,6 +31,7 @@ public struct DashboardQuery: Sendable, Equatable {
             case "q": search = value.trimmingCharacters(in: .whitespaces)
             case "sort": sort = SortKey(rawValue: value) ?? .name
             case "dir": descending = value == "desc"
+            case "page": page = EventStreamQuery.parseVersion(value).map { Int(min($0, 1_000_000)) }.flatMap { $0 >= 1 ? $0 : nil } ?? 1
             default: break
             }
         }
@@ -42,47 +48,78 @@ public struct DashboardQuery: Sendable, Equatable {
         return filter.matches(record)
     }
 
-    /// The matching records in display order. Missing values (no port, never checked) sort last in both
-    /// directions; ties break by id so the order is stable between refreshes.
-    public func apply(_ records: [ServiceRecord]) -> [ServiceRecord] {
-        records.filter(matches).sorted { a, b in
-            let order = compare(a, b)
-            if order == 0 { return a.id < b.id }
-            return order < 0
+    /// The page this query asks for: the matching records in display order from `(page - 1) * pageSize`, at most
+    /// `pageSize` of them, and how many match in all. Missing values (no port, never checked) sort last in both
+    /// directions; ties break by id so the order is stable between reloads.
+    ///
+    /// Cost follows the page, not the registry: one pass keeps the best `page * pageSize` candidates in a sorted
+    /// buffer (a record enters it only if it sorts before the buffer's last), so page 1 of 100,000 services does
+    /// about 100,000 key comparisons instead of a full sort.
+    public func window(_ snapshot: ServiceSnapshot) -> (records: [ServiceRecord], matching: Int) {
+        var matching: [ServiceRecord] = []
+        for id in snapshot.order {
+            let record = snapshot.entries[id]!.record
+            if matches(record) { matching.append(record) }
+        }
+        let pages = max(1, (matching.count + Self.pageSize - 1) / Self.pageSize)
+        let page = min(self.page, pages)
+        let keep = page * Self.pageSize
+        var best: [(key: SortValue, record: ServiceRecord)] = []
+        if keep * 4 >= matching.count {
+            best = matching.map { (sortValue($0), $0) }.sorted { precedes($0, $1) }
+        } else {
+            best.reserveCapacity(keep + 1)
+            for record in matching {
+                let candidate = (key: sortValue(record), record: record)
+                if best.count == keep, !precedes(candidate, best[keep - 1]) { continue }
+                var low = 0, high = best.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if precedes(best[middle], candidate) { low = middle + 1 } else { high = middle }
+                }
+                best.insert(candidate, at: low)
+                if best.count > keep { best.removeLast() }
+            }
+        }
+        let start = min((page - 1) * Self.pageSize, best.count)
+        return (best[start..<min(start + Self.pageSize, best.count)].map(\.record), matching.count)
+    }
+
+    /// The page actually shown for `matching` records (a page past the last shows the last).
+    public func shownPage(matching: Int) -> Int { min(page, max(1, (matching + Self.pageSize - 1) / Self.pageSize)) }
+
+    /// A record's value in the sort column: text lowercased once, numbers, or missing.
+    enum SortValue {
+        case text(String)
+        case number(Double)
+        case missing
+    }
+
+    private func sortValue(_ record: ServiceRecord) -> SortValue {
+        switch sort {
+        case .name: return .text(record.name.lowercased())
+        case .description: return record.description.map { .text($0.lowercased()) } ?? .missing
+        case .status: return .number(Double(Self.statusRank(record.status)))
+        case .health: return .number(Double(Self.healthRank(record.healthStatus)))
+        case .response: return record.lastResponseTimeMs.map(SortValue.number) ?? .missing
+        case .port: return record.port.map { .number(Double($0)) } ?? .missing
+        case .checked: return record.lastHealthCheck.map { .number($0.timeIntervalSince1970) } ?? .missing
         }
     }
 
-    private func compare(_ a: ServiceRecord, _ b: ServiceRecord) -> Int {
-        func strings(_ x: String?, _ y: String?) -> Int {
-            switch (x, y) {
-            case (nil, nil): return 0
-            case (nil, _): return 1
-            case (_, nil): return -1
-            case let (x?, y?):
-                let r = x.localizedLowercase.compare(y.localizedLowercase)
-                let order = r == .orderedAscending ? -1 : r == .orderedDescending ? 1 : 0
-                return descending ? -order : order
-            }
+    /// Display order: missing last whatever the direction, then by value in the chosen direction, then by id.
+    private func precedes(_ a: (key: SortValue, record: ServiceRecord), _ b: (key: SortValue, record: ServiceRecord)) -> Bool {
+        let order: Int
+        switch (a.key, b.key) {
+        case (.missing, .missing): order = 0
+        case (.missing, _): return false
+        case (_, .missing): return true
+        case let (.text(x), .text(y)): order = x < y ? -1 : x > y ? 1 : 0
+        case let (.number(x), .number(y)): order = x < y ? -1 : x > y ? 1 : 0
+        default: order = 0
         }
-        func numbers(_ x: Double?, _ y: Double?) -> Int {
-            switch (x, y) {
-            case (nil, nil): return 0
-            case (nil, _): return 1
-            case (_, nil): return -1
-            case let (x?, y?):
-                let order = x < y ? -1 : x > y ? 1 : 0
-                return descending ? -order : order
-            }
-        }
-        switch sort {
-        case .name: return strings(a.name, b.name)
-        case .description: return strings(a.description, b.description)
-        case .status: return numbers(Double(Self.statusRank(a.status)), Double(Self.statusRank(b.status)))
-        case .health: return numbers(Double(Self.healthRank(a.healthStatus)), Double(Self.healthRank(b.healthStatus)))
-        case .response: return numbers(a.lastResponseTimeMs, b.lastResponseTimeMs)
-        case .port: return numbers(a.port.map(Double.init), b.port.map(Double.init))
-        case .checked: return numbers(a.lastHealthCheck?.timeIntervalSince1970, b.lastHealthCheck?.timeIntervalSince1970)
-        }
+        if order != 0 { return descending ? order > 0 : order < 0 }
+        return a.record.id < b.record.id
     }
 
     /// Worst first when sorted ascending: what needs attention comes to the top.
@@ -94,16 +131,31 @@ public struct DashboardQuery: Sendable, Equatable {
         switch status { case .failed: 0; case .inactive: 1; case .active: 2 }
     }
 
-    /// The query string for this state with the sort changed (for the header links that work without JS).
+    /// The query string for this state with the sort changed (for the header links that work without JS); a new
+    /// sort starts at the first page.
     func queryString(sortingBy key: SortKey) -> String {
+        var parts = filterParts
+        parts.append("sort=\(key.rawValue)")
+        if key == sort && !descending { parts.append("dir=desc") }
+        return "?" + parts.joined(separator: "&")
+    }
+
+    /// The query string for this state at another page (the pager's links).
+    func queryString(page: Int) -> String {
+        var parts = filterParts
+        if sort != .name { parts.append("sort=\(sort.rawValue)") }
+        if descending { parts.append("dir=desc") }
+        if page > 1 { parts.append("page=\(page)") }
+        return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
+    }
+
+    private var filterParts: [String] {
         var parts: [String] = []
         if let status { parts.append("status=\(status.rawValue)") }
         if let health { parts.append("health=\(health.rawValue)") }
         if let source { parts.append("source=\(source.rawValue)") }
         if !search.isEmpty { parts.append("q=\(HTML.queryValue(search))") }
-        parts.append("sort=\(key.rawValue)")
-        if key == sort && !descending { parts.append("dir=desc") }
-        return "?" + parts.joined(separator: "&")
+        return parts
     }
 }
 

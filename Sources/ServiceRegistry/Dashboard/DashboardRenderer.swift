@@ -5,24 +5,23 @@ import Foundation
 public struct DashboardRenderer: Sendable {
     /// Whether writes need a bearer token (the script then asks for it once and keeps it).
     public var authRequired: Bool
-    /// How often the script polls `GET /api/services`.
-    public var refreshMilliseconds: Int
 
-    public init(authRequired: Bool = false, refreshMilliseconds: Int = 3000) {
+    public init(authRequired: Bool = false) {
         self.authRequired = authRequired
-        self.refreshMilliseconds = refreshMilliseconds
     }
 
     // MARK: Pages
 
-    /// `GET /`: counts, actions, filters and the full table (already filtered and sorted as `query` says).
+    /// `GET /`: counts, actions, filters and one page of the table, filtered and sorted as `query` says (SPEC §10:
+    /// never every row of a large registry). `data-index` is the store version the page shows: the script resumes
+    /// the change stream from there, so nothing between the render and the subscription is missed.
     public func indexPage(_ snapshot: ServiceSnapshot, query: DashboardQuery = DashboardQuery(), now: Date = Date()) -> String {
-        let all = snapshot.records
-        let shown = query.apply(all)
-        var h = HTMLBuffer(capacity: 2048 + all.count * 900)
-        head(&h, title: "Service registry", page: "index")
+        let (shown, matching) = query.window(snapshot)
+        let page = query.shownPage(matching: matching)
+        var h = HTMLBuffer(capacity: 8192 + shown.count * 900)
+        head(&h, title: "Service registry", page: "index", index: snapshot.version)
         h.raw("<main id=\"main\">\n")
-        counts(&h, all)
+        counts(&h, ServiceSummary(snapshot))
         h.raw("<section class=\"toolbar\" aria-label=\"Actions\">\n")
         h.raw("<button type=\"button\" id=\"scan-button\" class=\"button\">Scan now</button>\n")
         h.raw("<span id=\"scan-result\" class=\"inline-status\" role=\"status\"></span>\n")
@@ -32,8 +31,10 @@ public struct DashboardRenderer: Sendable {
         serviceForm(&h, record: nil)
         h.raw("</details>\n")
         filters(&h, query)
-        h.raw("<p id=\"summary\" class=\"summary\">")
-        h.text("Showing \(shown.count) of \(all.count) services")
+        h.raw("<div id=\"view\"")
+        h.attribute("data-page", String(page))
+        h.raw(">\n<p id=\"summary\" class=\"summary\">")
+        h.text(Self.summaryText(shown: shown.count, page: page, matching: matching, total: snapshot.count))
         h.raw("</p>\n<div class=\"table-wrap\">\n<table id=\"services\" role=\"table\">\n<caption class=\"visually-hidden\">Services</caption>\n<thead><tr>")
         for (key, title) in Self.columns {
             h.raw("<th scope=\"col\"")
@@ -50,10 +51,39 @@ public struct DashboardRenderer: Sendable {
         for record in shown { row(&h, record, now: now) }
         h.raw("</tbody>\n</table>\n</div>\n")
         h.raw("<p id=\"empty\" class=\"empty\"\(shown.isEmpty ? "" : " hidden")>No services match these filters.</p>\n")
+        pager(&h, query, page: page, matching: matching)
+        h.raw("</div>\n")
         h.raw("<p id=\"refresh-status\" class=\"refresh-status\" aria-live=\"polite\"></p>\n")
         h.raw("</main>\n")
         foot(&h)
         return h.text
+    }
+
+    /// "Showing 6 of 6 services" when one page holds every match, else "Showing 101–200 of 12,345 matching (100,000 in all)".
+    static func summaryText(shown: Int, page: Int, matching: Int, total: Int) -> String {
+        if page == 1 && shown == matching { return "Showing \(matching) of \(total) services" }
+        let first = (page - 1) * DashboardQuery.pageSize + 1
+        return "Showing \(first)–\(first + shown - 1) of \(matching) matching (\(total) in all)"
+    }
+
+    /// Previous and next pages as plain links (they work without JavaScript; the script follows them in place).
+    private func pager(_ h: inout HTMLBuffer, _ query: DashboardQuery, page: Int, matching: Int) {
+        let pages = max(1, (matching + DashboardQuery.pageSize - 1) / DashboardQuery.pageSize)
+        h.raw("<nav id=\"pager\" class=\"pager\" aria-label=\"Pages\"\(pages > 1 ? "" : " hidden")>")
+        if page > 1 {
+            h.raw("<a rel=\"prev\" class=\"button\"")
+            h.attribute("href", "/" + query.queryString(page: page - 1))
+            h.raw(">← Previous</a> ")
+        }
+        h.raw("<span class=\"page-of\">")
+        h.text("Page \(page) of \(pages)")
+        h.raw("</span>")
+        if page < pages {
+            h.raw(" <a rel=\"next\" class=\"button\"")
+            h.attribute("href", "/" + query.queryString(page: page + 1))
+            h.raw(">Next →</a>")
+        }
+        h.raw("</nav>\n")
     }
 
     /// `GET /services/{id}`: every field, labels, the history as a timeline (newest first), check now,
@@ -181,7 +211,7 @@ public struct DashboardRenderer: Sendable {
         (.response, "Response"), (.port, "Port"), (.checked, "Last check"),
     ]
 
-    private func head(_ h: inout HTMLBuffer, title: String, page: String, serviceID: Int? = nil) {
+    private func head(_ h: inout HTMLBuffer, title: String, page: String, serviceID: Int? = nil, index: UInt64? = nil) {
         h.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         h.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         h.raw("<meta name=\"color-scheme\" content=\"light dark\">\n<title>")
@@ -191,7 +221,7 @@ public struct DashboardRenderer: Sendable {
         h.raw("<script src=\"/static/app.js?v=\(DashboardAssets.script.version)\" defer></script>\n</head>\n<body")
         h.attribute("data-page", page)
         h.attribute("data-auth", authRequired ? "token" : "open")
-        h.attribute("data-refresh-ms", String(refreshMilliseconds))
+        if let index { h.attribute("data-index", String(index)) }
         if let serviceID { h.attribute("data-service-id", String(serviceID)) }
         h.raw(">\n<a class=\"skip-link\" href=\"#main\">Skip to content</a>\n")
         h.raw("<header class=\"site-header\"><h1><a href=\"/\">Service registry</a></h1>")
@@ -209,13 +239,7 @@ public struct DashboardRenderer: Sendable {
         h.raw("</body>\n</html>\n")
     }
 
-    private func counts(_ h: inout HTMLBuffer, _ records: [ServiceRecord]) {
-        var health: [HealthStatus: Int] = [:]
-        var status: [ServiceStatus: Int] = [:]
-        for record in records {
-            health[record.healthStatus, default: 0] += 1
-            status[record.status, default: 0] += 1
-        }
+    private func counts(_ h: inout HTMLBuffer, _ summary: ServiceSummary) {
         h.raw("<section class=\"counts\" aria-label=\"Counts\">\n")
         func count(_ key: String, _ n: Int, _ title: String) {
             h.raw("<div")
@@ -226,9 +250,9 @@ public struct DashboardRenderer: Sendable {
             h.text(title)
             h.raw("</span></div>\n")
         }
-        count("total", records.count, "services")
-        for value in HealthStatus.allCases { count(value.rawValue, health[value] ?? 0, value.rawValue) }
-        for value in ServiceStatus.allCases { count(value.rawValue, status[value] ?? 0, value.rawValue) }
+        count("total", summary.total, "services")
+        for value in HealthStatus.allCases { count(value.rawValue, summary.health[value] ?? 0, value.rawValue) }
+        for value in ServiceStatus.allCases { count(value.rawValue, summary.status[value] ?? 0, value.rawValue) }
         h.raw("</section>\n")
     }
 

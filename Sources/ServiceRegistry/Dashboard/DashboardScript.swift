@@ -7,7 +7,6 @@ enum DashboardScript {
   const body = document.body;
   const page = body.dataset.page;
   const authRequired = body.dataset.auth === 'token';
-  const refreshMs = Math.max(250, parseInt(body.dataset.refreshMs, 10) || 3000);
   const TOKEN_KEY = 'service-registry.api-token';
 
   // ---- small DOM helpers -------------------------------------------------------------------
@@ -201,7 +200,7 @@ enum DashboardScript {
         form.reset();
         setStatus(status, '', 'ok');
         status.append('Saved ', el('a', { href: '/services/' + result.data.id }, [result.data.name]), '.');
-        await refresh();
+        await reloadView();
       } else {
         setStatus(status, '');
         showErrors(form, result.data, result.status);
@@ -216,63 +215,38 @@ enum DashboardScript {
     form.addEventListener('submit', function (event) { event.preventDefault(); submitService(form); });
   }
 
-  // ---- index: the table, filters, sorting, refresh -----------------------------------------
+  // ---- index: the server renders the view; the change stream keeps it live ----------------
+  // The server decides filtering, sorting and paging (DashboardQuery): the script never sorts or filters rows.
+  // A view change fetches the server's page for the new URL and takes its rows; changes arrive over
+  // GET /api/events, resumed from the version the page was rendered at (data-index), so nothing in between is
+  // lost. A change to a row on screen updates that row; anything else that may change what the page holds
+  // (a service created, deleted, or changed off screen) reloads the page's rows, at most every few seconds.
   const table = document.getElementById('services');
   const tbody = table ? table.tBodies[0] : null;
   const filterForm = document.getElementById('filters');
   const rows = new Map();
   let rowsRebuilt = 0;   // exposed as data-rows-rebuilt: the browser test checks that unchanged rows are left alone
-  let services = null;
-  let timer = null;
-  const view = { status: '', health: '', source: '', q: '', sort: 'name', dir: 'asc' };
+  let lastEventId = body.dataset.index || '';
+  let events = null;
+  let reloadTimer = null;
+  let lastReload = 0;
+  let pageNumber = 1;
+  const RELOAD_EVERY_MS = 3000;
 
-  function readView() {
-    if (!filterForm) return;
-    for (const key of ['status', 'health', 'source', 'q', 'sort', 'dir']) view[key] = filterForm.elements[key].value;
-    view.q = view.q.trim();
+  function viewParams() {
+    const params = new URLSearchParams();
+    if (!filterForm) return params;
+    for (const key of ['status', 'health', 'source']) if (filterForm.elements[key].value) params.set(key, filterForm.elements[key].value);
+    const q = filterForm.elements.q.value.trim();
+    if (q) params.set('q', q);
+    if (filterForm.elements.sort.value !== 'name') params.set('sort', filterForm.elements.sort.value);
+    if (filterForm.elements.dir.value === 'desc') params.set('dir', 'desc');
+    if (pageNumber > 1) params.set('page', String(pageNumber));
+    return params;
   }
   function writeURL() {
-    const params = new URLSearchParams();
-    for (const key of ['status', 'health', 'source', 'q']) if (view[key]) params.set(key, view[key]);
-    if (view.sort !== 'name') params.set('sort', view.sort);
-    if (view.dir === 'desc') params.set('dir', 'desc');
-    const query = params.toString();
+    const query = viewParams().toString();
     history.replaceState(null, '', query ? '?' + query : location.pathname);
-  }
-  const HEALTH_RANK = { unhealthy: 0, unknown: 1, healthy: 2 };
-  const STATUS_RANK = { failed: 0, inactive: 1, active: 2 };
-  function sortValue(s, key) {
-    switch (key) {
-      case 'name': return s.name.toLowerCase();
-      case 'description': return s.description === null ? null : s.description.toLowerCase();
-      case 'status': return STATUS_RANK[s.status];
-      case 'health': return HEALTH_RANK[s.health_status];
-      case 'response': return s.last_response_time_ms;
-      case 'port': return s.port;
-      case 'checked': return s.last_health_check === null ? null : Date.parse(s.last_health_check);
-    }
-    return s.id;
-  }
-  // Same order as the server's render: missing values last either way, ties by id.
-  function visibleServices() {
-    const q = view.q.toLowerCase();
-    const list = services.filter(function (s) {
-      if (view.status && s.status !== view.status) return false;
-      if (view.health && s.health_status !== view.health) return false;
-      if (view.source && s.source !== view.source) return false;
-      if (q && s.name.toLowerCase().indexOf(q) < 0 && (s.description || '').toLowerCase().indexOf(q) < 0) return false;
-      return true;
-    });
-    const sign = view.dir === 'desc' ? -1 : 1;
-    return list.map(function (s) { return [sortValue(s, view.sort), s]; }).sort(function (a, b) {
-      const x = a[0], y = b[0];
-      if (x === null && y === null) return a[1].id - b[1].id;
-      if (x === null) return 1;
-      if (y === null) return -1;
-      if (x < y) return -sign;
-      if (x > y) return sign;
-      return a[1].id - b[1].id;
-    }).map(function (pair) { return pair[1]; });
   }
   function badge(kind, value, title) {
     const span = el('span', { 'class': 'badge ' + kind + ' ' + kind + '-' + value });
@@ -286,11 +260,13 @@ enum DashboardScript {
     if (extraClass) td.className = extraClass;
     return td;
   }
-  // Rebuilds a row's cells only when what it shows changed, so focus and selection survive a refresh.
-  function renderRow(tr, s) {
+  function signatureOf(s) {
     // Same as DashboardRenderer.signature: updated_at moves whenever the name, URL, description or status changes.
-    const signature = [s.name, s.status, s.health_status, s.port === null ? '' : String(s.port), s.updated_at,
-      s.last_health_check || ''].join('\n');
+    return [s.name, s.status, s.health_status, s.port === null ? '' : String(s.port), s.updated_at, s.last_health_check || ''].join('\n');
+  }
+  // Rebuilds a row's cells only when what it shows changed, so focus and selection survive an update.
+  function renderRow(tr, s) {
+    const signature = signatureOf(s);
     if (tr.dataset.signature === signature) return;
     tr.dataset.signature = signature;
     rowsRebuilt++;
@@ -311,87 +287,175 @@ enum DashboardScript {
       cell('details', [el('a', { href: '/services/' + s.id }, ['Details', el('span', { 'class': 'visually-hidden' }, [' of ' + s.name])])])
     );
   }
-  function renderTable() {
-    if (!services || !tbody) return;
-    const live = new Set();
-    for (const s of services) live.add(s.id);
-    for (const id of Array.from(rows.keys())) if (!live.has(id)) { rows.get(id).remove(); rows.delete(id); }
-    const shown = visibleServices();
+  function markUpdated() {
+    body.dataset.rowsRebuilt = String(rowsRebuilt);
+    body.dataset.updatedAt = String(Date.now());
+  }
+  // Takes the rows, counts, summary and pager of a page the server rendered for the current view. Rows whose
+  // signature did not change stay the same elements (focus, selection and scroll survive).
+  function adopt(doc) {
+    const fresh = doc.getElementById('services').tBodies[0].rows;
+    const keep = new Map();
+    for (const tr of Array.from(fresh)) {
+      const id = Number(tr.dataset.id);
+      const old = rows.get(id);
+      if (old && old.dataset.signature === tr.dataset.signature) keep.set(id, old);
+      else { keep.set(id, document.importNode(tr, true)); if (old) rowsRebuilt++; }
+    }
     let index = 0;
-    for (const s of shown) {
-      let tr = rows.get(s.id);
-      if (!tr) { tr = el('tr', { 'data-id': String(s.id) }); rows.set(s.id, tr); }
-      renderRow(tr, s);
+    for (const [, tr] of keep) {
       const current = tbody.children[index];
       if (current !== tr) tbody.insertBefore(tr, current || null);   // moves only what is out of place
       index++;
     }
     while (tbody.children.length > index) tbody.lastElementChild.remove();
-    body.dataset.rowsRebuilt = String(rowsRebuilt);
-    const counts = { total: services.length, healthy: 0, unhealthy: 0, unknown: 0, active: 0, inactive: 0, failed: 0 };
-    for (const s of services) { counts[s.health_status]++; counts[s.status]++; }
-    for (const node of document.querySelectorAll('[data-count]')) {
-      const text = String(counts[node.dataset.count] || 0);
-      if (node.textContent !== text) node.textContent = text;
+    rows.clear();
+    for (const [id, tr] of keep) rows.set(id, tr);
+    for (const id of ['summary', 'pager']) {
+      const node = document.getElementById(id), update = doc.getElementById(id);
+      if (node && update) { node.replaceWith(document.importNode(update, true)); }
     }
-    document.getElementById('summary').textContent = 'Showing ' + shown.length + ' of ' + services.length + ' services';
-    document.getElementById('empty').hidden = shown.length > 0;
+    document.getElementById('empty').hidden = keep.size > 0;
+    pageNumber = Number(doc.getElementById('view').dataset.page) || 1;
+    for (const node of doc.querySelectorAll('[data-count]')) setCount(node.dataset.count, node.textContent);
     for (const th of table.tHead.rows[0].cells) {
-      if (!th.dataset.sort) continue;
-      if (th.dataset.sort === view.sort) th.setAttribute('aria-sort', view.dir === 'desc' ? 'descending' : 'ascending');
+      const fresh = doc.querySelector('th[data-sort="' + th.dataset.sort + '"]');
+      if (!th.dataset.sort || !fresh) continue;
+      if (fresh.hasAttribute('aria-sort')) th.setAttribute('aria-sort', fresh.getAttribute('aria-sort'));
       else th.removeAttribute('aria-sort');
+      th.querySelector('a.sort').setAttribute('href', fresh.querySelector('a.sort').getAttribute('href'));
     }
+    markUpdated();
   }
-  async function refresh() {
+  function setCount(key, text) {
+    const node = document.querySelector('[data-count="' + key + '"]');
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+  async function reloadView() {
+    if (!tbody) return;
+    clearTimeout(reloadTimer);
+    reloadTimer = null;
+    lastReload = Date.now();
     const status = document.getElementById('refresh-status');
+    const ids = Array.from(rows.keys()).join(',');
     try {
-      const response = await fetch('/api/services', { headers: { 'Accept': 'application/json' }, cache: 'no-store' });
+      const query = viewParams().toString();
+      const response = await fetch('/' + (query ? '?' + query : ''), { headers: { 'Accept': 'text/html' }, cache: 'no-store' });
       if (!response.ok) throw new Error('HTTP ' + response.status);
-      services = await response.json();
-      renderTable();
-      if (!body.dataset.refreshedAt) performance.mark('dashboard:first-refresh');
-      if (status.textContent) setStatus(status, '');
-      body.dataset.refreshedAt = String(Date.now());
+      const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
+      adopt(doc);
+      writeURL();
+      if (status.textContent && events && events.readyState === 1) setStatus(status, '');
+      // The stream sends timing updates only for the rows on screen: follow the page's rows.
+      if (Array.from(rows.keys()).join(',') !== ids) connect();
     } catch (e) {
-      setStatus(status, 'Could not refresh (' + e.message + '); retrying every ' + refreshMs / 1000 + ' s.', 'error');
+      setStatus(status, 'Could not load the view (' + e.message + ').', 'error');
     }
   }
-  function schedule() {
-    clearTimeout(timer);
-    timer = setTimeout(async function () {
-      if (!document.hidden) await refresh();
-      tickTimes();
-      schedule();
-    }, refreshMs);
+  // Soon after the first change, then at most every RELOAD_EVERY_MS while changes keep coming.
+  function scheduleReload() {
+    if (reloadTimer) return;
+    const wait = Math.max(200, lastReload + RELOAD_EVERY_MS - Date.now());
+    reloadTimer = setTimeout(function () { reloadTimer = null; if (!document.hidden) reloadView(); else pendingWhileHidden = true; }, wait);
+  }
+  let pendingWhileHidden = false;
+  async function updateCounts() {
+    try {
+      const response = await fetch('/api/summary', { headers: { 'Accept': 'application/json' }, cache: 'no-cache' });
+      if (!response.ok) return;
+      const summary = await response.json();
+      setCount('total', String(summary.total));
+      for (const group of ['health', 'status']) for (const key of Object.keys(summary[group])) setCount(key, String(summary[group][key]));
+    } catch (e) { /* the next change tries again */ }
+  }
+  let countsTimer = null;
+  function scheduleCounts() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(function () { countsTimer = null; updateCounts(); }, 250);
+  }
+  function onUpsert(event) {
+    lastEventId = event.lastEventId || lastEventId;
+    let s;
+    try { s = JSON.parse(event.data); } catch (e) { return; }
+    const tr = rows.get(s.id);
+    if (!tr) { scheduleReload(); return; }   // off screen: it may belong on this page now, and counts may move
+    const before = tr.dataset.signature.split('\n');
+    renderRow(tr, s);
+    markUpdated();
+    const after = tr.dataset.signature.split('\n');
+    // Health or status moved: the counts change. Anything but timings moved: the row may leave or move.
+    if (before[1] !== after[1] || before[2] !== after[2]) scheduleCounts();
+    if (before.slice(0, 5).join('\n') !== after.slice(0, 5).join('\n')) scheduleReload();
+  }
+  function connect() {
+    if (events) events.close();
+    const params = new URLSearchParams();
+    if (lastEventId) params.set('since', lastEventId);
+    const ids = Array.from(rows.keys());
+    params.set('timings', ids.length ? ids.join(',') : 'none');
+    events = new EventSource('/api/events?' + params.toString());
+    const status = document.getElementById('refresh-status');
+    events.addEventListener('open', function () {
+      body.dataset.live = 'open';
+      if (status.textContent) setStatus(status, '');
+    });
+    events.addEventListener('error', function () {
+      body.dataset.live = 'reconnecting';
+      setStatus(status, 'Live updates interrupted; reconnecting\u2026', 'error');
+    });
+    events.addEventListener('upsert', onUpsert);
+    events.addEventListener('delete', function (event) {
+      lastEventId = event.lastEventId || lastEventId;
+      let id = null;
+      try { id = JSON.parse(event.data).id; } catch (e) { return; }
+      const tr = rows.get(id);
+      if (tr) { tr.remove(); rows.delete(id); markUpdated(); }
+      scheduleReload();
+    });
+    // The registry no longer holds the changes since our position: take the view again.
+    events.addEventListener('reset', function (event) {
+      lastEventId = event.lastEventId || lastEventId;
+      reloadView();
+    });
   }
 
   if (page === 'index' && tbody) {
+    for (const tr of tbody.rows) rows.set(Number(tr.dataset.id), tr);   // adopt the server-rendered rows
+    pageNumber = Number(document.getElementById('view').dataset.page) || 1;
     // The server-rendered table is painted in the frame after this deferred script runs: mark that moment
-    // (the benchmark reads it as "time until the full table is visible").
-    // The first refresh waits for that paint, so it cannot delay it.
+    // (the benchmark reads it as "time until the table is visible"), then subscribe.
     requestAnimationFrame(function () {
       setTimeout(function () {
         performance.mark('dashboard:table-painted');
-        refresh().then(schedule);
+        markUpdated();
+        connect();
       }, 0);
     });
-    for (const tr of tbody.rows) rows.set(Number(tr.dataset.id), tr);   // adopt the server-rendered rows
-    readView();
     let debounce = null;
-    filterForm.addEventListener('submit', function (event) { event.preventDefault(); readView(); writeURL(); renderTable(); });
-    filterForm.addEventListener('change', function () { readView(); writeURL(); renderTable(); });
+    function viewChanged() { pageNumber = 1; writeURL(); reloadView(); }
+    filterForm.addEventListener('submit', function (event) { event.preventDefault(); viewChanged(); });
+    filterForm.addEventListener('change', function (event) { if (event.target.name !== 'q') viewChanged(); });
     filterForm.elements.q.addEventListener('input', function () {
       clearTimeout(debounce);
-      debounce = setTimeout(function () { readView(); writeURL(); renderTable(); }, 120);
+      debounce = setTimeout(viewChanged, 150);
     });
     table.tHead.addEventListener('click', function (event) {
       const link = event.target.closest('a.sort');
-      if (!link || !services) return;   // before the first refresh the link itself works (server-side sort)
+      if (!link) return;
       event.preventDefault();
       const key = link.dataset.sort;
-      filterForm.elements.dir.value = key === view.sort && view.dir === 'asc' ? 'desc' : 'asc';
+      const current = filterForm.elements.sort.value;
+      filterForm.elements.dir.value = key === current && filterForm.elements.dir.value === 'asc' ? 'desc' : 'asc';
       filterForm.elements.sort.value = key;
-      readView(); writeURL(); renderTable();
+      viewChanged();
+    });
+    document.getElementById('main').addEventListener('click', function (event) {
+      const link = event.target.closest('#pager a');
+      if (!link) return;
+      event.preventDefault();
+      pageNumber = Number(new URL(link.href).searchParams.get('page')) || 1;
+      writeURL();
+      reloadView();
     });
     const scanButton = document.getElementById('scan-button');
     const scanResult = document.getElementById('scan-result');
@@ -402,7 +466,6 @@ enum DashboardScript {
         const result = await api('POST', '/api/scan');
         if (result.status === 200) {
           setStatus(scanResult, 'Discovered ' + result.data.discovered + ', updated ' + result.data.updated + '.', 'ok');
-          await refresh();
         } else {
           setStatus(scanResult, 'Scan failed: ' + detailText(result.data, result.status), 'error');
         }
@@ -412,7 +475,10 @@ enum DashboardScript {
         scanButton.disabled = false;
       }
     });
-    document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && pendingWhileHidden) { pendingWhileHidden = false; reloadView(); }
+    });
+    setInterval(tickTimes, 5000);
   }
 
   // ---- service page: check now, delete -----------------------------------------------------

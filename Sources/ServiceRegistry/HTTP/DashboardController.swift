@@ -10,9 +10,9 @@ struct DashboardController<Context: RequestContext>: Sendable {
     /// Transitions shown on a service page (the newest ones).
     static var historyShown: Int { 200 }
 
-    init(store: ServiceStore, authRequired: Bool, refreshMilliseconds: Int = 3000) {
+    init(store: ServiceStore, authRequired: Bool) {
         self.store = store
-        self.renderer = DashboardRenderer(authRequired: authRequired, refreshMilliseconds: refreshMilliseconds)
+        self.renderer = DashboardRenderer(authRequired: authRequired)
     }
 
     var endpoints: [Endpoint<Context>] {

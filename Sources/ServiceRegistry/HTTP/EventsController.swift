@@ -16,9 +16,15 @@ struct EventsController<Context: RequestContext>: Sendable {
 
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let query = try EventStreamQuery.parse(request.queryPairs)
-        // `since` wins over the header; a header that is not a version resumes nowhere: the client re-lists.
-        let resumeHeader = request.headers[HTTPField.Name("Last-Event-ID")!]
-        let since: UInt64?? = query.since.map { .some($0) } ?? resumeHeader.map { EventStreamQuery.parseVersion($0.trimmingCharacters(in: .whitespaces)) }
+        // An EventSource reconnects to the same URL with `Last-Event-ID`: the header is newer than the URL's `since`, so
+        // it wins. A header that is not a version resumes nowhere (unless `since` says where): the client re-lists.
+        let resumeHeader = request.headers[HTTPField.Name("Last-Event-ID")!].map { EventStreamQuery.parseVersion($0.trimmingCharacters(in: .whitespaces)) }
+        let since: UInt64?? = switch (resumeHeader, query.since) {
+        case (.some(.some(let version)), _): .some(version)
+        case (_, .some(let version)): .some(version)
+        case (.some(.none), nil): .some(nil)
+        case (nil, nil): nil
+        }
         let store = self.store
         let timing = self.timing
         var headers: HTTPFields = [:]

@@ -13,7 +13,7 @@ extension OpenAPIDocument {
         ]
         return [
             "GET /api/events": op("Changes as Server-Sent Events, resumable by Last-Event-ID or since", parameters: [
-                query("since", ["type": "integer", "minimum": 0], "Resume after this version (an event id or a list's X-Registry-Index); wins over Last-Event-ID"),
+                query("since", ["type": "integer", "minimum": 0], "Resume after this version (an event id or a list's X-Registry-Index); a valid Last-Event-ID header (an EventSource reconnecting) wins"),
                 query("timings", ["type": "string"], "Timing-only probe updates: all (default), none, or comma-separated service ids (at most \(EventStreamQuery.maximumTimingIDs))"),
                 query("status", enumOf(ServiceStatus.allCases.map(\.rawValue)), "Upserts of services with this status only"),
                 query("health_status", enumOf(HealthStatus.allCases.map(\.rawValue)), "Upserts of services with this health only"),
@@ -21,7 +21,7 @@ extension OpenAPIDocument {
                 query("label", ["type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*:.*$"], "key:value; repeatable"),
                 query("q", ["type": "string"], "Case-insensitive substring of name or description"),
                 ["name": "Last-Event-ID", "in": "header", "required": false, "schema": ["type": "string"],
-                 "description": "The last event id seen (EventSource sends it when it reconnects); not a version: reset"],
+                 "description": "The last event id seen (EventSource sends it when it reconnects); one that is not a version, without since: reset"],
             ], responses: ["200": stream, "422": validation]),
         ]
     }

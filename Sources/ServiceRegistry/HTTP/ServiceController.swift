@@ -44,13 +44,7 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     /// `GET /api/summary`: the counts a dashboard shows, without the list (SPEC §10).
     @Sendable func summary(_ request: Request, context: Context) async throws -> Response {
         let snapshot = repository.snapshot()
-        var health: [HealthStatus: Int] = [:], status: [ServiceStatus: Int] = [:], source: [ServiceSource: Int] = [:]
-        for id in snapshot.order {
-            let record = snapshot.entries[id]!.record
-            health[record.healthStatus, default: 0] += 1
-            status[record.status, default: 0] += 1
-            source[record.source, default: 0] += 1
-        }
+        let summary = ServiceSummary(snapshot)
         var fields = ListHeaders.fields(version: snapshot.version)
         fields[.contentType] = nil
         return jsonResponse(headers: fields) { w in
@@ -61,10 +55,10 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
                 w.endObject()
             }
             w.beginObject()
-            w.key("total"); w.int(snapshot.count)
-            counts("health", health)
-            counts("status", status)
-            counts("source", source)
+            w.key("total"); w.int(summary.total)
+            counts("health", summary.health)
+            counts("status", summary.status)
+            counts("source", summary.source)
             w.endObject()
         }
     }

@@ -96,3 +96,21 @@ public struct ServiceSnapshot: Sendable {
         version &+= 1
     }
 }
+
+/// Counts by health, status and source: `GET /api/summary` and the dashboard's counts (SPEC §10).
+public struct ServiceSummary: Sendable, Equatable {
+    public var total = 0
+    public var health: [HealthStatus: Int] = [:]
+    public var status: [ServiceStatus: Int] = [:]
+    public var source: [ServiceSource: Int] = [:]
+
+    public init(_ snapshot: ServiceSnapshot) {
+        total = snapshot.count
+        for id in snapshot.order {
+            let record = snapshot.entries[id]!.record
+            health[record.healthStatus, default: 0] += 1
+            status[record.status, default: 0] += 1
+            source[record.source, default: 0] += 1
+        }
+    }
+}
