@@ -3,7 +3,7 @@
   1. server render time of GET / (time to the last byte, sequential keep-alive requests), beside GET /api/services;
   2. in headless Chromium: time from navigation start until the full server-rendered table is painted
      (performance mark `dashboard:table-painted`, set by the page script in the frame after parsing), plus
-     DOMContentLoaded, first contentful paint and the first background refresh of all rows.
+     DOMContentLoaded, first contentful paint and the moment the change stream is open (the page is live).
 Bounded: N services, RUNS requests, BROWSER_RUNS navigations."""
 import argparse
 import http.client
@@ -87,15 +87,15 @@ def main():
         for i in range(a.browser_runs + 1):
             b.navigate(base + "/")
             b.wait_for("performance.getEntriesByName('dashboard:table-painted').length && "
-                       "performance.getEntriesByName('dashboard:first-refresh').length", timeout=30)
+                       "performance.getEntriesByName('dashboard:live').length", timeout=30)
             m = b.evaluate("""(() => {
                 const nav = performance.getEntriesByType('navigation')[0];
                 const paint = performance.getEntriesByName('first-contentful-paint')[0];
                 return { rows: document.querySelectorAll('#services tbody tr').length,
                          painted: performance.getEntriesByName('dashboard:table-painted')[0].startTime,
-                         refreshed: performance.getEntriesByName('dashboard:first-refresh')[0].startTime,
+                         refreshed: performance.getEntriesByName('dashboard:live')[0].startTime,
                          dcl: nav.domContentLoadedEventEnd, fcp: paint ? paint.startTime : null }; })()""")
-            assert m["rows"] == a.services, m
+            assert m["rows"] == min(a.services, 100), m   # one page of the view (SPEC §10)
             if i == 0:
                 continue  # the first navigation fills the cache (script and stylesheet are cacheable for good)
             painted.append(m["painted"]); dcl.append(m["dcl"]); refreshed.append(m["refreshed"])
@@ -103,7 +103,7 @@ def main():
                 fcp.append(m["fcp"])
     result.update({"browser_table_painted_ms": summary(painted), "browser_dom_content_loaded_ms": summary(dcl),
                    "browser_first_contentful_paint_ms": summary(fcp) if fcp else None,
-                   "browser_first_refresh_ms": summary(refreshed)})
+                   "browser_live_ms": summary(refreshed)})
     print(json.dumps(result, indent=1))
 
 

@@ -396,6 +396,7 @@ enum DashboardScript {
     events = new EventSource('/api/events?' + params.toString());
     const status = document.getElementById('refresh-status');
     events.addEventListener('open', function () {
+      if (!performance.getEntriesByName('dashboard:live').length) performance.mark('dashboard:live');
       body.dataset.live = 'open';
       if (status.textContent) setStatus(status, '');
     });

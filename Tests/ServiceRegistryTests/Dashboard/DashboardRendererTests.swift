@@ -130,6 +130,74 @@ import Testing
         #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "bogus"), ("status", "nope")]), now: Self.now)) == [2, 1, 3, 4])
     }
 
+    /// The page window (one pass keeping the best candidates) gives exactly the pages of a full sort, for every sort
+    /// column and direction, with duplicates, missing values and filters; a page past the last shows the last.
+    @Test func pagesEqualAFullSortForEverySortKey() throws {
+        var generator = SystemRandomNumberGenerator()
+        var records: [ServiceRecord] = []
+        for id in 1...530 {
+            let healthy: Bool? = [true, false, nil].randomElement(using: &generator)!
+            records.append(Self.record(id, ["web", "Web", "db", "cache", "api", "Zed"].randomElement(using: &generator)! + "-\(id % 50)-\(id)",
+                                       status: ServiceStatus.allCases.randomElement(using: &generator)!, healthy: healthy,
+                                       description: Bool.random(using: &generator) ? nil : "d\(id % 5)",
+                                       port: Bool.random(using: &generator) ? nil : Int.random(in: 1...20, using: &generator)))
+        }
+        let (snapshot, directory) = try Self.snapshot(records)
+        _ = directory
+        for key in DashboardQuery.SortKey.allCases {
+            for direction in ["asc", "desc"] {
+                for filter in [[], [("q", "WEB")], [("status", "failed")]] as [[(String, String)]] {
+                    let base = filter + [("sort", key.rawValue), ("dir", direction)]
+                    var query = DashboardQuery(parameters: base)
+                    query.page = 1_000_000
+                    let full = Self.fullSort(snapshot.records.filter(query.matches), query)
+                    var paged: [Int] = []
+                    for page in 1...max(1, (full.count + 99) / 100) {
+                        let window = DashboardQuery(parameters: base + [("page", String(page))]).window(snapshot)
+                        #expect(window.matching == full.count)
+                        paged += window.records.map(\.id)
+                    }
+                    #expect(paged == full.map(\.id), "\(base)")
+                    // Past the last page: the last page.
+                    #expect(query.window(snapshot).records.map(\.id) == Array(full.map(\.id).suffix(full.count % 100 == 0 ? min(100, full.count) : full.count % 100)))
+                }
+            }
+        }
+        // Bad page values are page 1.
+        for bad in ["0", "-1", "x", "1e3", ""] { #expect(DashboardQuery(parameters: [("page", bad)]).page == 1) }
+        // The page's pager links carry the view and the page; the summary says where we are.
+        let html = DashboardRenderer().indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "port"), ("page", "2")]), now: Self.now)
+        #expect(html.contains(#"<a rel="prev" class="button" href="/?sort=port">"#))
+        #expect(html.contains(#"<a rel="next" class="button" href="/?sort=port&amp;page=3">"#))
+        #expect(html.contains("Showing 101–200 of 530 matching (530 in all)"))
+        #expect(html.components(separatedBy: "<tr data-id=").count - 1 == 100)
+    }
+
+    /// The reference order: a full sort with the documented rules (missing last either way, then by id).
+    static func fullSort(_ records: [ServiceRecord], _ query: DashboardQuery) -> [ServiceRecord] {
+        func value(_ r: ServiceRecord) -> (text: String?, number: Double?) {
+            switch query.sort {
+            case .name: (r.name.lowercased(), nil)
+            case .description: (r.description?.lowercased(), nil)
+            case .status: (nil, Double(DashboardQuery.statusRank(r.status)))
+            case .health: (nil, Double(DashboardQuery.healthRank(r.healthStatus)))
+            case .response: (nil, r.lastResponseTimeMs)
+            case .port: (nil, r.port.map(Double.init))
+            case .checked: (nil, r.lastHealthCheck?.timeIntervalSince1970)
+            }
+        }
+        return records.sorted { a, b in
+            let (x, y) = (value(a), value(b))
+            let xMissing = x.text == nil && x.number == nil, yMissing = y.text == nil && y.number == nil
+            if xMissing != yMissing { return yMissing }
+            if !xMissing {
+                if let p = x.text, let q = y.text, p != q { return query.descending ? p > q : p < q }
+                if let p = x.number, let q = y.number, p != q { return query.descending ? p > q : p < q }
+            }
+            return a.id < b.id
+        }
+    }
+
     @Test func formatsValues() {
         #expect(DashboardFormat.relative(nil, now: Self.now) == "never")
         #expect(DashboardFormat.relative(Self.now.addingTimeInterval(5), now: Self.now) == "just now")
