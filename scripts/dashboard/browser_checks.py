@@ -458,6 +458,31 @@ def main_flow(s, base, expect, flip_file):
         return "gone from the table and the API"
     s.check("delete_service_through_form", delete_service)
 
+    def paging_in_place():
+        # More services than a page: the server renders 100 rows and a pager; Next loads page 2 in place.
+        for i in range(120):
+            status, _, _ = api(base, "POST", "/api/services", {"name": "page-%03d" % i, "url": "http://127.0.0.1:9/"})
+            ensure(status == 200, f"POST page-{i}: {status}")
+        b.navigate(base + "/")
+        s.wait_live()
+        total = int(b.evaluate("document.querySelector('[data-count=total]').textContent"))
+        ensure(len(s.rows()) == 100, f"{len(s.rows())} rows on page 1 of {total}")
+        first_page = s.rows()
+        b.evaluate("window.__noReload = 1")
+        s.click("#pager a[rel=next]")
+        b.wait_for(f"{ROW_NAMES}.length === {total - 100}", timeout=5)
+        ensure(b.evaluate("location.search") == "?page=2", f"URL {b.evaluate('location.search')}")
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        ensure(not set(first_page) & set(s.rows()), "page 2 repeats rows of page 1")
+        ensure(b.evaluate("document.getElementById('summary').textContent") == f"Showing 101–{total} of {total} matching ({total} in all)",
+               b.evaluate("document.getElementById('summary').textContent"))
+        ensure(len(first_page + s.rows()) == total, "pages 1 and 2 do not hold every service")
+        # Without JavaScript the same link is a plain navigation: the server renders page 2.
+        status, _, html = api(base, "GET", "/?page=2")
+        ensure(status == 200 and html.count("<tr data-id=") == total - 100, f"GET /?page=2: {status}, {html.count('<tr data-id=')} rows")
+        return f"{total} services: 100 + {total - 100} rows"
+    s.check("paging_in_place", paging_in_place)
+
     def console_errors():
         b.pump(0.3)
         ensure(not s.errors, f"console errors: {s.errors}")
