@@ -14,6 +14,7 @@ extension OpenAPIDocument {
             query("q", ["type": "string"], "Initial search (substring of name or description)"),
             query("sort", ["type": "string"], "Sort column: \(values(DashboardQuery.SortKey.allCases.map(\.rawValue))); other values are ignored"),
             query("dir", ["type": "string"], "Sort direction: asc or desc; other values are ignored"),
+            query("page", ["type": "string"], "Page of \(DashboardQuery.pageSize) rows, from 1; other values are page 1, a page past the last is the last"),
         ]
         return [
             "GET /": op("HTML dashboard: counts, filters and the table of services", parameters: filters,
