@@ -45,7 +45,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The dashboard's script and stylesheet: real files, compiled into the binary as byte arrays.
+            resources: [.embedInCode("Dashboard/Assets/app.js"), .embedInCode("Dashboard/Assets/app.css")]
         ),
         .executableTarget(
             name: "service-registry",

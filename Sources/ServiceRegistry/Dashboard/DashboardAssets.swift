@@ -8,10 +8,10 @@ public struct DashboardAsset: Sendable {
     /// FNV-1a 64 of the body, hex: the `?v=` query and the ETag.
     public let version: String
 
-    init(path: String, contentType: String, text: String) {
+    init(path: String, contentType: String, body: [UInt8]) {
         self.path = path
         self.contentType = contentType
-        self.body = Array(text.utf8)
+        self.body = body
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in body { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         let hex = String(hash, radix: 16)
@@ -19,7 +19,10 @@ public struct DashboardAsset: Sendable {
     }
 }
 
+/// `Dashboard/Assets/app.js` and `app.css`, real files that editors and linters understand, embedded into the binary
+/// by SwiftPM (`.embedInCode` in Package.swift: `PackageResources` holds their bytes), so the daemon stays one
+/// self-contained file.
 public enum DashboardAssets {
-    public static let script = DashboardAsset(path: "/static/app.js", contentType: "text/javascript; charset=utf-8", text: DashboardScript.source)
-    public static let stylesheet = DashboardAsset(path: "/static/app.css", contentType: "text/css; charset=utf-8", text: DashboardStylesheet.source)
+    public static let script = DashboardAsset(path: "/static/app.js", contentType: "text/javascript; charset=utf-8", body: PackageResources.app_js)
+    public static let stylesheet = DashboardAsset(path: "/static/app.css", contentType: "text/css; charset=utf-8", body: PackageResources.app_css)
 }

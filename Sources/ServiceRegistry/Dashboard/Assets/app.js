@@ -1,7 +1,7 @@
-/// The dashboard's script, hand-written, no framework. Data reaches the DOM only through `textContent` and
-/// attribute setters (never `innerHTML`), so a hostile service name stays text.
-enum DashboardScript {
-    static let source = #"""
+// The dashboard's script, hand-written, no framework. Data reaches the DOM only through `textContent` and
+// attribute setters (never as markup), so a hostile service name stays text. Pages the server rendered for a view
+// change are parsed with DOMParser and their nodes imported: the server escaped them (HTML.escape).
+// Embedded into the binary at build time (Package.swift: `.embedInCode`); served as /static/app.js?v=<hash>.
 'use strict';
 (function () {
   const body = document.body;
@@ -519,5 +519,3 @@ enum DashboardScript {
     setInterval(tickTimes, 5000);
   }
 })();
-"""#
-}
