@@ -15,11 +15,17 @@ public struct DashboardRenderer: Sendable {
     /// `GET /`: counts, actions, filters and one page of the table, filtered and sorted as `query` says (SPEC §10:
     /// never every row of a large registry). `data-index` is the store version the page shows: the script resumes
     /// the change stream from there, so nothing between the render and the subscription is missed.
-    public func indexPage(_ snapshot: ServiceSnapshot, query: DashboardQuery = DashboardQuery(), now: Date = Date()) -> String {
+    ///
+    /// `forUpdate`: the page the script fetches to update a view in place. It leaves out what changes without a visible
+    /// change (the version, times relative to now: its `<time>` elements hold the timestamp, which the script shows
+    /// as relative), so its ETag changes only with what it shows and an unchanged view costs a 304.
+    public func indexPage(_ snapshot: ServiceSnapshot, query: DashboardQuery = DashboardQuery(), now: Date = Date(),
+                          forUpdate: Bool = false) -> String {
         let (shown, matching) = query.window(snapshot)
         let page = query.shownPage(matching: matching)
+        let now: Date? = forUpdate ? nil : now
         var h = HTMLBuffer(capacity: 8192 + shown.count * 900)
-        head(&h, title: "Service registry", page: "index", index: snapshot.version)
+        head(&h, title: "Service registry", page: "index", index: forUpdate ? nil : snapshot.version)
         h.raw("<main id=\"main\">\n")
         counts(&h, ServiceSummary(snapshot))
         h.raw("<section class=\"toolbar\" aria-label=\"Actions\">\n")
@@ -287,7 +293,7 @@ public struct DashboardRenderer: Sendable {
         h.raw(">\n<noscript><button type=\"submit\" class=\"button\">Apply</button></noscript>\n</form>\n")
     }
 
-    func row(_ h: inout HTMLBuffer, _ record: ServiceRecord, now: Date) {
+    func row(_ h: inout HTMLBuffer, _ record: ServiceRecord, now: Date?) {
         h.raw("<tr")
         h.attribute("data-id", String(record.id))
         h.attribute("data-signature", Self.signature(record))
@@ -349,7 +355,8 @@ public struct DashboardRenderer: Sendable {
         h.raw("</span>")
     }
 
-    private func time(_ h: inout HTMLBuffer, _ date: Date?, now: Date) {
+    /// A `<time>`: relative to `now`, or the timestamp itself when `now` is nil.
+    private func time(_ h: inout HTMLBuffer, _ date: Date?, now: Date?) {
         guard let date else {
             h.raw("<span class=\"muted\">never</span>")
             return
@@ -359,7 +366,7 @@ public struct DashboardRenderer: Sendable {
         h.attribute("datetime", stamp)
         h.attribute("title", stamp)
         h.raw(">")
-        h.text(DashboardFormat.relative(date, now: now))
+        h.text(now.map { DashboardFormat.relative(date, now: $0) } ?? stamp)
         h.raw("</time>")
     }
 

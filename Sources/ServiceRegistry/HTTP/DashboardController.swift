@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The HTML dashboard (SPEC §6): `GET /`, `GET /services/{id}` and the embedded script and stylesheet.
@@ -26,7 +27,9 @@ struct DashboardController<Context: RequestContext>: Sendable {
 
     @Sendable func index(_ request: Request, context: Context) async throws -> Response {
         let query = DashboardQuery(parameters: request.queryPairs)
-        return Self.html(renderer.indexPage(store.snapshot(), query: query))
+        // The script's in-place view updates ask for the stable form of the page (see `indexPage`).
+        let forUpdate = request.headers[HTTPField.Name("X-Dashboard-View")!] == "update"
+        return Self.html(renderer.indexPage(store.snapshot(), query: query, forUpdate: forUpdate))
     }
 
     @Sendable func service(_ request: Request, context: Context) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -23,6 +24,33 @@ import Testing
             #expect(page.text.contains("<tr data-id=\"1\" data-signature=\"&lt;b&gt;x&lt;/b&gt;\nactive\nunknown\n\n"))
             #expect(page.text.contains("&lt;b&gt;x&lt;/b&gt;"))
             #expect(page.text.contains(#"data-auth="open""#))
+        }
+    }
+
+    /// The form of the page the script fetches to update a view in place changes only with what it shows: an unchanged
+    /// view is a 304, a change off the page (not in its counts) too, a change on it is a new body.
+    @Test func theUpdateFormOfThePageIsA304UntilWhatItShowsChanges() async throws {
+        try await withRegistry { client, components in
+            try await client.send(.post, "/api/services", #"{"name":"a","url":"http://127.0.0.1:8080"}"#)
+            try await client.send(.post, "/api/services", #"{"name":"b","url":"http://127.0.0.1:8081"}"#)
+            components.store.setProbeResult(id: 1, ProbeResult(finishedAt: Date(timeIntervalSinceNow: -30), healthy: true, statusCode: 200, totalSeconds: 0.01))
+            let update: HTTPFields = [HTTPField.Name("X-Dashboard-View")!: "update"]
+            let first = try await get(client, "/?q=a", headers: update)
+            let tag = try #require(first.headers[.eTag])
+            #expect(first.status == 200 && !first.text.contains("data-index=") && !first.text.contains(" s ago<"))
+            var conditional = update
+            conditional[.ifNoneMatch] = tag
+            try await Task.sleep(for: .milliseconds(1100))   // a second later: relative times would have moved
+            #expect(try await get(client, "/?q=a", headers: conditional).status == 304)
+            // A change to a service the view does not show (and that moves no count): still 304.
+            try await client.send(.put, "/api/services/2", #"{"description":"elsewhere"}"#)
+            #expect(try await get(client, "/?q=a", headers: conditional).status == 304)
+            // A change on the page: a new body.
+            try await client.send(.put, "/api/services/1", #"{"description":"here"}"#)
+            let changed = try await get(client, "/?q=a", headers: conditional)
+            #expect(changed.status == 200 && changed.text.contains(">here<"))
+            // The full page a browser navigates to carries the version the live stream resumes from.
+            #expect(try await get(client, "/").text.contains(#"data-index=""#))
         }
     }
 
