@@ -9,10 +9,13 @@ final class GzipStream {
     /// Level 1 by default: exposition text is repetitive, so the fastest level already shrinks it ~10×
     /// while costing far less CPU per scrape than the default level.
     /// - Parameter raw: deflate data only, without the gzip header and trailer (`Gzip.prefix`/`member` frame it).
-    init(level: Int32 = 1, raw: Bool = false) {
+    /// - Parameter small: a 4 KB window and little state (about 24 KB), for compressors that live as long as a
+    ///   connection (event streams), where a full one (384 KB) per subscriber would add up.
+    init(level: Int32 = 1, raw: Bool = false, small: Bool = false) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        let status = raw ? czlib_deflate_init_raw(stream, level) : czlib_deflate_init_gzip(stream, level)
+        let status = raw ? czlib_deflate_init_raw(stream, level)
+            : small ? czlib_deflate_init_gzip_small(stream, level) : czlib_deflate_init_gzip(stream, level)
         precondition(status == Z_OK, "deflateInit2 failed: \(status)")
     }
 
@@ -27,14 +30,15 @@ final class GzipStream {
 
     /// Compresses the buffers, in order. `finish`: end the stream (the last block is marked final, and a gzip
     /// stream gets its trailer); otherwise end with a full flush: on a byte boundary, nothing referring back,
-    /// so another compressor's blocks may follow.
-    func compress(_ parts: [ByteBuffer], finish: Bool) -> [UInt8] {
+    /// so another compressor's blocks may follow. `sync`: end with a sync flush instead, which keeps the window, so
+    /// the next call's data compresses against this one's (a stream sent in pieces, each decodable on arrival).
+    func compress(_ parts: [ByteBuffer], finish: Bool, sync: Bool = false) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes } / 6 + 64)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let inputs = parts.isEmpty ? [ByteBuffer()] : parts
         for (index, part) in inputs.enumerated() {
-            let flush = index < inputs.count - 1 ? Z_NO_FLUSH : finish ? Z_FINISH : Z_FULL_FLUSH
+            let flush = index < inputs.count - 1 ? Z_NO_FLUSH : finish ? Z_FINISH : sync ? Z_SYNC_FLUSH : Z_FULL_FLUSH
             part.withUnsafeReadableBytes { input in
                 stream.pointee.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
                 stream.pointee.avail_in = UInt32(input.count)

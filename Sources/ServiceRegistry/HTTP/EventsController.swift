@@ -33,7 +33,15 @@ struct EventsController<Context: RequestContext>: Sendable {
         // A proxy (nginx) must pass events on as they come rather than buffer them.
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         headers[ListHeaders.registryIndex] = String(store.changes.latest)
+        // Compressed when the client allows it (browsers do): each write is flushed so it decodes on arrival, and the
+        // window carries over, so the keys every record repeats cost a few bytes after the first event.
+        let gzip = ExpositionFormat.acceptsGzip(request.headers[values: .acceptEncoding].joined(separator: ","))
+        if gzip {
+            headers[.contentEncoding] = "gzip"
+            headers[.vary] = "Accept-Encoding"
+        }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let compressor = gzip ? GzipStream(level: 6, small: true) : nil
             var stream = EventStream(store: store, query: query)
             var frames = ByteBuffer()
             frames.writeString("retry: \(timing.retryMilliseconds)\n")
@@ -51,12 +59,17 @@ struct EventsController<Context: RequestContext>: Sendable {
                     frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
                 }
                 if frames.readableBytes > 0 {
-                    try await writer.write(frames)
+                    if let compressor {
+                        try await writer.write(ByteBuffer(bytes: compressor.compress([frames], finish: false, sync: true)))
+                    } else {
+                        try await writer.write(frames)
+                    }
                     frames.clear()
                     lastWrite = ContinuousClock.now
                 }
                 if !more { try await Task.sleep(for: timing.poll) }
             }
+            if let compressor { try await writer.write(ByteBuffer(bytes: compressor.compress([], finish: true))) }
             try await writer.finish(nil)
         })
     }

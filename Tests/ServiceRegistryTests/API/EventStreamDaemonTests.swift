@@ -39,8 +39,11 @@ final class SSESubscriber: @unchecked Sendable {
         return String(decoding: received[..<end], as: UTF8.self)
     }
 
-    var body: String {
-        guard let end = Self.headEnd(received) else { return "" }
+    var body: String { String(decoding: rawBody, as: UTF8.self) }
+
+    /// The body's bytes with the chunked encoding undone (complete chunks only).
+    var rawBody: [UInt8] {
+        guard let end = Self.headEnd(received) else { return [] }
         // Chunked: "<hex size>\r\n<bytes>\r\n" until an incomplete chunk.
         var index = end + 4
         var out: [UInt8] = []
@@ -50,7 +53,7 @@ final class SSESubscriber: @unchecked Sendable {
             out += received[(lineEnd + 2)..<(lineEnd + 2 + size)]
             index = lineEnd + 2 + size + 2
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     var events: [ChangeStreamTests.Event] { ChangeStreamTests.parse(ByteBuffer(string: body)) }
@@ -135,6 +138,50 @@ final class SSESubscriber: @unchecked Sendable {
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
     }
 
+    /// A client that accepts gzip (browsers do) gets the same events compressed, each write decodable on arrival.
+    @Test func aGzipStreamCarriesTheSameEventsInFewerBytes() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.path] + Self.quiet)
+        let gzip = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events", headers: ["Accept-Encoding": "gzip"]) }
+        let plain = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events") }
+        _ = try await blocking { gzip.read(timeout: 20) { _ in !gzip.rawBody.isEmpty }; plain.read(timeout: 10) { _ in plain.lastEventID != nil } }
+        for i in 0..<30 { _ = try await Self.create(daemon, "gz-\(i)") }
+        let events = try await blocking { plain.read(timeout: 10) { $0.count >= 30 } }
+        // Each compressed write is flushed: what has arrived decodes to the same frames, now, without the stream ending.
+        let decoded = try await blocking { () -> String in
+            let deadline = Date().addingTimeInterval(10)
+            var text = ""
+            while Date() < deadline {
+                gzip.read(timeout: 0.5)
+                text = try Self.gunzip(raw: gzip.rawBody)
+                if ChangeStreamTests.parse(ByteBuffer(string: text)).count >= 30 { break }
+            }
+            return text
+        }
+        #expect(gzip.head.lowercased().contains("content-encoding: gzip"))
+        let unzipped = ChangeStreamTests.parse(ByteBuffer(string: decoded))
+        #expect(unzipped == events, "\(unzipped.count) events through gzip, \(events.count) without")
+        #expect(gzip.rawBody.count * 3 < plain.rawBody.count, "\(gzip.rawBody.count) bytes gzip, \(plain.rawBody.count) identity")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
+    /// Decodes a gzip stream that has not ended yet (python3's zlib; a sync-flushed prefix decodes in full).
+    static func gunzip(raw: [UInt8]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import sys, zlib; sys.stdout.buffer.write(zlib.decompressobj(31).decompress(sys.stdin.buffer.read()))"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(raw))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Subscribers that stop reading hold one batch each, not the changes they fall behind on; and when they read
     /// again they are told to re-list rather than sent what the log no longer has.
     @Test func stalledSubscribersDoNotGrowTheDaemon() async throws {
@@ -142,11 +189,15 @@ final class SSESubscriber: @unchecked Sendable {
         let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.path] + Self.quiet)
         var ids: [Int] = []
         for i in 0..<50 { ids.append(try await Self.create(daemon, "stall-\(i)")) }
-        // Sixteen long labels make each event about 16 KB: 20 stalled subscribers buffering 1,000 changes would hold 320 MB.
+        // Sixteen long labels make each event about 16 KB: 20 stalled subscribers buffering 1,000 changes would hold 320 MB,
+        // of which the kernel's socket buffers take at most about 4.5 MB each. (A receive buffer smaller than loopback's
+        // 64 KB segment would stall the transfer itself: the receiver never announces a window worth a segment.)
         let stalled = try await blocking {
-            try (0..<20).map { _ in try SSESubscriber(port: daemon.port, path: "/api/events", receiveBuffer: 4096) }
+            try (0..<20).map { _ in try SSESubscriber(port: daemon.port, path: "/api/events", receiveBuffer: 262_144) }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Each stream has started (its first frame names its position) before anything changes; then nobody reads.
+        try await blocking { for stream in stalled { stream.read(timeout: 20) { _ in stream.lastEventID != nil } } }
+        #expect(stalled.allSatisfy { $0.lastEventID != nil })
         let before = try #require(daemon.residentBytes())
         // 1,000 updates over one keep-alive connection (a process per request would take minutes).
         let script = """
@@ -195,6 +246,8 @@ final class SSESubscriber: @unchecked Sendable {
         let streams = try await blocking {
             try (0..<50).map { _ in try SSESubscriber(port: daemon.port, path: "/api/events", headers: ["Authorization": "Bearer reader"]) }
         }
+        // Every stream has started (a stream starts from the moment its request is handled) before the change.
+        try await blocking { for stream in streams { stream.read(timeout: 20) { _ in stream.lastEventID != nil } } }
         let reply = try await HTTP.send("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"one","url":"http://127.0.0.1:9/"}"#,
                                         headers: ["Content-Type": "application/json", "Authorization": "Bearer reader"])
         #expect(reply.status == 200)
