@@ -2,8 +2,9 @@
 import PackageDescription
 
 let package = Package(
+    // Linux only (Debian 12 and later): the code uses Glibc, procfs, systemd and apt's liblmdb/libcurl/zlib.
+    // SwiftPM cannot declare Linux as a platform, so no `platforms:` is given (it would name macOS only).
     name: "service-registry",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "service-registry", targets: ["service-registry"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),

@@ -94,13 +94,6 @@ struct ProbeSchedule {
         entries[id]?.inFlight = false
     }
 
-    /// How many probes are due at `now` but not started yet.
-    mutating func overdueCount(now: Double) -> Int {
-        heap.items.reduce(0) { count, item in
-            count + (item.due <= now && entries[item.id]?.generation == item.generation ? 1 : 0)
-        }
-    }
-
     private mutating func reschedule(id: Int, _ entry: inout Entry, due: Double) {
         entry.generation &+= 1
         entry.due = due
