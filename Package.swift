@@ -21,6 +21,8 @@ let package = Package(
         // HTTPS for the registry itself (SPEC §11): TLS, and the exporter-toolkit web configuration file (YAML).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // HeapModule for the probe schedule; already in the graph through swift-nio and swift-nio-extras.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // C libraries, each behind a small shim header (PLATFORM.md: variadic libcurl calls need typed wrappers).
@@ -46,6 +48,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .executableTarget(
