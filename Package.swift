@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // HeapModule for the probe schedule; already in the graph through swift-nio and swift-nio-extras.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Tests only: property-based tests of the JSON parser and the validation bounds.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // C libraries, each behind a small shim header (PLATFORM.md: variadic libcurl calls need typed wrappers).
@@ -73,6 +75,7 @@ let package = Package(
                 "service-registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]
         ),
