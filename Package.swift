@@ -2,8 +2,9 @@
 import PackageDescription
 
 let package = Package(
+    // Linux only (Debian 12 and later): the code uses Glibc, procfs, systemd and apt's liblmdb/libcurl/zlib.
+    // SwiftPM cannot declare Linux as a platform, so no `platforms:` is given (it would name macOS only).
     name: "service-registry",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "service-registry", targets: ["service-registry"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
@@ -20,6 +21,10 @@ let package = Package(
         // HTTPS for the registry itself (SPEC §11): TLS, and the exporter-toolkit web configuration file (YAML).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // HeapModule for the probe schedule; already in the graph through swift-nio and swift-nio-extras.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Tests only: property-based tests of the JSON parser and the validation bounds.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // C libraries, each behind a small shim header (PLATFORM.md: variadic libcurl calls need typed wrappers).
@@ -45,6 +50,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             // The dashboard's script and stylesheet: real files, compiled into the binary as byte arrays.
             resources: [.embedInCode("Dashboard/Assets/app.js"), .embedInCode("Dashboard/Assets/app.css")]
@@ -71,6 +77,7 @@ let package = Package(
                 "service-registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]
         ),

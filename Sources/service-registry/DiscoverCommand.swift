@@ -9,19 +9,22 @@ struct DiscoverCommand: AsyncParsableCommand {
         abstract: "Show the systemd services and listening ports a scan would find on this host (no daemon needed)."
     )
 
-    @Option(help: "Path of systemctl (default systemctl).") var systemctl: String = "systemctl"
-    @Option(help: "system or user (default system).") var systemdScope: String = "system"
-    @Option(help: "Ports counted as web ports, e.g. 80,443,3000-9999 (the default).") var portRange: String?
-    @Option(help: "Glob of units to include (repeatable; default all).") var includeUnit: [String] = []
-    @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
+    // The discovery options of `serve`, from the same table (`discover` reads no environment variables).
+    typealias O = ConfigurationOptions
+    @Option(help: ArgumentHelp(O.systemctl.help)) var systemctl: String = O.systemctl.defaultValue
+    @Option(help: ArgumentHelp(O.systemdScope.help)) var systemdScope: String = O.systemdScope.defaultValue.rawValue
+    @Option(help: ArgumentHelp(O.portRange.help)) var portRange: String?
+    @Option(help: ArgumentHelp(O.includeUnit.help)) var includeUnit: [String] = []
+    @Option(help: ArgumentHelp(O.excludeUnit.help)) var excludeUnit: [String] = []
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        guard let scope = SystemdScope(rawValue: systemdScope) else { fail("--systemd-scope \(systemdScope): must be system or user", code: 2) }
-        var range = PortRange.defaultWeb
-        if let portRange {
-            guard let parsed = PortRange(parsing: portRange) else { fail("--port-range \(portRange): expected ports and ranges like 80,443,3000-9999", code: 2) }
-            range = parsed
+        let scope: SystemdScope, range: PortRange
+        do {
+            scope = try O.systemdScope.resolve(text: systemdScope, environment: [:])
+            range = try O.portRange.resolve(text: portRange, environment: [:])
+        } catch {
+            fail(error.message, code: 2)
         }
         let options = DiscoveryOptions(systemctlPath: systemctl, scope: scope, portRange: range, includeUnits: includeUnit, excludeUnits: excludeUnit)
         let scan: HostScan

@@ -11,41 +11,43 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Every option can also be set with an environment variable SERVICE_REGISTRY_<NAME>, e.g. SERVICE_REGISTRY_PORT=9000; a flag wins over the variable."
     )
 
-    @Option(help: "Listen address (default 0.0.0.0).") var host: String?
-    @Option(help: "Listen port (default 8000).") var port: Int?
-    @Option(help: "LMDB data directory, created if missing (default ./data).") var dataDir: String?
-    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
-    @Option(help: "Bearer token required on every state-changing request (SERVICE_REGISTRY_TOKEN also works).") var apiToken: String?
-    @Option(help: "Bearer token required on reads too.") var readToken: String?
-    @Option(help: "Accepted Host header name or address, without port (repeatable; default any). Others get 421.") var allowedHost: [String] = []
-    @Option(help: "Largest size the LMDB database may grow to, in MiB (default 1024).") var mapSizeMb: Int?
-    @Option(help: "Seconds between probes of each service (default 60); 0 turns background probing off (check-now still works).") var probeInterval: Double?
-    @Option(help: "Seconds a probe may take in all, connect included (default 2.0).") var probeTimeout: Double?
-    @Option(help: "Most probes in flight at once (default 1000).") var probeConcurrency: Int?
-    @Option(help: "PEM CA bundle that HTTPS probes trust besides the system's.") var probeCaFile: String?
-    @Flag(help: "Allow probe targets in 169.254.0.0/16 and fe80::/10 (cloud metadata); refused by default.") var probeAllowLinkLocal = false
-    @Option(help: "Consecutive passing results needed to become healthy, 1-10 (default 1).") var probeRise: Int?
-    @Option(help: "Consecutive failing results needed to become unhealthy, 1-10 (default 1).") var probeFall: Int?
-    @Option(help: "Seconds between discovery scans; 0 disables the loop (default 30).") var scanInterval: Double?
-    @Option(help: "Path of systemctl (default systemctl).") var systemctl: String?
-    @Option(help: "system or user (default system).") var systemdScope: String?
-    @Option(help: "Ports counted as web ports, e.g. 80,443,3000-9999 (the default).") var portRange: String?
-    @Option(help: "Glob of units to include (repeatable; default all).") var includeUnit: [String] = []
-    @Option(help: "Glob of units to exclude (repeatable).") var excludeUnit: [String] = []
-    @Option(help: "Seconds a connection has to complete a request head, from accept or from its first byte after a response (default 10).") var headerTimeout: Double?
-    @Option(help: "Seconds a keep-alive connection may stay silent between requests (default 60).") var idleTimeout: Double?
-    @Option(help: "Most open client connections; at the limit the oldest idle one is closed (default 10000).") var maxConnections: Int?
-    @Option(help: "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP).") var tlsCertFile: String?
-    @Option(help: "PEM private key of --tls-cert-file (re-read on SIGHUP).") var tlsKeyFile: String?
-    @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS).") var tlsClientCaFile: String?
-    @Option(help: "Prometheus exporter-toolkit web configuration file; its tls_server_config is used (instead of the --tls-* options).") var webConfigFile: String?
-    @Option(help: "full or basic: basic leaves the probe phase and systemd unit-state series out of /metrics (default full).") var metricsDetail: String?
+    // Names, defaults, environment variables, help and bounds: `ConfigurationOptions` (one place for each).
+    typealias O = ConfigurationOptions
+    @Option(help: ArgumentHelp(O.host.help)) var host: String?
+    @Option(help: ArgumentHelp(O.port.help)) var port: Int?
+    @Option(help: ArgumentHelp(O.dataDirectory.help)) var dataDir: String?
+    @Option(help: ArgumentHelp(O.logLevel.help)) var logLevel: String?
+    @Option(help: ArgumentHelp(O.apiToken.help)) var apiToken: String?
+    @Option(help: ArgumentHelp(O.readToken.help)) var readToken: String?
+    @Option(help: ArgumentHelp(O.allowedHost.help)) var allowedHost: [String] = []
+    @Option(help: ArgumentHelp(O.mapSizeMB.help)) var mapSizeMb: Int?
+    @Option(help: ArgumentHelp(O.probeInterval.help)) var probeInterval: Double?
+    @Option(help: ArgumentHelp(O.probeTimeout.help)) var probeTimeout: Double?
+    @Option(help: ArgumentHelp(O.probeConcurrency.help)) var probeConcurrency: Int?
+    @Option(help: ArgumentHelp(O.probeCAFile.help)) var probeCaFile: String?
+    @Flag(help: ArgumentHelp(O.probeAllowLinkLocal.help)) var probeAllowLinkLocal = false
+    @Option(help: ArgumentHelp(O.probeRise.help)) var probeRise: Int?
+    @Option(help: ArgumentHelp(O.probeFall.help)) var probeFall: Int?
+    @Option(help: ArgumentHelp(O.scanInterval.help)) var scanInterval: Double?
+    @Option(help: ArgumentHelp(O.systemctl.help)) var systemctl: String?
+    @Option(help: ArgumentHelp(O.systemdScope.help)) var systemdScope: String?
+    @Option(help: ArgumentHelp(O.portRange.help)) var portRange: String?
+    @Option(help: ArgumentHelp(O.includeUnit.help)) var includeUnit: [String] = []
+    @Option(help: ArgumentHelp(O.excludeUnit.help)) var excludeUnit: [String] = []
+    @Option(help: ArgumentHelp(O.headerTimeout.help)) var headerTimeout: Double?
+    @Option(help: ArgumentHelp(O.idleTimeout.help)) var idleTimeout: Double?
+    @Option(help: ArgumentHelp(O.maxConnections.help)) var maxConnections: Int?
+    @Option(help: ArgumentHelp(O.tlsCertFile.help)) var tlsCertFile: String?
+    @Option(help: ArgumentHelp(O.tlsKeyFile.help)) var tlsKeyFile: String?
+    @Option(help: ArgumentHelp(O.tlsClientCAFile.help)) var tlsClientCaFile: String?
+    @Option(help: ArgumentHelp(O.webConfigFile.help)) var webConfigFile: String?
+    @Option(help: ArgumentHelp(O.metricsDetail.help)) var metricsDetail: String?
 
     func run() async throws {
         let configuration: RegistryConfiguration
         do {
             configuration = try resolveConfiguration(environment: ProcessInfo.processInfo.environment)
-        } catch let error as ConfigurationError {
+        } catch {
             fail(error.message, code: 2)
         }
         LoggingSystem.bootstrap { label in
@@ -91,86 +93,60 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await runRegistry(app, components: components, logger: logger)
         } catch {
-            let text = "\(error)"
-            if text.contains("Address already in use") {
+            if isAddressInUse(error) {
                 fail("cannot listen on \(configuration.host):\(configuration.port): address already in use")
             }
-            fail("server stopped: \(text)")
+            fail("server stopped: \(error)")
         }
         logger.info("stopped")
     }
 
-    /// Flags win over `SERVICE_REGISTRY_<NAME>` variables, which win over defaults.
-    func resolveConfiguration(environment: [String: String]) throws -> RegistryConfiguration {
+    /// Flags win over `SERVICE_REGISTRY_<NAME>` variables, which win over defaults (`ConfigurationOption.resolve`).
+    func resolveConfiguration(environment e: [String: String]) throws(ConfigurationError) -> RegistryConfiguration {
         var c = RegistryConfiguration()
-        func env(_ name: String) -> String? { environment["SERVICE_REGISTRY_" + name].flatMap { $0.isEmpty ? nil : $0 } }
-        func number<T: LosslessStringConvertible>(_ flag: T?, _ name: String, _ current: T, valid: (T) -> Bool, _ rule: String) throws -> T {
-            let value: T
-            if let flag {
-                value = flag
-            } else if let raw = env(name) {
-                guard let parsed = T(raw) else { throw ConfigurationError("SERVICE_REGISTRY_\(name)=\(raw) is not a number") }
-                value = parsed
-            } else {
-                return current
-            }
-            guard valid(value) else { throw ConfigurationError("--\(name.lowercased().replacingOccurrences(of: "_", with: "-")) \(value): \(rule)") }
-            return value
-        }
-        c.host = host ?? env("HOST") ?? c.host
-        c.port = try number(port, "PORT", c.port, valid: { (0...65535).contains($0) }, "must be between 0 and 65535")
-        c.dataDirectory = dataDir ?? env("DATA_DIR") ?? c.dataDirectory
-        let level = logLevel ?? env("LOG_LEVEL") ?? "info"
-        guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
-            throw ConfigurationError("--log-level \(level): must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        c.logLevel = parsedLevel
-        c.apiToken = apiToken ?? env("API_TOKEN") ?? env("TOKEN")
-        c.readToken = readToken ?? env("READ_TOKEN")
-        c.allowedHosts = allowedHost.isEmpty ? (env("ALLOWED_HOST")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []) : allowedHost
-        c.probeAllowLinkLocal = probeAllowLinkLocal || ["1", "true", "yes"].contains(env("PROBE_ALLOW_LINK_LOCAL")?.lowercased() ?? "")
-        c.mapSizeBytes = try number(mapSizeMb, "MAP_SIZE_MB", 1024, valid: { $0 >= 1 && $0 <= 1 << 20 }, "must be between 1 and 1048576") << 20
-        c.probeInterval = try number(probeInterval, "PROBE_INTERVAL", c.probeInterval, valid: { $0 == 0 || ProbeDefaults.intervalBounds.contains($0) }, "must be 0 (background probing off) or between 1 and 86400 seconds")
-        c.probeTimeout = try number(probeTimeout, "PROBE_TIMEOUT", c.probeTimeout, valid: { ProbeDefaults.timeoutBounds.contains($0) }, "must be between 0.1 and 60 seconds")
-        c.probeConcurrency = try number(probeConcurrency, "PROBE_CONCURRENCY", c.probeConcurrency, valid: { $0 >= 1 && $0 <= 100_000 }, "must be between 1 and 100000")
-        c.probeCAFile = probeCaFile ?? env("PROBE_CA_FILE")
-        c.probeRise = try number(probeRise, "PROBE_RISE", c.probeRise, valid: { (1...10).contains($0) }, "must be between 1 and 10")
-        c.probeFall = try number(probeFall, "PROBE_FALL", c.probeFall, valid: { (1...10).contains($0) }, "must be between 1 and 10")
+        c.host = try O.host.resolve(text: host, environment: e)
+        c.port = try O.port.resolve(flag: port, environment: e)
+        c.dataDirectory = try O.dataDirectory.resolve(text: dataDir, environment: e)
+        c.logLevel = try O.logLevel.resolve(text: logLevel, environment: e)
+        c.apiToken = try O.apiToken.resolve(text: apiToken, environment: e)
+        c.readToken = try O.readToken.resolve(text: readToken, environment: e)
+        c.allowedHosts = try allowedHost.isEmpty ? O.allowedHost.resolve(flag: nil, environment: e) : allowedHost
+        let linkLocalFromEnvironment = try O.probeAllowLinkLocal.resolve(flag: nil, environment: e)
+        c.probeAllowLinkLocal = probeAllowLinkLocal || linkLocalFromEnvironment
+        c.mapSizeBytes = try O.mapSizeMB.resolve(flag: mapSizeMb, environment: e) << 20
+        c.probeInterval = try O.probeInterval.resolve(flag: probeInterval, environment: e)
+        c.probeTimeout = try O.probeTimeout.resolve(flag: probeTimeout, environment: e)
+        c.probeConcurrency = try O.probeConcurrency.resolve(flag: probeConcurrency, environment: e)
+        c.probeCAFile = try O.probeCAFile.resolve(text: probeCaFile, environment: e)
+        c.probeRise = try O.probeRise.resolve(flag: probeRise, environment: e)
+        c.probeFall = try O.probeFall.resolve(flag: probeFall, environment: e)
         if let file = c.probeCAFile, !FileManager.default.isReadableFile(atPath: file) {
             throw ConfigurationError("--probe-ca-file \(file): not a readable file")
         }
-        c.scanInterval = try number(scanInterval, "SCAN_INTERVAL", c.scanInterval, valid: { $0 == 0 || ($0 >= 1 && $0 <= 86_400) }, "must be 0 (off) or between 1 and 86400 seconds")
-        c.systemctlPath = systemctl ?? env("SYSTEMCTL") ?? c.systemctlPath
-        let scope = systemdScope ?? env("SYSTEMD_SCOPE") ?? c.systemdScope.rawValue
-        guard let parsedScope = SystemdScope(rawValue: scope) else { throw ConfigurationError("--systemd-scope \(scope): must be system or user") }
-        c.systemdScope = parsedScope
-        if let text = portRange ?? env("PORT_RANGE") {
-            guard let range = PortRange(parsing: text) else { throw ConfigurationError("--port-range \(text): expected ports and ranges like 80,443,3000-9999") }
-            c.portRange = range
-        }
-        c.includeUnits = includeUnit.isEmpty ? (env("INCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : includeUnit
-        let header = try number(headerTimeout, "HEADER_TIMEOUT", 10.0, valid: { $0 >= 0.1 && $0 <= 3600 }, "must be between 0.1 and 3600 seconds")
-        c.connections.headerTimeout = .milliseconds(Int64((header * 1000).rounded()))
-        let idle = try number(idleTimeout, "IDLE_TIMEOUT", 60.0, valid: { $0 >= 0.1 && $0 <= 86_400 }, "must be between 0.1 and 86400 seconds")
-        c.connections.idleTimeout = .milliseconds(Int64((idle * 1000).rounded()))
-        c.connections.maxConnections = try number(maxConnections, "MAX_CONNECTIONS", c.connections.maxConnections, valid: { $0 >= 1 && $0 <= 1_000_000 }, "must be between 1 and 1000000")
-        c.excludeUnits = excludeUnit.isEmpty ? (env("EXCLUDE_UNIT")?.split(separator: ",").map(String.init) ?? []) : excludeUnit
+        c.scanInterval = try O.scanInterval.resolve(flag: scanInterval, environment: e)
+        c.systemctlPath = try O.systemctl.resolve(text: systemctl, environment: e)
+        c.systemdScope = try O.systemdScope.resolve(text: systemdScope, environment: e)
+        c.portRange = try O.portRange.resolve(text: portRange, environment: e)
+        c.includeUnits = try includeUnit.isEmpty ? O.includeUnit.resolve(flag: nil, environment: e) : includeUnit
+        c.connections.headerTimeout = O.duration(try O.headerTimeout.resolve(flag: headerTimeout, environment: e))
+        c.connections.idleTimeout = O.duration(try O.idleTimeout.resolve(flag: idleTimeout, environment: e))
+        c.connections.maxConnections = try O.maxConnections.resolve(flag: maxConnections, environment: e)
+        c.excludeUnits = try excludeUnit.isEmpty ? O.excludeUnit.resolve(flag: nil, environment: e) : excludeUnit
         do {
-            c.tls = try TLSSettings.resolve(certFile: tlsCertFile ?? env("TLS_CERT_FILE"), keyFile: tlsKeyFile ?? env("TLS_KEY_FILE"),
-                                            clientCAFile: tlsClientCaFile ?? env("TLS_CLIENT_CA_FILE"), webConfigFile: webConfigFile ?? env("WEB_CONFIG_FILE"))
+            c.tls = try TLSSettings.resolve(certFile: try O.tlsCertFile.resolve(text: tlsCertFile, environment: e),
+                                            keyFile: try O.tlsKeyFile.resolve(text: tlsKeyFile, environment: e),
+                                            clientCAFile: try O.tlsClientCAFile.resolve(text: tlsClientCaFile, environment: e),
+                                            webConfigFile: try O.webConfigFile.resolve(text: webConfigFile, environment: e))
         } catch let error as TLSSettingsError {
             throw ConfigurationError(error.description)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(error)")
         }
-        let detail = metricsDetail ?? env("METRICS_DETAIL") ?? c.metricsDetail.rawValue
-        guard let parsedDetail = MetricsDetail(rawValue: detail) else { throw ConfigurationError("--metrics-detail \(detail): must be full or basic") }
-        c.metricsDetail = parsedDetail
+        c.metricsDetail = try O.metricsDetail.resolve(text: metricsDetail, environment: e)
         return c
     }
-}
-
-struct ConfigurationError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
 }
 
 /// One clear line on stderr and a non-zero exit.

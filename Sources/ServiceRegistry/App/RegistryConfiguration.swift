@@ -3,39 +3,46 @@ import Logging
 
 /// Everything `serve` can be told (SPEC §7). Defaults work with no flags.
 public struct RegistryConfiguration: Sendable {
-    public var host = "0.0.0.0"
-    public var port = 8000
-    public var dataDirectory = "./data"
-    public var logLevel: Logger.Level = .info
-    public var apiToken: String?
-    public var readToken: String?
+    // Defaults come from the option table (`ConfigurationOptions`), like `serve`'s help and parsing.
+    public var host = ConfigurationOptions.host.defaultValue
+    public var port = ConfigurationOptions.port.defaultValue
+    public var dataDirectory = ConfigurationOptions.dataDirectory.defaultValue
+    public var logLevel: Logger.Level = ConfigurationOptions.logLevel.defaultValue
+    public var apiToken = ConfigurationOptions.apiToken.defaultValue
+    public var readToken = ConfigurationOptions.readToken.defaultValue
     /// `--allowed-host`: accepted `Host` names (port ignored); empty accepts any (SPEC §11).
-    public var allowedHosts: [String] = []
+    public var allowedHosts = ConfigurationOptions.allowedHost.defaultValue
     /// LMDB map size: the most the database may grow to.
-    public var mapSizeBytes = 1 << 30
-    public var probeInterval = 60.0
-    public var probeTimeout = 2.0
-    public var probeConcurrency = 1000
+    public var mapSizeBytes = ConfigurationOptions.mapSizeMB.defaultValue << 20
+    public var probeInterval = ConfigurationOptions.probeInterval.defaultValue
+    public var probeTimeout = ConfigurationOptions.probeTimeout.defaultValue
+    public var probeConcurrency = ConfigurationOptions.probeConcurrency.defaultValue
     /// CA bundle trusted by HTTPS probes in addition to the system's.
-    public var probeCAFile: String?
+    public var probeCAFile = ConfigurationOptions.probeCAFile.defaultValue
     /// `--probe-allow-link-local`: probe 169.254.0.0/16 and fe80::/10 (cloud metadata) too; refused by default.
-    public var probeAllowLinkLocal = false
+    public var probeAllowLinkLocal = ConfigurationOptions.probeAllowLinkLocal.defaultValue
     /// Flap damping (SPEC §9): consecutive passing / failing results needed to change health.
-    public var probeRise = 1
-    public var probeFall = 1
+    public var probeRise = ConfigurationOptions.probeRise.defaultValue
+    public var probeFall = ConfigurationOptions.probeFall.defaultValue
     /// 0 disables the periodic scan (scan on demand only).
-    public var scanInterval = 30.0
-    public var systemctlPath = "systemctl"
-    public var systemdScope = SystemdScope.system
-    public var portRange = PortRange.defaultWeb
-    public var includeUnits: [String] = []
-    public var excludeUnits: [String] = []
+    public var scanInterval = ConfigurationOptions.scanInterval.defaultValue
+    public var systemctlPath = ConfigurationOptions.systemctl.defaultValue
+    public var systemdScope = ConfigurationOptions.systemdScope.defaultValue
+    public var portRange = ConfigurationOptions.portRange.defaultValue
+    public var includeUnits = ConfigurationOptions.includeUnit.defaultValue
+    public var excludeUnits = ConfigurationOptions.excludeUnit.defaultValue
     /// Header and idle timeouts and the connection limit (SPEC §12).
-    public var connections = ConnectionLimits()
+    public var connections: ConnectionLimits = {
+        var limits = ConnectionLimits()
+        limits.headerTimeout = ConfigurationOptions.duration(ConfigurationOptions.headerTimeout.defaultValue)
+        limits.idleTimeout = ConfigurationOptions.duration(ConfigurationOptions.idleTimeout.defaultValue)
+        limits.maxConnections = ConfigurationOptions.maxConnections.defaultValue
+        return limits
+    }()
     /// HTTPS on the same port (SPEC §11); nil = plain HTTP.
     public var tls: TLSSettings?
     /// Which per-service series `/metrics` exports (docs/fleet.md).
-    public var metricsDetail = MetricsDetail.full
+    public var metricsDetail = ConfigurationOptions.metricsDetail.defaultValue
 
     public init() {}
 

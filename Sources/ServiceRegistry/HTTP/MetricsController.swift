@@ -20,6 +20,6 @@ struct MetricsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func serviceDiscovery(_ request: Request, context: Context) async throws -> Response {
-        jsonResponse(ServiceDiscovery.targetGroupsJSON(exporter.store.snapshot().records))
+        jsonResponse(PrometheusServiceDiscovery.targetGroupsJSON(exporter.store.snapshot().records))
     }
 }

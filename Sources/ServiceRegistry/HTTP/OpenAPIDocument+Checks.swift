@@ -20,13 +20,11 @@ extension OpenAPIDocument {
     }
 
     static var checkWritableSchemas: [String: JSONValue] {
-        let integer: (Int, Int) -> JSONValue = { ["type": ["integer", "null"], "minimum": .number(Double($0)), "maximum": .number(Double($1))] }
-        return [
-            "ttl_seconds": integer(TTLCheck.validRange.lowerBound, TTLCheck.validRange.upperBound),
-            "rise": integer(FlapDamping.validRange.lowerBound, FlapDamping.validRange.upperBound),
-            "fall": integer(FlapDamping.validRange.lowerBound, FlapDamping.validRange.upperBound),
-            "deregister_after_seconds": integer(Deregistration.validRange.lowerBound, Deregistration.validRange.upperBound),
-        ]
+        // Bounds from the field table (`ServiceField`), which input validation uses too.
+        let fields: [ServiceField] = [.ttlSeconds, .rise, .fall, .deregisterAfterSeconds]
+        return Dictionary(uniqueKeysWithValues: fields.map { field in
+            (field.name, ["type": ["integer", "null"], "minimum": .number(field.bounds!.lowerBound), "maximum": .number(field.bounds!.upperBound)])
+        })
     }
 
     static var checkSchemas: [String: JSONValue] {

@@ -120,23 +120,32 @@ public enum OpenAPIDocument {
 
     static var schemas: [String: JSONValue] {
         let nullableString: JSONValue = ["type": ["string", "null"]]
-        let url: JSONValue = ["type": "string", "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
-        let healthURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^([hH][tT][tT][pP][sS]?|[tT][cC][pP])://", "maxLength": 2048]
-        let nullableURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": 2048]
+        // Limits from the field table (`ServiceField`), which input validation uses too.
+        func limit(_ n: Int?) -> JSONValue { .number(Double(n!)) }
+        let url: JSONValue = ["type": "string", "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": limit(ServiceField.url.maxLength)]
+        let healthURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^([hH][tT][tT][pP][sS]?|[tT][cC][pP])://",
+                                    "maxLength": limit(ServiceField.healthURL.maxLength)]
+        let nullableURL: JSONValue = ["type": ["string", "null"], "format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://", "maxLength": limit(ServiceField.url.maxLength)]
         // No control characters anywhere, at least one character that is not whitespace.
-        let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100,
+        let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": limit(ServiceField.name.maxLength),
                                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029][^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"]
-        let port: JSONValue = ["type": ["integer", "null"], "minimum": 1, "maximum": 65535]
-        let labels: JSONValue = ["type": ["object", "null"], "maxProperties": 32,
+        let port: JSONValue = ["type": ["integer", "null"], "minimum": .number(ServiceField.port.bounds!.lowerBound),
+                               "maximum": .number(ServiceField.port.bounds!.upperBound)]
+        let labels: JSONValue = ["type": ["object", "null"], "maxProperties": limit(ServiceField.labels.maxLength),
                                  "propertyNames": ["pattern": "^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$"],
-                                 "additionalProperties": ["type": "string", "maxLength": 1024]]
+                                 "additionalProperties": ["type": "string", "maxLength": limit(ServiceField.labelValueMaxLength)]]
         let seconds: (ClosedRange<Double>) -> JSONValue = { ["type": ["number", "null"], "minimum": .number($0.lowerBound), "maximum": .number($0.upperBound)] }
-        let status: JSONValue = ["type": "string", "enum": ["active", "inactive", "failed"]]
+        func choices(_ field: ServiceField) -> JSONValue {
+            guard case .choice(let values) = field.kind else { return ["type": "string"] }
+            return ["type": "string", "enum": .array(values.map { .string($0) })]
+        }
+        let status = choices(.status)
         var writable: [String: JSONValue] = [
             "name": name, "url": url, "status": status, "port": port,
-            "description": ["type": ["string", "null"], "maxLength": 500, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f]*$"],
+            "description": ["type": ["string", "null"], "maxLength": limit(ServiceField.description.maxLength), "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f]*$"],
             "health_url": healthURL, "labels": labels,
-            "probe_interval_seconds": seconds(ProbeDefaults.intervalBounds), "probe_timeout_seconds": seconds(ProbeDefaults.timeoutBounds),
+            "probe_interval_seconds": seconds(ServiceField.probeIntervalSeconds.bounds!),
+            "probe_timeout_seconds": seconds(ServiceField.probeTimeoutSeconds.bounds!),
             "follow_redirects": ["type": "boolean"],
         ]
         writable.merge(checkWritableSchemas) { $1 }
@@ -146,9 +155,9 @@ public enum OpenAPIDocument {
         var service = writable
         service.merge([
             "id": ["type": "integer"], "url": nullableURL,
-            "health_status": ["type": "string", "enum": ["healthy", "unhealthy", "unknown"]],
+            "health_status": choices(.healthStatus),
             "last_health_check": ["type": ["string", "null"], "format": "date-time"],
-            "source": ["type": "string", "enum": ["api", "systemd"]],
+            "source": choices(.source),
             "unit": nullableString, "active_state": nullableString, "sub_state": nullableString,
             "ports": ["type": "array", "items": ["type": "integer"]],
             "labels": ["type": "object", "additionalProperties": ["type": "string"]],

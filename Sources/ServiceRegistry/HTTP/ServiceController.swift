@@ -8,8 +8,6 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     /// `--probe-allow-link-local`: otherwise a literal link-local `url`/`health_url` is a 422 (SPEC §11).
     var allowLinkLocal = false
 
-    public init(repository: Repository) { self.init(repository: repository, listCache: ListBodyCache()) }
-
     init(repository: Repository, listCache: ListBodyCache) {
         self.repository = repository
         self.listCache = listCache

@@ -7,7 +7,7 @@ public enum CheckKind: String, Codable, Sendable, CaseIterable {
 
 /// A check's verdict. `warning` counts as passing; `unknown`: no result yet.
 public enum CheckStatus: String, Codable, Sendable, CaseIterable {
-    case passing, warning, critical, unknown
+    case passing = "passing", warning = "warning", critical = "critical", unknown = "unknown"
 }
 
 /// What a service reported through `POST /api/services/{id}/heartbeat`, or the TTL check's expiry.
@@ -18,6 +18,11 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var output: String?
     /// The TTL passed without a heartbeat: the check is critical with "TTL expired".
     public var expired: Bool?
+
+    /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
+    enum CodingKeys: String, CodingKey {
+        case at = "at", status = "status", output = "output", expired = "expired"
+    }
 
     public init(at: Date, status: CheckStatus, output: String? = nil, expired: Bool? = nil) {
         self.at = at

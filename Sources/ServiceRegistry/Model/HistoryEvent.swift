@@ -3,7 +3,12 @@ import Foundation
 /// A transition of a service's health or status, kept in LMDB (bounded per service).
 public struct HistoryEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
-        case health, status
+        case health = "health", status = "status"
+    }
+
+    /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
+    enum CodingKeys: String, CodingKey {
+        case at = "at", kind = "kind", from = "from", to = "to", detail = "detail"
     }
 
     public var at: Date

@@ -69,22 +69,16 @@ public struct ServicePatch: Sendable, Equatable {
 }
 
 public enum ServiceInput {
-    public static let maxNameLength = 100
-    public static let maxDescriptionLength = 500
-    public static let maxURLLength = 2048
-    public static let maxLabels = 32
-    public static let maxLabelValueLength = 1024
+    // Names and limits come from the field table (`ServiceField`), as the OpenAPI schema's do.
+    public static let maxNameLength = ServiceField.name.maxLength!
+    public static let maxDescriptionLength = ServiceField.description.maxLength!
+    public static let maxURLLength = ServiceField.url.maxLength!
+    public static let maxLabels = ServiceField.labels.maxLength!
+    public static let maxLabelValueLength = ServiceField.labelValueMaxLength
 
-    static let writableFields: Set<String> = [
-        "name", "url", "status", "port", "description", "health_url", "labels",
-        "probe_interval_seconds", "probe_timeout_seconds", "follow_redirects",
-        "ttl_seconds", "rise", "fall", "deregister_after_seconds",
-    ]
+    static let writableFields = Set(ServiceField.all.filter(\.writable).map(\.name))
     /// Fields the registry owns; a client may echo them back unchanged (a PUT of a record it just GOT).
-    static let readOnlyFields: Set<String> = [
-        "id", "source", "unit", "active_state", "sub_state", "ports", "last_health_check", "health_status",
-        "last_status_code", "last_response_time_ms", "last_error", "created_at", "updated_at", "checks",
-    ]
+    static let readOnlyFields = Set(ServiceField.all.filter { !$0.writable }.map(\.name))
     public static let allFields = writableFields.union(readOnlyFields)
 
     public enum Mode: Sendable { case create, update }
@@ -153,8 +147,8 @@ public enum ServiceInput {
         case .number(let n)?:
             if n != n.rounded() || !n.isFinite {
                 issues.append(.body("port", "Input should be a valid integer", type: "int_type"))
-            } else if n < 1 || n > 65535 {
-                issues.append(.body("port", "port must be between 1 and 65535", type: "value_error"))
+            } else if let bounds = ServiceField.port.bounds, !bounds.contains(n) {
+                issues.append(.body("port", "port must be between \(Int(bounds.lowerBound)) and \(Int(bounds.upperBound))", type: "value_error"))
             } else {
                 patch.port = .value(Int(n))
             }
@@ -228,8 +222,8 @@ public enum ServiceInput {
             }
             return .absent
         }
-        patch.probeIntervalSeconds = seconds("probe_interval_seconds", ProbeDefaults.intervalBounds)
-        patch.probeTimeoutSeconds = seconds("probe_timeout_seconds", ProbeDefaults.timeoutBounds)
+        patch.probeIntervalSeconds = seconds(ServiceField.probeIntervalSeconds.name, ServiceField.probeIntervalSeconds.bounds!)
+        patch.probeTimeoutSeconds = seconds(ServiceField.probeTimeoutSeconds.name, ServiceField.probeTimeoutSeconds.bounds!)
 
         switch object["follow_redirects"] {
         case nil: break
@@ -238,7 +232,8 @@ public enum ServiceInput {
         }
 
         // SPEC §9: integers in a range, or null to clear.
-        func integer(_ field: String, _ range: ClosedRange<Int>) -> PatchField<Int> {
+        func integer(_ spec: ServiceField) -> PatchField<Int> {
+            let field = spec.name, range = Int(spec.bounds!.lowerBound)...Int(spec.bounds!.upperBound)
             switch object[field] {
             case nil: return .absent
             case .null?: return .null
@@ -254,10 +249,10 @@ public enum ServiceInput {
             }
             return .absent
         }
-        patch.ttlSeconds = integer("ttl_seconds", TTLCheck.validRange)
-        patch.rise = integer("rise", FlapDamping.validRange)
-        patch.fall = integer("fall", FlapDamping.validRange)
-        patch.deregisterAfterSeconds = integer("deregister_after_seconds", Deregistration.validRange)
+        patch.ttlSeconds = integer(.ttlSeconds)
+        patch.rise = integer(.rise)
+        patch.fall = integer(.fall)
+        patch.deregisterAfterSeconds = integer(.deregisterAfterSeconds)
 
         if !issues.isEmpty { throw ValidationFailure(issues) }
         return patch

@@ -1,7 +1,8 @@
 import Foundation
 
+// Raw values are stored (docs/STORAGE.md) and served: spelled out so that renaming a case changes neither.
 public enum ServiceStatus: String, Codable, Sendable, CaseIterable {
-    case active, inactive, failed
+    case active = "active", inactive = "inactive", failed = "failed"
 }
 
 public enum HealthStatus: String, Codable, Sendable, CaseIterable {
@@ -9,7 +10,7 @@ public enum HealthStatus: String, Codable, Sendable, CaseIterable {
 }
 
 public enum ServiceSource: String, Codable, Sendable, CaseIterable {
-    case api, systemd
+    case api = "api", systemd = "systemd"
 }
 
 /// Time spent in each phase of a probe, in seconds (blackbox_exporter's phase names).
@@ -26,6 +27,11 @@ public struct ProbePhases: Codable, Sendable, Equatable {
         self.tls = tls
         self.processing = processing
         self.transfer = transfer
+    }
+
+    /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
+    enum CodingKeys: String, CodingKey {
+        case resolve = "resolve", connect = "connect", tls = "tls", processing = "processing", transfer = "transfer"
     }
 
     public static let names = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -48,6 +54,12 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var settled: Bool?
     /// ...and how many consecutive results disagreed with it so far.
     public var streak: Int?
+
+    /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
+    enum CodingKeys: String, CodingKey {
+        case finishedAt = "finishedAt", healthy = "healthy", statusCode = "statusCode", totalSeconds = "totalSeconds"
+        case phases = "phases", certificateExpiry = "certificateExpiry", error = "error", settled = "settled", streak = "streak"
+    }
 
     /// The check's settled verdict: `rise`/`fall` consecutive results are needed to change it.
     public var settledHealthy: Bool { settled ?? healthy }
@@ -73,7 +85,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
 /// Fields a user may set on a discovered service; a value set through the API wins over discovery (SPEC §2).
 public enum UserOwnedField: String, Codable, Sendable, CaseIterable {
-    case url, port, healthURL = "health_url", description, labels
+    case url = "url", port = "port", healthURL = "health_url", description = "description", labels = "labels"
 }
 
 /// One service, as stored and served. Probe results live in `lastProbe`; the `health_status`,
@@ -112,6 +124,19 @@ public struct ServiceRecord: Codable, Sendable, Equatable {
     public var deregisterAfterSeconds: Int?
     /// A discovered port that answered but did not speak HTTP: it is checked over TCP from then on.
     public var tcpCheckPort: Int?
+
+    /// The keys a record is stored under in LMDB (docs/STORAGE.md): the property names of schema 1 and 2, spelled
+    /// out so that renaming a property cannot change the on-disk format. `lastProbe` is only read (schema 1 kept
+    /// it inside the record; the 1 → 2 migration moves it out); since schema 2 it is stored in `probes`.
+    enum CodingKeys: String, CodingKey {
+        case id = "id", name = "name", url = "url", status = "status", port = "port", description = "description"
+        case healthURL = "healthURL", source = "source", unit = "unit", activeState = "activeState", subState = "subState"
+        case ports = "ports", labels = "labels", probeIntervalSeconds = "probeIntervalSeconds"
+        case probeTimeoutSeconds = "probeTimeoutSeconds", followRedirects = "followRedirects", lastProbe = "lastProbe"
+        case createdAt = "createdAt", updatedAt = "updatedAt", userOwned = "userOwned", ttlSeconds = "ttlSeconds"
+        case heartbeat = "heartbeat", rise = "rise", fall = "fall", deregisterAfterSeconds = "deregisterAfterSeconds"
+        case tcpCheckPort = "tcpCheckPort"
+    }
 
     public init(id: Int, name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
                 description: String? = nil, healthURL: String? = nil, source: ServiceSource = .api,

@@ -24,12 +24,6 @@ extension ProbeStatistics {
     public func deregistrationsTotal() -> Int { 0 }
 }
 
-/// Probes one service now (SPEC §2 `POST /api/services/{id}/check`).
-public protocol ServiceProber: Sendable {
-    /// Probes the service, stores the result and returns the updated record; bounded by the probe timeout.
-    func checkNow(id: Int) async throws -> ServiceRecord
-}
-
 /// The discovery loop's own health, for /metrics and alerts.
 public struct ScanStatistics: Sendable, Equatable {
     /// Duration of the last scan attempt, failed ones included; nil before the first.

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// When each service is next due: a min-heap of due times over the services' probe settings.
 ///
 /// Pure data (times are plain seconds on a monotonic clock), driven by the engine's thread; the heap is
@@ -19,7 +21,7 @@ struct ProbeSchedule {
     }
 
     private(set) var entries: [Int: Entry] = [:]
-    private var heap = MinHeap()
+    private var heap = Heap<ScheduleItem>()
 
     var count: Int { entries.count }
 
@@ -61,9 +63,9 @@ struct ProbeSchedule {
 
     /// The earliest due time, dropping stale heap items.
     mutating func nextDue() -> Double? {
-        while let top = heap.peek() {
+        while let top = heap.min {
             if let entry = entries[top.id], entry.generation == top.generation { return top.due }
-            heap.pop()
+            heap.removeMin()
         }
         return nil
     }
@@ -73,7 +75,7 @@ struct ProbeSchedule {
     /// still running (timeout longer than interval) skips this turn.
     mutating func popDue(now: Double) -> Due? {
         while let due = nextDue(), due <= now {
-            let top = heap.pop()!
+            let top = heap.removeMin()
             var entry = entries[top.id]!
             var next = top.due + entry.interval
             // More than a whole interval behind (overload): resume from now instead of a burst of catch-ups.
@@ -94,61 +96,18 @@ struct ProbeSchedule {
         entries[id]?.inFlight = false
     }
 
-    /// How many probes are due at `now` but not started yet.
-    mutating func overdueCount(now: Double) -> Int {
-        heap.items.reduce(0) { count, item in
-            count + (item.due <= now && entries[item.id]?.generation == item.generation ? 1 : 0)
-        }
-    }
-
     private mutating func reschedule(id: Int, _ entry: inout Entry, due: Double) {
         entry.generation &+= 1
         entry.due = due
-        heap.push(.init(due: due, id: id, generation: entry.generation))
+        heap.insert(ScheduleItem(due: due, id: id, generation: entry.generation))
     }
 }
 
-/// A binary min-heap of (due, id, generation), ordered by due time then id.
-struct MinHeap {
-    struct Item: Equatable {
-        var due: Double
-        var id: Int
-        var generation: UInt32
+/// A heap item: (due, id, generation), ordered by due time then id.
+struct ScheduleItem: Comparable {
+    var due: Double
+    var id: Int
+    var generation: UInt32
 
-        static func < (a: Item, b: Item) -> Bool { a.due < b.due || (a.due == b.due && a.id < b.id) }
-    }
-
-    private(set) var items: [Item] = []
-
-    var count: Int { items.count }
-    func peek() -> Item? { items.first }
-
-    mutating func push(_ item: Item) {
-        items.append(item)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child] < items[parent] else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    @discardableResult
-    mutating func pop() -> Item? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && items[left] < items[smallest] { smallest = left }
-            if right < items.count && items[right] < items[smallest] { smallest = right }
-            if smallest == parent { break }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
-    }
+    static func < (a: ScheduleItem, b: ScheduleItem) -> Bool { a.due < b.due || (a.due == b.due && a.id < b.id) }
 }

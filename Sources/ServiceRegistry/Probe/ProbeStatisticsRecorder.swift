@@ -44,10 +44,6 @@ public final class ProbeStatisticsRecorder: ProbeStatistics {
     public func deregistrationsTotal() -> Int { deregistrations.withLock { $0 } }
     func noteDeregistrations(_ count: Int) { deregistrations.withLock { $0 += count } }
 
-    public func lastWindow() -> Window { state.withLock { $0.last } }
-
-    public func inFlight() -> Int { state.withLock { $0.inFlight } }
-
     /// Folds in one loop turn of the engine. Returns the window that just closed, if one did.
     func record(now: Double, startLags: [Double], finished: [(id: Int, healthy: Bool)], headOverdue: Double, inFlight: Int) -> Window? {
         state.withLock { s in

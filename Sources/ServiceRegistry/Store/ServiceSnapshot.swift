@@ -63,18 +63,6 @@ public struct ServiceSnapshot: Sendable {
         return nil
     }
 
-    /// The JSON array of the records that match.
-    public func listJSON(_ filter: ServiceFilter = ServiceFilter()) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
-        bytes.reserveCapacity(order.count * 600 + 2)
-        forEachJSON(filter) { json in
-            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: json)
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return bytes
-    }
-
     mutating func put(_ record: ServiceRecord) {
         if let old = entries[record.id]?.record, old.name != record.name { byName[old.name] = nil }
         if entries[record.id] == nil {

@@ -208,17 +208,17 @@ import Testing
         ("http://user:pw@h:1/", "h:1"),
     ])
     func targetIsHostAndPort(url: String, expected: String) {
-        #expect(ServiceDiscovery.target(forURL: url) == expected)
+        #expect(PrometheusServiceDiscovery.target(forURL: url) == expected)
     }
 
     @Test func noHostNoTarget() {
-        #expect(ServiceDiscovery.target(forURL: "http://") == nil)
-        #expect(ServiceDiscovery.target(forURL: "ftp://h/") == nil)
-        #expect(ServiceDiscovery.target(forURL: "not a url") == nil)
+        #expect(PrometheusServiceDiscovery.target(forURL: "http://") == nil)
+        #expect(PrometheusServiceDiscovery.target(forURL: "ftp://h/") == nil)
+        #expect(PrometheusServiceDiscovery.target(forURL: "not a url") == nil)
     }
 
     @Test func targetGroups() throws {
-        let json = try JSONValue.parse(ServiceDiscovery.targetGroupsJSON(ExpositionSamples.records))
+        let json = try JSONValue.parse(PrometheusServiceDiscovery.targetGroupsJSON(ExpositionSamples.records))
         let groups = try #require(json.array)
         // Every record with a URL, in id order; records 6, 8-13 have none.
         #expect(groups.count == 6)
@@ -234,7 +234,7 @@ import Testing
         #expect(second["__meta_service_registry_label_note"]?.string == "quote \" brace } newline \n backslash \\")
         #expect(groups[2]["targets"]?[0]?.string == "[::1]:8443")
         #expect(groups[5]["labels"]?["__meta_service_registry_unit"]?.string == "nginx.service")
-        #expect(ServiceDiscovery.targetGroupsJSON([]) == Array("[]".utf8))
+        #expect(PrometheusServiceDiscovery.targetGroupsJSON([]) == Array("[]".utf8))
     }
 
     /// A member made of a reused compressed prefix and a fresh tail is one valid gzip member (checked by gzip

@@ -6,7 +6,7 @@ import Foundation
 /// brackets). Labels: `__meta_service_registry_{id,name,unit,status,health_status,url,health_url}` and
 /// `__meta_service_registry_label_<key>` per record label. HTTP-SD label values are strings, so a missing
 /// unit or health URL is `""`. Prometheus drops `__meta_*` labels after relabeling: keep what you need.
-public enum ServiceDiscovery {
+public enum PrometheusServiceDiscovery {
     public static let labelPrefix = "__meta_service_registry_"
 
     public static func targetGroupsJSON(_ records: [ServiceRecord]) -> [UInt8] {
