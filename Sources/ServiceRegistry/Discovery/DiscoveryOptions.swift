@@ -24,10 +24,6 @@ public struct DiscoveryOptions: Sendable {
         self.excludeUnits = excludeUnits
     }
 
-    public init(_ configuration: RegistryConfiguration) {
-        self.init(systemctlPath: configuration.systemctlPath, scope: configuration.systemdScope, portRange: configuration.portRange,
-                  includeUnits: configuration.includeUnits, excludeUnits: configuration.excludeUnits)
-    }
 
     /// SPEC §4: only `.service` units, matching an include glob (when any is given) and no exclude glob.
     public func accepts(unit: String) -> Bool {

@@ -39,10 +39,6 @@ public final class MetricsExporter: Sendable {
 
     /// The exporter of a running registry: its store, its prober's and discovery's statistics (when those
     /// run), its global probe defaults and its `--metrics-detail`.
-    public convenience init(_ components: RegistryComponents, _ configuration: RegistryConfiguration) {
-        self.init(store: components.store, probeStatistics: components.probeStatistics, discoveryStatistics: components.discoveryStatistics,
-                  probeDefaults: ProbeSettings(configuration).defaults, detail: configuration.metricsDetail)
-    }
 
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
     public func exposition(format: ExpositionFormat) -> [ByteBuffer] {

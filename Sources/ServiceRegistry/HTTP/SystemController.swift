@@ -30,7 +30,3 @@ struct SystemController<Context: RequestContext>: Sendable {
         jsonResponse { w in w.beginObject(); w.key("status"); w.string("ready"); w.endObject() }
     }
 }
-
-public enum RegistryVersion {
-    public static let current = "0.1.0"
-}

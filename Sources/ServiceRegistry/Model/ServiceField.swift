@@ -65,11 +65,16 @@ public struct ServiceField: Sendable, Equatable {
     public static let lastResponseTimeMs = ServiceField("last_response_time_ms", .number, nullable: true)
     public static let lastError = ServiceField("last_error", .string, nullable: true)
     public static let checks = ServiceField("checks", .array)
-    public static let ttlSeconds = ServiceField("ttl_seconds", .integer, nullable: true, writable: true, bounds: range(TTLCheck.validRange))
-    public static let rise = ServiceField("rise", .integer, nullable: true, writable: true, bounds: range(FlapDamping.validRange))
-    public static let fall = ServiceField("fall", .integer, nullable: true, writable: true, bounds: range(FlapDamping.validRange))
+    public static let ttlSeconds = ServiceField("ttl_seconds", .integer, nullable: true, writable: true, bounds: range(ttlRange))
+    public static let rise = ServiceField("rise", .integer, nullable: true, writable: true, bounds: range(riseFallRange))
+    public static let fall = ServiceField("fall", .integer, nullable: true, writable: true, bounds: range(riseFallRange))
     public static let deregisterAfterSeconds = ServiceField("deregister_after_seconds", .integer, nullable: true, writable: true,
-                                                            bounds: range(Deregistration.validRange))
+                                                            bounds: range(deregisterAfterRange))
+    /// Whole seconds a TTL check waits for a heartbeat; consecutive results to change health; seconds unhealthy before
+    /// an API-registered record is deleted (SPEC §9). The check kinds (Probe) read them from here.
+    public static let ttlRange = 1...86_400
+    public static let riseFallRange = 1...10
+    public static let deregisterAfterRange = 60...2_592_000
     public static let createdAt = ServiceField("created_at", .timestamp)
     public static let updatedAt = ServiceField("updated_at", .timestamp)
 

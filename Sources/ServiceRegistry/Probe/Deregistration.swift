@@ -10,7 +10,7 @@ import Synchronization
 /// sees it otherwise starts over. It is kept in memory: after a restart the count starts again (a record is
 /// never deleted early because the daemon was down).
 public final class Deregistration: Sendable {
-    public static let validRange = 60...2_592_000
+    public static let validRange = ServiceField.deregisterAfterRange
 
     private struct State {
         var unhealthySince: [Int: Date] = [:]

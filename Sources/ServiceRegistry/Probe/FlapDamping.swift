@@ -1,7 +1,7 @@
 /// Flap damping (SPEC §9): `rise` consecutive passing results are needed to become healthy, `fall` consecutive
 /// failing ones to become unhealthy; until then the settled state stays. From no result, the first settles at once.
 enum FlapDamping {
-    static let validRange = 1...10
+    static let validRange = ServiceField.riseFallRange
 
     /// `result` with its settled state and streak, given the previous result of the same target.
     static func apply(_ result: ProbeResult, previous: ProbeResult?, rise: Int, fall: Int) -> ProbeResult {

@@ -56,11 +56,4 @@ public struct ProbeSettings: Sendable {
         self.caFile = caFile
     }
 
-    public init(_ configuration: RegistryConfiguration) {
-        self.init(interval: configuration.probeInterval, timeout: configuration.probeTimeout,
-                  concurrency: configuration.probeConcurrency, caFile: configuration.probeCAFile)
-        allowLinkLocal = configuration.probeAllowLinkLocal
-        rise = configuration.probeRise
-        fall = configuration.probeFall
-    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// heartbeat for `ttl_seconds` the check is critical ("TTL expired"). Expiry is applied by `sweep`, which the
 /// prober runs about once a second, so a record's health, its history and `/metrics` agree.
 enum TTLCheck {
-    static let validRange = 1...86_400
+    static let validRange = ServiceField.ttlRange
 
     static func check(ttlSeconds: Int, heartbeat: Heartbeat?) -> HealthCheck {
         guard let heartbeat else { return HealthCheck(kind: .ttl, target: nil, status: .unknown, output: nil, at: nil) }
