@@ -274,9 +274,23 @@ extension DaemonProcess {
     func exitStatus(timeout: TimeInterval = 10) async throws -> Int32? {
         try await blocking { self.waitForExit(timeout: timeout) }
     }
+
+    /// `waitForExit` in async code, off the cooperative pool (preferred by Swift wherever `await` is possible).
+    @discardableResult
+    func waitForExit(timeout: TimeInterval = 10) async -> Int32? {
+        (try? await blocking { self.waitForExit(timeout: timeout) }) ?? nil
+    }
 }
 
 extension HTTP {
+    /// `HTTP.request` in async code: the same request, waited for off the cooperative pool. Swift prefers this
+    /// overload wherever `await` is possible, so an async test cannot block a pool thread with it by accident
+    /// (leaving out `await` there is a compile error, not a hidden stall).
+    static func request(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
+                        timeout: Double = 10) async throws -> Reply {
+        try await blocking { try request(method, url, body: body, headers: headers, timeout: timeout) }
+    }
+
     /// `HTTP.request`, off the cooperative pool.
     static func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
                      timeout: Double = 10) async throws -> Reply {
