@@ -228,6 +228,43 @@ import Testing
     }
 }
 
+/// SPEC §12 "a hung systemctl" at SIGTERM: discovery's shutdown kills the call running now instead of waiting for its
+/// deadline, and runs no other.
+@Suite struct DiscoveryShutdownTests {
+    @Test func shutdownEndsAScanWaitingOnAHungSystemctl() async throws {
+        let directory = TemporaryDirectory()
+        // Writes its PID, then hangs with a child holding the pipes (as a systemctl stuck on a dead bus would).
+        let pidFile = directory.file("systemctl.pid")
+        let script = directory.file("systemctl")
+        try "#!/bin/sh\necho $$ > \(pidFile)\nsleep 1000\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        var options = DiscoveryOptions(systemctlPath: script)
+        options.commandTimeout = 60  // a deadline no test waits for: only the shutdown can end this call in time
+        let store = try ServiceStore(directory: directory.file("data"))
+        let service = DiscoveryService(store: store, options: options, interval: 0, logger: testLogger)
+        let scan = Task { () -> String in
+            do { _ = try await service.scanNow(); return "finished" } catch { return "\(error)" }
+        }
+        #expect(await eventually(timeout: 15) { FileManager.default.fileExists(atPath: pidFile) }, "the fake systemctl never started")
+        let started = Date()
+        service.beginShutdown()
+        // Far under the 60 s deadline; generous for a loaded machine (a process kill and reap only).
+        let ended = await withTaskGroup(of: String?.self) { group -> String? in
+            group.addTask { await scan.value }
+            group.addTask { try? await Task.sleep(for: .seconds(20)); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        #expect(ended == "the daemon is stopping" || ended?.contains("the daemon is stopping") == true,
+                "scan still running \(Date().timeIntervalSince(started)) s after shutdown began: \(String(describing: ended))")
+        // No new systemctl after shutdown: the next scan fails at once without running one.
+        try FileManager.default.removeItem(atPath: pidFile)
+        await #expect(throws: DiscoveryUnavailable.self) { try await service.scanNow() }
+        #expect(!FileManager.default.fileExists(atPath: pidFile), "a systemctl was started after shutdown")
+    }
+}
+
 @Suite(.serialized) struct ProberStayingAliveTests {
     /// A target alternating 200 and a 302 with a ~90 KB `Location` (libcurl accepts header lines up to 100 KB):
     /// stored strings are cut, history stays within its byte budget and the database small.
