@@ -434,6 +434,9 @@ import Testing
         // signal: how long they ran before it depends on how fast a loaded machine got this test there.
         let afterSignal = answers.map { $0.ended.timeIntervalSince(started) }
         #expect(afterSignal.allSatisfy { $0 < 10 }, "requests in flight at SIGTERM ended \(afterSignal) s after it")
+        // And they get an answer, not a connection closed under them: the check-now is cancelled at the signal and
+        // the scan's hung systemctl killed, so both answer 503 while the server still drains.
+        #expect(answers.map(\.status) == [503, 503], "in flight at SIGTERM: \(answers.map { "\($0.status) \($0.body)" })")
         // Everything acknowledged is there after a restart.
         let restarted = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "0", "--scan-interval", "0"])
         let list = try await HTTP.request("GET", "\(restarted.baseURL)/api/services").json?.array ?? []
