@@ -132,7 +132,7 @@ enum PythonHTTPServer {
             #expect(check.status == 0, "\(name): \(check.stdout)\(check.stderr)")
         }
         let main = try ExpositionSamples.run(PromtoolTests.promtool, ["check", "config", directory.file("prometheus.yml")])
-        #expect(main.stdout.contains("SUCCESS: 11 rules found"), "\(main.stdout)")
+        #expect(main.stdout.contains("SUCCESS: \(try AlertRules.load().count) rules found"), "\(main.stdout)")
         try ExpositionSamples.requireTool(Self.amtool)
         let am = try ExpositionSamples.run(Self.amtool, ["check-config", directory.file("alertmanager.yml")])
         #expect(am.status == 0 && am.stdout.contains("SUCCESS"), "\(am.stdout)\(am.stderr)")
