@@ -38,15 +38,22 @@ source Benchmarks/lib.sh
 [ -n "${BIN:-}" ] || build_release
 start_probe_target
 
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
-for N in $COUNTS; do
+# probing_daemon NAME [register.py mode args...]: a fresh daemon probing every INTERVAL (debug log, which measure.py
+# reads), N services registered on it. Sets PORT and DAEMON.
+probing_daemon() {
+  local name=$1; shift
   PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$N" --probe-interval "$INTERVAL" \
-    --scan-interval 0 --log-level debug >"$WORK/daemon-$N.log" 2>&1 &
+  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$name" --probe-interval "$INTERVAL" \
+    --scan-interval 0 --log-level debug >"$WORK/daemon-$name.log" 2>&1 &
   DAEMON=$!
   PIDS+=($DAEMON)
   wait_http "http://127.0.0.1:$PORT/ready"
-  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N"
+  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" "$@"
+}
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
+for N in $COUNTS; do
+  probing_daemon "$N"
   sleep "$INTERVAL"  # every service has had its first (spread) probe: steady state
   RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-$N.log" "$WINDOWS")
   echo "service-registry N=$N scheduled=$(python3 -c "print(round($N/$INTERVAL,1))")/s $RESULT"
@@ -55,13 +62,7 @@ done
 
 if [ "$MIXED_COUNT" -gt 0 ]; then
   N=$MIXED_COUNT
-  PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-mixed" --probe-interval "$INTERVAL" \
-    --scan-interval 0 --log-level debug >"$WORK/daemon-mixed.log" 2>&1 &
-  DAEMON=$!
-  PIDS+=($DAEMON)
-  wait_http "http://127.0.0.1:$PORT/ready"
-  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" mixed "tcp://127.0.0.1:$NGINX_PORT" "$WORK/ttl-ids"
+  probing_daemon mixed mixed "tcp://127.0.0.1:$NGINX_PORT" "$WORK/ttl-ids"
   HB_SECONDS=$((INTERVAL + WINDOWS * 10 + 25))
   python3 Benchmarks/probe/heartbeat.py "http://127.0.0.1:$PORT" "$WORK/ttl-ids" "$INTERVAL" "$HB_SECONDS" >"$WORK/heartbeats.json" &
   HB=$!
@@ -88,13 +89,7 @@ fi
 
 if [ "$TCP_COUNT" -gt 0 ]; then
   N=$TCP_COUNT
-  PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-tcp" --probe-interval "$INTERVAL" \
-    --scan-interval 0 --log-level debug >"$WORK/daemon-tcp.log" 2>&1 &
-  DAEMON=$!
-  PIDS+=($DAEMON)
-  wait_http "http://127.0.0.1:$PORT/ready"
-  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" tcp "tcp://127.0.0.1:$NGINX_PORT"
+  probing_daemon tcp tcp "tcp://127.0.0.1:$NGINX_PORT"
   sleep "$INTERVAL"  # every service has had its first (spread) check
   TCP_RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-tcp.log" "$WINDOWS")
   UNHEALTHY=$(curl -fs "http://127.0.0.1:$PORT/api/services?health_status=unhealthy" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
