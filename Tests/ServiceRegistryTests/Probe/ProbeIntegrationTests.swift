@@ -209,7 +209,7 @@ import Testing
         var checked: JSONValue?
         var probedOnly: JSONValue?
         do {
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+            let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
             let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("checked", url: target.url("/ok")))
             let b = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("failing", url: target.url("/fail503")))
             let idA = try #require(a.json?["id"]?.int), idB = try #require(b.json?["id"]?.int)
@@ -225,7 +225,7 @@ import Testing
         }
         #expect(checked?["health_status"]?.string == "healthy")
         #expect(probedOnly == nil)
-        let restarted = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
+        let restarted = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
         let list = try await HTTP.request("GET", "\(restarted.baseURL)/api/services").json?.array ?? []
         let byName = Dictionary(uniqueKeysWithValues: list.map { ($0["name"]?.string ?? "", $0) })
         #expect(byName["checked"]?["health_status"]?.string == "healthy")
@@ -239,7 +239,7 @@ import Testing
         let target = try ProbeTargetServer()
         let data = TemporaryDirectory()
         do {
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+            let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
             let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("batched", url: target.url("/ok")))
             let id = try #require(a.json?["id"]?.int)
             #expect(try await eventually(timeout: 5) {
@@ -249,7 +249,7 @@ import Testing
             daemon.signal(SIGKILL)
             await daemon.waitForExit()
         }
-        let restarted = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
+        let restarted = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
         let record = try await HTTP.request("GET", "\(restarted.baseURL)/api/services/1").json
         #expect(record?["health_status"]?.string == "healthy")
     }
@@ -257,7 +257,7 @@ import Testing
     @Test func hugeBodyDoesNotGrowMemory() async throws {
         let target = try ProbeTargetServer()
         let data = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
         let pid = daemon.process.processIdentifier
         _ = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("warmup", url: target.url("/ok")))
         try await Task.sleep(for: .seconds(1))

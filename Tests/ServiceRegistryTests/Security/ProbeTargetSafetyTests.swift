@@ -85,7 +85,7 @@ import Testing
     /// URL credentials appear in none of /metrics, /api/sd, the dashboard pages, the scan page or the logs;
     /// the API record keeps them for its owner, and a form that sends the redacted value back keeps them too.
     @Test func urlCredentialsNeverLeaveThroughMetricsSDDashboardOrLogs() async throws {
-        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
                                                    "--log-level", "debug"])
         let body = #"{"name":"secretive","url":"http://alice:s3cret@127.0.0.1:9/","health_url":"http://bob:hunter2@127.0.0.1:9/health"}"#
         let created = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: body)

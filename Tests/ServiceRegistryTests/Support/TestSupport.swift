@@ -266,8 +266,11 @@ func executableOnPath(_ name: String) -> String? {
 extension DaemonProcess {
     /// `DaemonProcess(...)` (which waits for `/ready` when `waitReady`), off the cooperative pool.
     static func start(arguments: [String], environment: [String: String] = [:], port: Int? = nil,
-                      waitReady: Bool = true) async throws -> DaemonProcess {
-        try await blocking { try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady) }
+                      waitReady: Bool = true, openFileSoftLimit: Int? = nil) async throws -> DaemonProcess {
+        try await blocking {
+            try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady,
+                              openFileSoftLimit: openFileSoftLimit)
+        }
     }
 
     /// `waitForExit`, off the cooperative pool.
