@@ -21,44 +21,10 @@ SLOW=${SLOW:-200}
 for tool in nginx python3 prlimit curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light python3 util-linux curl)" >&2; exit 1; }
 done
-
-if [ -z "${BIN:-}" ]; then
-  BIN="$(scripts/build-release.sh service-registry)/service-registry"
-fi
-WORK=$(mktemp -d /dev/shm/abuse-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server {
-    listen 127.0.0.1:$NGINX_PORT backlog=8192;
-    location / { return 200 "ok\n"; }
-  }
-}
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
-TARGET="http://127.0.0.1:$NGINX_PORT"
-wait_http "$TARGET/"
+BENCH_TMP=/dev/shm
+source Benchmarks/lib.sh
+[ -n "${BIN:-}" ] || build_release
+start_probe_target
 
 SECONDS_MEASURED=$((WINDOWS * 10))
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared); N=$N interval ${INTERVAL}s; ${SECONDS_MEASURED}s measured; abuse: $IDLE idle + $SLOW slowloris; daemon soft limit 1024 at exec, hard $(ulimit -Hn)"

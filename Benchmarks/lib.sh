@@ -1,12 +1,15 @@
 # Shared helpers for the benchmark scripts (sourced). Loopback only; every load is bounded in time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d /tmp/sr-bench.XXXXXX)
+# BENCH_TMP=/dev/shm keeps the daemons' data on tmpfs (the probe benchmarks measure the prober, not the disk).
+WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/sr-bench.XXXXXX")
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 need() { command -v "$1" >/dev/null || { echo "missing $1: apt-get install -y $2" >&2; exit 1; }; }
+
+wait_http() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -26,6 +29,34 @@ start_daemon() {
   DAEMON_PID=$!; PIDS+=("$DAEMON_PID")
   for _ in $(seq 100); do curl -sf "${tls[@]}" "$ready" >/dev/null && return 0; sleep 0.1; done
   cat "$WORK/daemon-$port.log" >&2; return 1
+}
+
+# start_probe_target: the probe benchmarks' target, nginx on a free 127.0.0.1 port answering 200 "ok" at every path,
+# one worker, a listen backlog of 8,192 (10,000 services probed at once must not wait out SYN retries).
+# Sets NGINX_PORT and TARGET (http://127.0.0.1:NGINX_PORT).
+start_probe_target() {
+  NGINX_PORT=$(free_port)
+  mkdir -p "$WORK/nginx"
+  cat > "$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=8192;
+    location / { return 200 "ok\n"; }
+  }
+}
+CONF
+  nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+  PIDS+=($!)
+  TARGET="http://127.0.0.1:$NGINX_PORT"
+  wait_http "$TARGET/"
 }
 
 # start_nginx PORT ROOTDIR [CERT KEY]: nginx serving ROOTDIR statically on 127.0.0.1:PORT (https with CERT and KEY).

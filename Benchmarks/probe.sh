@@ -9,6 +9,13 @@
 #   COUNTS="1000" INTERVAL=5 Benchmarks/probe.sh
 #   MALLOC_ARENA_MAX=2 Benchmarks/probe.sh   # the daemon inherits it: fewer glibc arenas, lower RSS
 #   COUNTS="" MIXED_COUNT=10000 Benchmarks/probe.sh   # only the mixed run (SPEC §9)
+#   COUNTS="" MIXED_COUNT=0 TCP_COUNT=3333 Benchmarks/probe.sh   # only TCP checks, beside blackbox's tcp_connect
+#
+# TCP_COUNT (default 0: skipped) isolates the TCP check kind (issue 13's target: at most 1/3 of blackbox_exporter's
+# CPU per check): TCP_COUNT services whose health_url is tcp:// the same nginx port, nothing else, then
+# blackbox_exporter's tcp_connect module at the same rate (TCP_COUNT / INTERVAL per second) against that port.
+# Both figures are the process's utime+stime from /proc/PID/stat over the measured time, divided by the checks done
+# in it; blackbox's includes answering the /probe HTTP request that triggers each check (that is how it is driven).
 #
 # Then a mixed run (MIXED_COUNT services, default 10,000; MIXED_COUNT=0 skips it): a third probed over HTTP, a
 # third with a tcp:// health_url (TCP connect through the same libcurl loop), a third with ttl_seconds 30 whose
@@ -19,60 +26,34 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${COUNTS-"1000 10000"}
 MIXED_COUNT=${MIXED_COUNT:-10000}
+TCP_COUNT=${TCP_COUNT:-0}
 INTERVAL=${INTERVAL:-10}
 WINDOWS=${WINDOWS:-6}
 BLACKBOX_SECONDS=${BLACKBOX_SECONDS:-30}
 for tool in nginx python3 prometheus-blackbox-exporter; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light python3 prometheus-blackbox-exporter)" >&2; exit 1; }
 done
+BENCH_TMP=/dev/shm
+source Benchmarks/lib.sh
+[ -n "${BIN:-}" ] || build_release
+start_probe_target
 
-if [ -z "${BIN:-}" ]; then
-  BIN="$(scripts/build-release.sh service-registry)/service-registry"
-fi
-WORK=$(mktemp -d /dev/shm/probe-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server {
-    listen 127.0.0.1:$NGINX_PORT backlog=8192;
-    location / { return 200 "ok\n"; }
-  }
-}
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
-TARGET="http://127.0.0.1:$NGINX_PORT"
-wait_http "$TARGET/"
-
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
-for N in $COUNTS; do
+# probing_daemon NAME [register.py mode args...]: a fresh daemon probing every INTERVAL (debug log, which measure.py
+# reads), N services registered on it. Sets PORT and DAEMON.
+probing_daemon() {
+  local name=$1; shift
   PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$N" --probe-interval "$INTERVAL" \
-    --scan-interval 0 --log-level debug >"$WORK/daemon-$N.log" 2>&1 &
+  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-$name" --probe-interval "$INTERVAL" \
+    --scan-interval 0 --log-level debug >"$WORK/daemon-$name.log" 2>&1 &
   DAEMON=$!
   PIDS+=($DAEMON)
   wait_http "http://127.0.0.1:$PORT/ready"
-  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N"
+  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" "$@"
+}
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); interval ${INTERVAL}s; $((WINDOWS * 10))s measured; MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
+for N in $COUNTS; do
+  probing_daemon "$N"
   sleep "$INTERVAL"  # every service has had its first (spread) probe: steady state
   RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-$N.log" "$WINDOWS")
   echo "service-registry N=$N scheduled=$(python3 -c "print(round($N/$INTERVAL,1))")/s $RESULT"
@@ -81,13 +62,7 @@ done
 
 if [ "$MIXED_COUNT" -gt 0 ]; then
   N=$MIXED_COUNT
-  PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data-mixed" --probe-interval "$INTERVAL" \
-    --scan-interval 0 --log-level debug >"$WORK/daemon-mixed.log" 2>&1 &
-  DAEMON=$!
-  PIDS+=($DAEMON)
-  wait_http "http://127.0.0.1:$PORT/ready"
-  python3 Benchmarks/probe/register.py "http://127.0.0.1:$PORT" "$TARGET" "$N" mixed "tcp://127.0.0.1:$NGINX_PORT" "$WORK/ttl-ids"
+  probing_daemon mixed mixed "tcp://127.0.0.1:$NGINX_PORT" "$WORK/ttl-ids"
   HB_SECONDS=$((INTERVAL + WINDOWS * 10 + 25))
   python3 Benchmarks/probe/heartbeat.py "http://127.0.0.1:$PORT" "$WORK/ttl-ids" "$INTERVAL" "$HB_SECONDS" >"$WORK/heartbeats.json" &
   HB=$!
@@ -109,6 +84,16 @@ checks = r["probes"] + beats
 print(f"  cpu_s_per_1000_checks={round(r['cpu_s'] / checks * 1000, 3)} (probes {r['probes']}, heartbeats ~{int(beats)} in {r['seconds']} s); "
       f"unhealthy={sys.argv[3]} unknown={sys.argv[4]}")
 PY
+  kill -TERM "$DAEMON"; wait "$DAEMON" || true
+fi
+
+if [ "$TCP_COUNT" -gt 0 ]; then
+  N=$TCP_COUNT
+  probing_daemon tcp tcp "tcp://127.0.0.1:$NGINX_PORT"
+  sleep "$INTERVAL"  # every service has had its first (spread) check
+  TCP_RESULT=$(python3 Benchmarks/probe/measure.py "$DAEMON" "$WORK/daemon-tcp.log" "$WINDOWS")
+  UNHEALTHY=$(curl -fs "http://127.0.0.1:$PORT/api/services?health_status=unhealthy" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  echo "service-registry tcp-only N=$N scheduled=$(python3 -c "print(round($N/$INTERVAL,1))")/s $TCP_RESULT unhealthy=$UNHEALTHY"
   kill -TERM "$DAEMON"; wait "$DAEMON" || true
 fi
 
@@ -137,4 +122,16 @@ done
 if [ "$MIXED_COUNT" -gt 0 ]; then
   RATE=$(python3 -c "print($MIXED_COUNT/3/$INTERVAL)")
   echo "blackbox_exporter tcp_connect rate=${RATE}/s $(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "127.0.0.1:$NGINX_PORT" "$BLACKBOX_SECONDS" "$RATE" tcp_connect)"
+fi
+if [ "$TCP_COUNT" -gt 0 ]; then
+  RATE=$(python3 -c "print($TCP_COUNT/$INTERVAL)")
+  BB_RESULT=$(python3 Benchmarks/probe/blackbox.py "$BB" "http://127.0.0.1:$BB_PORT" "127.0.0.1:$NGINX_PORT" "$BLACKBOX_SECONDS" "$RATE" tcp_connect)
+  echo "blackbox_exporter tcp_connect rate=${RATE}/s $BB_RESULT"
+  python3 - "$TCP_RESULT" "$BB_RESULT" <<'PY'
+import json, sys
+ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+a, b = ours["cpu_s"] / ours["probes"] * 1000, theirs["cpu_s"] / theirs["probes"] * 1000
+print(f"tcp check CPU per 1,000 checks: service-registry {a:.3f} s, blackbox_exporter tcp_connect {b:.3f} s; "
+      f"ratio {a / b:.3f} (target <= 0.333)")
+PY
 fi

@@ -23,7 +23,7 @@ swift build --build-tests --force-resolved-versions
 # Two phases. Suites that serve the registry in-process (Hummingbird on Swift's cooperative pool, which has one
 # thread per core) run first, on their own: the daemon, browser and Prometheus suites block pool threads while they
 # wait for other processes, and on a 2-core machine that starved in-process servers for tens of seconds.
-IN_PROCESS='theListFastPathAnswersOverTLS|redirectsWithHugeLocationsAreCutAndTheDatabaseStaysSmall|ProbeIntegrationTests|HealthCheckIntegrationTests|HealthCheckUnitTests|UptimeRollupTests|RouteAuthorizationTests|CrossSiteBrowserTests|DashboardBrowserTests|ListFastPathTests|ReadCostTests|CrossSiteTests|PrometheusEndToEndTests|DiscoveryFailureTests|ServiceAPITests|AuthTests|MetricsEndpointTests|DashboardRouteTests|HistoryConsistencyTests'
+IN_PROCESS='theListFastPathAnswersOverTLS|aNameResolvingToLinkLocalIsRefusedBeforeConnecting|promtoolCheckMetricsOnALiveScrapeIsClean|everySpecMetricIsExported|dashboardAndRulesUseOnlyExportedMetrics|dashboardAndRulesWorkInBasicMode|redirectsWithHugeLocationsAreCutAndTheDatabaseStaysSmall|ProbeIntegrationTests|HealthCheckIntegrationTests|HealthCheckUnitTests|UptimeRollupTests|RouteAuthorizationTests|CrossSiteBrowserTests|DashboardBrowserTests|ListFastPathTests|ReadCostTests|CrossSiteTests|PrometheusEndToEndTests|DiscoveryFailureTests|ServiceAPITests|AuthTests|MetricsEndpointTests|DashboardRouteTests|HistoryConsistencyTests'
 swift test --skip-build --filter "$IN_PROCESS" "$@"
 # The prober's stay-alive suite measures shutdown and schedule bounds on real daemons: it runs last, alone, so the
 # bounds it checks are the daemon's, not the load of fifty other suites on two cores.

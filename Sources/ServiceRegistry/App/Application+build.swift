@@ -90,6 +90,7 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     components.scanner = discovery
     components.discoveryStatistics = discovery
     components.services.append(discovery)
+    components.onShutdownSignal.append { discovery.beginShutdown() }
     if let interval = SystemdNotifier.watchdogInterval() {
         components.services.append(SystemdWatchdogService(interval: interval, store: store, watchProber: true, logger: logger))
     }

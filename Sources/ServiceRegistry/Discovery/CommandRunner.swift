@@ -25,13 +25,45 @@ struct CommandRunnerError: Error, CustomStringConvertible {
 /// the same lock it signals under, and only then is the child reaped. So the killer signals either our live
 /// child or our zombie (harmless), never a reused PID.
 enum CommandRunner {
-    static func run(executable: String, arguments: [String], environment: [String: String], timeout: Double) async throws -> CommandOutput {
+    /// - Parameter group: when given, the command belongs to it: `group.stop()` kills it at once (SIGTERM must not
+    ///   wait for a hung systemctl's deadline), and once stopped the group starts nothing more.
+    static func run(executable: String, arguments: [String], environment: [String: String], timeout: Double,
+                    group: CommandGroup? = nil) async throws -> CommandOutput {
         try await withCheckedThrowingContinuation { continuation in
             BlockingWork.queue.async {
                 continuation.resume(with: Result {
-                    try runBlocking(executable: executable, arguments: arguments, environment: environment, timeout: timeout)
+                    try runBlocking(executable: executable, arguments: arguments, environment: environment, timeout: timeout,
+                                    group: group)
                 })
             }
+        }
+    }
+
+    /// The commands one owner (discovery) is running, so it can end them all when the daemon stops.
+    final class CommandGroup: Sendable {
+        private let state = Mutex<(children: [pid_t: Child], stopped: Bool)>(([:], false))
+
+        /// Kills every running command of the group (its whole process group) and refuses new ones.
+        func stop() {
+            let children = state.withLock { state -> [Child] in
+                state.stopped = true
+                return Array(state.children.values)
+            }
+            for child in children { child.signalIfNotReaped(SIGKILL) }
+        }
+
+        var isStopped: Bool { state.withLock { $0.stopped } }
+
+        /// Registers a spawned child; answers false (and the caller kills it) when the group was already stopped.
+        fileprivate func add(_ child: Child) -> Bool {
+            state.withLock { state in
+                state.children[child.pid] = child
+                return !state.stopped
+            }
+        }
+
+        fileprivate func remove(_ child: Child) {
+            state.withLock { _ = $0.children.removeValue(forKey: child.pid) }
         }
     }
 
@@ -74,8 +106,12 @@ enum CommandRunner {
 
     /// - Parameter afterReap: test seam, run after the child is reaped and before the deadline is cancelled.
     static func runBlocking(executable: String, arguments: [String], environment: [String: String], timeout: Double,
-                            afterReap: (() -> Void)? = nil) throws -> CommandOutput {
+                            group: CommandGroup? = nil, afterReap: (() -> Void)? = nil) throws -> CommandOutput {
+        if group?.isStopped == true { throw CommandRunnerError(description: "stopped") }
         let (child, stdoutFD, stderrFD) = try spawn(executable: executable, arguments: arguments, environment: environment)
+        // Registered before anything waits on it, so a `stop()` from now on reaches it (and one before, here).
+        if let group, !group.add(child) { child.signalIfNotReaped(SIGKILL) }
+        defer { group?.remove(child) }
         let killer = DispatchWorkItem { child.signalIfNotReaped(SIGKILL) }
         BlockingWork.queue.asyncAfter(deadline: .now() + timeout, execute: killer)
 

@@ -55,6 +55,12 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
         }
     }
 
+    /// At SIGTERM (`RegistryComponents.onShutdownSignal`): kills the systemctl calls of the scan running now and
+    /// starts no new one, so a request waiting on a scan is answered (503) at once, not at systemctl's deadline.
+    public func beginShutdown() {
+        discoverer.systemctl.stop()
+    }
+
     /// Runs a scan, or joins the one already running.
     public func scanNow() async throws -> ScanReport {
         let task = state.withLock { state in

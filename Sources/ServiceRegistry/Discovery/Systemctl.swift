@@ -10,6 +10,8 @@ public final class Systemctl: Sendable {
     let environment: [String: String]
     /// Whether `list-units --output=json` works here (systemd ≥ 246); learnt on the first call.
     private let jsonSupported = Mutex<Bool?>(nil)
+    /// Every systemctl this instance runs; stopped at SIGTERM (`stop()`).
+    private let commands = CommandRunner.CommandGroup()
     /// Units per `show` call: one call normally, bounded so the argument list stays far below ARG_MAX.
     static let showBatchSize = 2000
 
@@ -58,7 +60,13 @@ public final class Systemctl: Sendable {
         return properties
     }
 
+    /// Kills the systemctl calls running now and refuses new ones: the daemon is stopping (SPEC §12: SIGTERM
+    /// exits within 10 s whatever hangs, and a scan waiting on a hung systemctl would otherwise hold a request
+    /// open until its deadline, one deadline per call of the scan).
+    public func stop() { commands.stop() }
+
     func run(_ arguments: [String], what: String, allowFailure: Bool = false) async throws -> CommandOutput {
+        if commands.isStopped { throw DiscoveryUnavailable("systemctl \(what) not run: the daemon is stopping") }
         guard let executable = CommandRunner.resolve(command, searchPath: environment["PATH"]) else {
             throw DiscoveryUnavailable(command.contains("/")
                 ? "systemctl not found: \(command) does not exist or is not executable (set --systemctl)"
@@ -68,9 +76,13 @@ public final class Systemctl: Sendable {
         let output: CommandOutput
         do {
             output = try await CommandRunner.run(executable: executable, arguments: scopeArguments + arguments,
-                                                 environment: environment, timeout: timeout)
+                                                 environment: environment, timeout: timeout, group: commands)
         } catch {
+            if commands.isStopped { throw DiscoveryUnavailable("systemctl \(what) not run: the daemon is stopping") }
             throw DiscoveryUnavailable("cannot run \(executable): \(error)")
+        }
+        if output.timedOut && commands.isStopped {
+            throw DiscoveryUnavailable("systemctl \(what) stopped: the daemon is stopping")
         }
         if output.timedOut {
             throw DiscoveryUnavailable("systemctl \(what) timed out after \(Self.seconds(timeout)) s")

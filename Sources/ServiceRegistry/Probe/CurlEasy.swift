@@ -49,7 +49,7 @@ final class CurlEasy {
         errorBuffer[0] = 0
         let h = handle
         sr_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorBuffer)
-        _ = request.url.withCString { sr_easy_setopt_string(h, CURLOPT_URL, $0) }
+        _ = request.target.curlURL.withCString { sr_easy_setopt_string(h, CURLOPT_URL, $0) }
         sr_easy_setopt_long(h, CURLOPT_HTTPGET, 1)
         // Signals are not thread-safe; the threaded resolver makes them unnecessary for timeouts.
         sr_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
@@ -81,7 +81,7 @@ final class CurlEasy {
         sr_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
         for entry in request.resolveOverrides { resolveList = curl_slist_append(resolveList, entry) }
         if let resolveList { sr_easy_setopt_slist(h, CURLOPT_RESOLVE, resolveList) }
-        if request.isTCP { TCPCheck.configure(h, target: request.url) }
+        if request.isTCP { TCPCheck.configure(h) }
         sr_easy_setopt_write_function(h, curlEasyWriteBody)
         sr_easy_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     }

@@ -27,18 +27,21 @@ public final class Deregistration: Sendable {
     /// Deletes the records due at `now`; returns their ids.
     @discardableResult
     public func sweep(_ store: ServiceStore, now: Date, logger: Logger) async throws -> [Int] {
-        let records = store.snapshot().records
+        // Runs every second over every record: read them in place (`records` would copy all of them each time).
+        let snapshot = store.snapshot()
         let due: [Int] = state.withLock { s in
             var due: [Int] = []
             var seen: [Int: Date] = [:]
-            for record in records where record.source == .api {
-                guard let after = record.deregisterAfterSeconds, record.healthStatus == .unhealthy else { continue }
-                let since = s.unhealthySince[record.id] ?? now
-                seen[record.id] = since
-                if now.timeIntervalSince(since) >= Double(after) { due.append(record.id) }
+            for entry in snapshot.entries.values {
+                guard let after = entry.record.deregisterAfterSeconds, entry.record.source == .api,
+                      entry.record.healthStatus == .unhealthy else { continue }
+                let id = entry.record.id
+                let since = s.unhealthySince[id] ?? now
+                seen[id] = since
+                if now.timeIntervalSince(since) >= Double(after) { due.append(id) }
             }
             s.unhealthySince = seen
-            return due
+            return due.sorted()
         }
         guard !due.isEmpty else { return [] }
         let deleted: [ServiceRecord] = try await store.transaction { txn in

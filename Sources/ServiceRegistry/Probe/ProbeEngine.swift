@@ -218,7 +218,10 @@ private final class ProbeLoop {
             let (commands, stopping) = engine.takeCommands()
             for command in commands { handle(command, now: now) }
             if stopping && stopDeadline == nil {
-                // SIGTERM: no new probes; those in flight get a bounded grace to finish.
+                // SIGTERM: no new probes. A check-now in flight is cancelled at once: its client gets its answer (503)
+                // now instead of holding the server's drain open for the grace. Scheduled probes in flight get a
+                // bounded grace to finish, so a result about to arrive is still stored.
+                for (handle, transfer) in transfers { if case .check = transfer.kind { abandon(handle) } }
                 stopDeadline = now + min(5, (transfers.values.map(\.request.timeoutSeconds).max() ?? 0) + 0.5)
             }
             if stopDeadline != nil { answerWaitingChecks(with: ProberUnavailable()) }

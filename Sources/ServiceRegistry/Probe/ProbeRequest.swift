@@ -2,7 +2,7 @@ import Foundation
 
 /// One probe to run: what the scheduler or `checkNow` hands to the engine.
 struct ProbeRequest: Sendable, Equatable {
-    var url: String
+    var url: String { didSet { target = Target(url) } }
     var timeoutSeconds: Double
     var followRedirects: Bool
     /// Extra CA bundle trusted for HTTPS (`--probe-ca-file`).
@@ -12,8 +12,25 @@ struct ProbeRequest: Sendable, Equatable {
     /// libcurl `CURLOPT_RESOLVE` entries (`host:port:address`): tests make a name resolve to an address without DNS.
     var resolveOverrides: [String] = []
 
-    var isHTTPS: Bool { url.lowercased().hasPrefix("https:") }
-    var isTCP: Bool { TCPCheck.isTCPTarget(url) }
+    /// What the URL means to libcurl, worked out once per request rather than at every probe: parsing a
+    /// `tcp://` target with URLComponents (IDNA included) was the largest cost of preparing a TCP check.
+    struct Target: Sendable, Equatable {
+        var isHTTPS: Bool
+        var isTCP: Bool
+        /// The URL handed to libcurl: for a tcp check the `http://HOST:PORT/` it connects to (SPEC §9).
+        var curlURL: String
+
+        init(_ url: String) {
+            isHTTPS = url.utf8.count >= 6 && url.prefix(6).lowercased() == "https:"
+            isTCP = TCPCheck.isTCPTarget(url)
+            curlURL = isTCP ? TCPCheck.connectURL(url) ?? url : url
+        }
+    }
+
+    private(set) var target: Target
+
+    var isHTTPS: Bool { target.isHTTPS }
+    var isTCP: Bool { target.isTCP }
 
     /// The probe of `record` with the global defaults, or nil when it has nothing to probe (SPEC §3).
     init?(record: ServiceRecord, settings: ProbeSettings) {
@@ -26,6 +43,7 @@ struct ProbeRequest: Sendable, Equatable {
 
     init(url: String, timeoutSeconds: Double, followRedirects: Bool = false, caFile: String? = nil) {
         self.url = url
+        target = Target(url)
         self.timeoutSeconds = timeoutSeconds
         self.followRedirects = followRedirects
         self.caFile = caFile

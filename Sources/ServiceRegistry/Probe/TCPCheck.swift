@@ -17,9 +17,8 @@ enum TCPCheck {
         return "http://\(bracketed):\(port)/"
     }
 
-    /// Sets a prepared handle to connect only.
-    static func configure(_ handle: UnsafeMutableRawPointer, target: String) {
-        if let url = connectURL(target) { _ = url.withCString { sr_easy_setopt_string(handle, CURLOPT_URL, $0) } }
+    /// Sets a prepared handle to connect only (its URL is already `ProbeRequest.target.curlURL`, the `connectURL`).
+    static func configure(_ handle: UnsafeMutableRawPointer) {
         sr_easy_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
     }
 

@@ -28,7 +28,8 @@ enum TTLCheck {
     /// Marks every expired TTL check critical, in one store transaction. Returns the ids it changed.
     @discardableResult
     static func sweep(_ store: ServiceStore, now: Date) async throws -> [Int] {
-        let due = store.snapshot().records.filter { hasExpired($0, now: now) }.map(\.id)
+        // Runs every second over every record: read them in place (`records` would copy all of them each time).
+        let due = store.snapshot().entries.values.compactMap { hasExpired($0.record, now: now) ? $0.record.id : nil }.sorted()
         guard !due.isEmpty else { return [] }
         return try await store.transaction { txn in
             var changed: [Int] = []

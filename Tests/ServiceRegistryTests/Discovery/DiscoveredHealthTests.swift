@@ -79,7 +79,7 @@ struct DiscoveredHealthTests {
 
         // The switch is stored: after a restart and another scan the record still checks TCP.
         d.signal(SIGTERM)
-        #expect(d.waitForExit() == 0)
+        await #expect(d.waitForExit() == 0)
         d = try await Self.daemon(m, directory: directory)
         let again = try await Self.scan(d)
         #expect(Self.kinds(again["srt-h-db.service"]) == ["tcp", "systemd"])
@@ -95,6 +95,6 @@ struct DiscoveredHealthTests {
         #expect(stopped.json?["health_status"]?.string == "unhealthy", "\(stopped.body)")
         #expect(stopped.json?["last_error"]?.string == "connection refused")
         d.signal(SIGTERM)
-        _ = d.waitForExit()
+        _ = await d.waitForExit()
     }
 }

@@ -106,7 +106,7 @@ import Testing
             // Meanwhile every healthy target kept its 1 s rhythm: the server saw about one request per
             // service per second over the last 3 s, and each is healthy.
             try await Task.sleep(for: .seconds(3))
-            let hits = try target.hits("/count/")
+            let hits = try await target.hits("/count/")
             let recent = hits.times.filter { $0 > hits.now - 3 }.count
             #expect(recent >= 270 && recent <= 330, "\(recent) probes of 100 services in 3 s at a 1 s interval")
             #expect(ids.allSatisfy { components.store.record(id: $0)?.healthStatus == .healthy })
@@ -120,7 +120,7 @@ import Testing
         let interval = 5.0
         try await withProbingRegistry(configure: { $0.probeInterval = interval }) { client, components in
             // One transaction: the prober learns about 1,000 services at the same instant.
-            let start = try target.hits("/").now
+            let start = try await target.hits("/").now
             try await components.store.transaction { txn in
                 for i in 0..<1000 {
                     let id = try txn.nextID()
@@ -129,7 +129,7 @@ import Testing
                 }
             }
             try await Task.sleep(for: .seconds(interval + 0.5))
-            let times = try target.hits("/count/spread/").times.filter { $0 < start + interval + 0.3 }
+            let times = try await target.hits("/count/spread/").times.filter { $0 < start + interval + 0.3 }
             #expect(times.count >= 950, "only \(times.count) first probes in one interval")
             // Ten slots of half a second: about 100 first probes in each, never a burst.
             var slots = [Int](repeating: 0, count: 10)
@@ -177,9 +177,9 @@ import Testing
             #expect(try await eventually(timeout: 1.0) { try target.hits("/count/after").count > 0 }, "new target probed within a second")
             #expect(try await client.send(.delete, "/api/services/\(id)").status == 204)
             try await Task.sleep(for: .seconds(0.5))
-            let afterDelete = try target.hits("/count/after").count
+            let afterDelete = try await target.hits("/count/after").count
             try await Task.sleep(for: .seconds(2.5))
-            #expect(try target.hits("/count/after").count == afterDelete, "a deleted service is no longer probed")
+            #expect(try await target.hits("/count/after").count == afterDelete, "a deleted service is no longer probed")
         }
     }
 
@@ -209,24 +209,24 @@ import Testing
         var checked: JSONValue?
         var probedOnly: JSONValue?
         do {
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
-            let a = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("checked", url: target.url("/ok")))
-            let b = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("failing", url: target.url("/fail503")))
+            let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+            let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("checked", url: target.url("/ok")))
+            let b = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("failing", url: target.url("/fail503")))
             let idA = try #require(a.json?["id"]?.int), idB = try #require(b.json?["id"]?.int)
-            checked = try HTTP.request("POST", "\(daemon.baseURL)/api/services/\(idA)/check").json
+            checked = try await HTTP.request("POST", "\(daemon.baseURL)/api/services/\(idA)/check").json
             // The other one only by the schedule (persisted by the batch writer).
             #expect(try await eventually(timeout: 5) {
-                try HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json?["health_status"]?.string == "unhealthy"
+                try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json?["health_status"]?.string == "unhealthy"
             })
             try await Task.sleep(for: .seconds(0.2))
             daemon.signal(SIGTERM)
-            #expect(daemon.waitForExit() == 0)
-            probedOnly = try? HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json  // daemon gone: nil
+            await #expect(daemon.waitForExit() == 0)
+            probedOnly = try? await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json  // daemon gone: nil
         }
         #expect(checked?["health_status"]?.string == "healthy")
         #expect(probedOnly == nil)
-        let restarted = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
-        let list = try HTTP.request("GET", "\(restarted.baseURL)/api/services").json?.array ?? []
+        let restarted = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
+        let list = try await HTTP.request("GET", "\(restarted.baseURL)/api/services").json?.array ?? []
         let byName = Dictionary(uniqueKeysWithValues: list.map { ($0["name"]?.string ?? "", $0) })
         #expect(byName["checked"]?["health_status"]?.string == "healthy")
         #expect(byName["checked"]?["last_status_code"]?.int == 200)
@@ -239,35 +239,35 @@ import Testing
         let target = try ProbeTargetServer()
         let data = TemporaryDirectory()
         do {
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
-            let a = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("batched", url: target.url("/ok")))
+            let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+            let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("batched", url: target.url("/ok")))
             let id = try #require(a.json?["id"]?.int)
             #expect(try await eventually(timeout: 5) {
-                try HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["health_status"]?.string == "healthy"
+                try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["health_status"]?.string == "healthy"
             })
             try await Task.sleep(for: .seconds(2))
             daemon.signal(SIGKILL)
-            daemon.waitForExit()
+            await daemon.waitForExit()
         }
-        let restarted = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
-        let record = try HTTP.request("GET", "\(restarted.baseURL)/api/services/1").json
+        let restarted = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--scan-interval", "0"])
+        let record = try await HTTP.request("GET", "\(restarted.baseURL)/api/services/1").json
         #expect(record?["health_status"]?.string == "healthy")
     }
 
     @Test func hugeBodyDoesNotGrowMemory() async throws {
         let target = try ProbeTargetServer()
         let data = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
         let pid = daemon.process.processIdentifier
-        _ = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("warmup", url: target.url("/ok")))
+        _ = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("warmup", url: target.url("/ok")))
         try await Task.sleep(for: .seconds(1))
         let before = try residentKB(pid: pid)
-        let big = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("big", url: target.url("/big")))
+        let big = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("big", url: target.url("/big")))
         let id = try #require(big.json?["id"]?.int)
         // About 6 probes of a 50 MB body (1 s is the shortest interval).
         #expect(try await eventually(timeout: 12) { try target.hits("/big").count >= 6 })
         let after = try residentKB(pid: pid)
-        let record = try HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json
+        let record = try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json
         #expect(record?["health_status"]?.string == "healthy", "body cut at 64 KiB after a 200 still counts: \(String(describing: record))")
         #expect(after - before < 8 * 1024, "RSS grew from \(before) kB to \(after) kB")
     }

@@ -47,6 +47,11 @@ final class ProbeTargetServer: @unchecked Sendable {
         return (Int(count), times.compactMap { if case .number(let n) = $0 { n } else { nil } }, now)
     }
 
+    /// `hits` in async code, off the cooperative pool (preferred by Swift wherever `await` is possible).
+    func hits(_ prefix: String) async throws -> (count: Int, times: [Double], now: Double) {
+        try await blocking { try self.hits(prefix) }
+    }
+
     func setDynamicCode(_ code: Int) throws {
         _ = try HTTP.request("GET", "\(base)/control?code=\(code)")
     }

@@ -5,7 +5,7 @@ import Testing
 /// SPEC §11 "Installed means protected": the client takes the token from the file install.sh writes.
 @Suite(.serialized) struct ClientTokenFileTests {
     @Test func clientReadsTheTokenFromTheSettingsFile() async throws {
-        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "from-file"])
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "from-file"])
         let directory = TemporaryDirectory("token-file")
         let file = directory.file("service-registry")
         try "# written by install.sh\nSERVICE_REGISTRY_PORT=8000\nSERVICE_REGISTRY_TOKEN='from-file'\n".write(toFile: file, atomically: true, encoding: .utf8)

@@ -85,28 +85,28 @@ import Testing
     /// URL credentials appear in none of /metrics, /api/sd, the dashboard pages, the scan page or the logs;
     /// the API record keeps them for its owner, and a form that sends the redacted value back keeps them too.
     @Test func urlCredentialsNeverLeaveThroughMetricsSDDashboardOrLogs() async throws {
-        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
                                                    "--log-level", "debug"])
         let body = #"{"name":"secretive","url":"http://alice:s3cret@127.0.0.1:9/","health_url":"http://bob:hunter2@127.0.0.1:9/health"}"#
-        let created = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: body)
+        let created = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: body)
         #expect(created.status == 200)
         let id = try #require(created.json?["id"]?.int)
-        _ = try HTTP.request("POST", "\(daemon.baseURL)/api/services/\(id)/check")
+        _ = try await HTTP.request("POST", "\(daemon.baseURL)/api/services/\(id)/check")
         for path in ["/metrics", "/api/sd", "/", "/services/\(id)", "/?q=secretive"] {
-            let reply = try HTTP.request("GET", daemon.baseURL + path)
+            let reply = try await HTTP.request("GET", daemon.baseURL + path)
             #expect(reply.status == 200, "\(path)")
             #expect(!reply.body.contains("s3cret") && !reply.body.contains("hunter2"), "\(path) leaks credentials")
             if path == "/metrics" || path == "/api/sd" { #expect(reply.body.contains("alice:***@"), "\(path)") }
         }
-        #expect(try HTTP.request("GET", "\(daemon.baseURL)/services/\(id)").body.contains("bob:***@127.0.0.1:9/health"))
+        #expect(try await HTTP.request("GET", "\(daemon.baseURL)/services/\(id)").body.contains("bob:***@127.0.0.1:9/health"))
         // The owner's record keeps them.
-        #expect(try HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["url"]?.string == "http://alice:s3cret@127.0.0.1:9/")
+        #expect(try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["url"]?.string == "http://alice:s3cret@127.0.0.1:9/")
         // The edit form shows the redacted value; sending it back unchanged keeps the stored credentials.
-        let put = try HTTP.request("PUT", "\(daemon.baseURL)/api/services/\(id)", body: #"{"url":"http://alice:***@127.0.0.1:9/","port":9}"#)
+        let put = try await HTTP.request("PUT", "\(daemon.baseURL)/api/services/\(id)", body: #"{"url":"http://alice:***@127.0.0.1:9/","port":9}"#)
         #expect(put.json?["url"]?.string == "http://alice:s3cret@127.0.0.1:9/")
         #expect(put.json?["port"]?.int == 9)
         daemon.signal(SIGTERM)
-        _ = daemon.waitForExit()
+        _ = await daemon.waitForExit()
         let log = daemon.readOutput()
         #expect(log.contains("secretive"), "the log should mention the registration: \(log)")
         #expect(!log.contains("s3cret") && !log.contains("hunter2"), "logs leak credentials: \(log)")

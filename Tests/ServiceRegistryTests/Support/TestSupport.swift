@@ -266,17 +266,34 @@ func executableOnPath(_ name: String) -> String? {
 extension DaemonProcess {
     /// `DaemonProcess(...)` (which waits for `/ready` when `waitReady`), off the cooperative pool.
     static func start(arguments: [String], environment: [String: String] = [:], port: Int? = nil,
-                      waitReady: Bool = true) async throws -> DaemonProcess {
-        try await blocking { try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady) }
+                      waitReady: Bool = true, openFileSoftLimit: Int? = nil) async throws -> DaemonProcess {
+        try await blocking {
+            try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady,
+                              openFileSoftLimit: openFileSoftLimit)
+        }
     }
 
     /// `waitForExit`, off the cooperative pool.
     func exitStatus(timeout: TimeInterval = 10) async throws -> Int32? {
         try await blocking { self.waitForExit(timeout: timeout) }
     }
+
+    /// `waitForExit` in async code, off the cooperative pool (preferred by Swift wherever `await` is possible).
+    @discardableResult
+    func waitForExit(timeout: TimeInterval = 10) async -> Int32? {
+        (try? await blocking { self.waitForExit(timeout: timeout) }) ?? nil
+    }
 }
 
 extension HTTP {
+    /// `HTTP.request` in async code: the same request, waited for off the cooperative pool. Swift prefers this
+    /// overload wherever `await` is possible, so an async test cannot block a pool thread with it by accident
+    /// (leaving out `await` there is a compile error, not a hidden stall).
+    static func request(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
+                        timeout: Double = 10) async throws -> Reply {
+        try await blocking { try request(method, url, body: body, headers: headers, timeout: timeout) }
+    }
+
     /// `HTTP.request`, off the cooperative pool.
     static func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
                      timeout: Double = 10) async throws -> Reply {
