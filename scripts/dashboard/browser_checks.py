@@ -398,6 +398,30 @@ def main_flow(s, base, expect, flip_file):
         return f"{len(fields)} fields, {len(timeline)} transitions"
     s.check("service_page_fields_labels_history", service_page)
 
+    def service_page_updates_live():
+        # SPEC §9/§10: the service page's chart, uptime bar and fields follow the service without a reload, and what
+        # the user is typing in the edit form stays.
+        status, services, _ = api(base, "GET", "/api/services?q=" + urllib.request.quote(expect["flip_name"]))
+        ensure(status == 200 and services, f"cannot find {expect['flip_name']}")
+        id = services[0]["id"]
+        b.navigate(f"{base}/services/{id}")
+        b.wait_for("document.body.dataset.live === 'open'", timeout=10)
+        ensure(b.evaluate("!!document.querySelector('[data-live=uptime] svg[role=img] title')"), "no labelled chart")
+        before = b.evaluate("document.querySelector('[data-live=uptime]').outerHTML")
+        checked = b.evaluate("document.querySelector('[data-live=fields]').textContent")
+        s.set_value("#edit-description", "typed, not saved")
+        b.evaluate("window.__noReload = 1")
+        status, _, _ = api(base, "POST", f"/api/services/{id}/check")
+        ensure(status == 200, f"check now answered {status}")
+        started = time.time()
+        b.wait_for(f"document.querySelector('[data-live=uptime]').outerHTML !== {js(before)}", timeout=10)
+        took = time.time() - started
+        ensure(b.evaluate("document.querySelector('[data-live=fields]').textContent") != checked, "fields not updated")
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        ensure(b.evaluate("document.getElementById('edit-description').value") == "typed, not saved", "the edit form was replaced")
+        return f"chart and fields updated {took:.2f}s after the check"
+    s.check("service_page_updates_live", service_page_updates_live)
+
     def hostile_service_page():
         status, services, _ = api(base, "GET", "/api/services")
         record = next(r for r in services if r["name"] == xss)

@@ -4,7 +4,7 @@ extension DashboardRenderer {
     /// The service page's "Checks" panel (SPEC §9): each check's kind, target, status as a word (never colour
     /// alone), output (a heartbeat's text, a probe's error) and when it last had a result. Every value escaped.
     func checksPanel(_ h: inout HTMLBuffer, _ record: ServiceRecord) {
-        h.raw("<section class=\"panel\" aria-labelledby=\"checks-title\"><h3 id=\"checks-title\">Checks</h3>\n")
+        h.raw("<section class=\"panel\" data-live=\"checks\" aria-labelledby=\"checks-title\"><h3 id=\"checks-title\">Checks</h3>\n")
         let checks = record.checks
         if checks.isEmpty {
             h.raw("<p class=\"muted\">No checks: nothing to probe, no TTL, not discovered.</p>\n</section>\n")

@@ -94,13 +94,16 @@ public struct DashboardRenderer: Sendable {
 
     /// `GET /services/{id}`: every field, labels, the history as a timeline (newest first), check now,
     /// the edit form and delete.
-    public func servicePage(_ record: ServiceRecord, history: [HistoryEvent], now: Date = Date(), uptime: UptimeReport? = nil) -> String {
+    /// Sections marked `data-live` are what the script replaces when the service changes (`index`: the store version
+    /// the page shows, where its change stream resumes); the edit form is never replaced.
+    public func servicePage(_ record: ServiceRecord, history: [HistoryEvent], now: Date = Date(), uptime: UptimeReport? = nil,
+                            index: UInt64? = nil) -> String {
         var h = HTMLBuffer(capacity: 16_384)
-        head(&h, title: "\(record.name) · Service registry", page: "service", serviceID: record.id)
+        head(&h, title: "\(record.name) · Service registry", page: "service", serviceID: record.id, index: index)
         h.raw("<main id=\"main\">\n<p class=\"breadcrumb\"><a href=\"/\">← All services</a></p>\n")
         h.raw("<h2 class=\"service-title\">")
         h.text(record.name)
-        h.raw("</h2>\n<p class=\"badges\">")
+        h.raw("</h2>\n<p class=\"badges\" data-live=\"badges\">")
         healthBadge(&h, record)
         h.raw(" ")
         statusBadge(&h, record.status)
@@ -109,7 +112,7 @@ public struct DashboardRenderer: Sendable {
         h.raw("<button type=\"button\" id=\"delete-button\" class=\"button danger\">Delete…</button>\n")
         h.raw("<span id=\"action-result\" class=\"inline-status\" role=\"status\"></span>\n</section>\n")
 
-        h.raw("<section class=\"panel\" aria-labelledby=\"fields-title\"><h3 id=\"fields-title\">Fields</h3>\n<dl class=\"fields\">\n")
+        h.raw("<section class=\"panel\" data-live=\"fields\" aria-labelledby=\"fields-title\"><h3 id=\"fields-title\">Fields</h3>\n<dl class=\"fields\">\n")
         field(&h, "id", String(record.id))
         field(&h, "name", record.name)
         linkField(&h, "url", record.url)
@@ -138,7 +141,7 @@ public struct DashboardRenderer: Sendable {
         checksPanel(&h, record)
         uptimePanel(&h, uptime, now: now)
 
-        h.raw("<section class=\"panel\" aria-labelledby=\"labels-title\"><h3 id=\"labels-title\">Labels</h3>\n")
+        h.raw("<section class=\"panel\" data-live=\"labels\" aria-labelledby=\"labels-title\"><h3 id=\"labels-title\">Labels</h3>\n")
         if record.labels.isEmpty {
             h.raw("<p class=\"muted\">No labels.</p>\n")
         } else {
@@ -154,7 +157,7 @@ public struct DashboardRenderer: Sendable {
         }
         h.raw("</section>\n")
 
-        h.raw("<section class=\"panel\" aria-labelledby=\"history-title\"><h3 id=\"history-title\">History</h3>\n")
+        h.raw("<section class=\"panel\" data-live=\"history\" aria-labelledby=\"history-title\"><h3 id=\"history-title\">History</h3>\n")
         if history.isEmpty {
             h.raw("<p class=\"muted\">No transitions recorded yet.</p>\n")
         } else {

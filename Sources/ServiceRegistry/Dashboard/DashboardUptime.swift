@@ -6,7 +6,7 @@ import Foundation
 /// and a text summary.
 extension DashboardRenderer {
     func uptimePanel(_ h: inout HTMLBuffer, _ report: UptimeReport?, now: Date) {
-        h.raw("<section class=\"panel\" aria-labelledby=\"uptime-title\"><h3 id=\"uptime-title\">Health over time</h3>\n")
+        h.raw("<section class=\"panel\" data-live=\"uptime\" aria-labelledby=\"uptime-title\"><h3 id=\"uptime-title\">Health over time</h3>\n")
         guard let report, !report.minutes.isEmpty || !report.hours.isEmpty else {
             h.raw("<p class=\"muted\" id=\"uptime-empty\">No probe results in the last 30 days.</p>\n</section>\n")
             return

@@ -33,13 +33,14 @@ struct DashboardController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func service(_ request: Request, context: Context) async throws -> Response {
-        guard let id = context.parameters.get("id").flatMap(Int.init), let record = store.record(id: id) else {
+        let snapshot = store.snapshot()
+        guard let id = context.parameters.get("id").flatMap(Int.init), let record = snapshot.record(id: id) else {
             return Self.html(renderer.notFoundPage("Service not found"), status: .notFound)
         }
         let history = try store.history(id: id, limit: Self.historyShown)
         let now = store.now()
         let uptime = try? store.uptime(id: id, now: now)
-        return Self.html(renderer.servicePage(record, history: history, now: now, uptime: uptime))
+        return Self.html(renderer.servicePage(record, history: history, now: now, uptime: uptime, index: snapshot.version))
     }
 
     /// Pages are never cached (they show live state); the policy allows only this origin's script and

@@ -21,7 +21,7 @@ import Testing
         "filters_sort_scroll_focus_survive_live_update", "created_changed_deleted_live_without_list_requests",
         "service_turning_unhealthy_shows_without_reload",
         "keyboard_accessible", "add_service_through_form", "validation_error_shown_beside_field", "scan_button_reports_result",
-        "screenshots_and_phone_width", "service_page_fields_labels_history", "hostile_name_on_service_page",
+        "screenshots_and_phone_width", "service_page_fields_labels_history", "service_page_updates_live", "hostile_name_on_service_page",
         "edit_service_through_form", "check_now_button", "delete_service_through_form", "paging_in_place", "no_console_errors",
         "token_asked_once_kept_and_after_401", "stored_token_used_after_reload", "no_console_errors_with_token",
     ]

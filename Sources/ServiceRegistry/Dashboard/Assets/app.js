@@ -526,5 +526,47 @@
       }
     });
     setInterval(tickTimes, 5000);
+
+    // Live: the change stream (from the version the page shows) says when this service changed; the sections marked
+    // data-live are then taken from a fresh render, at most once a second. The edit form is left alone.
+    let liveTimer = null;
+    let lastLive = 0;
+    let lastServiceEventId = body.dataset.index || '';
+    async function refreshService() {
+      liveTimer = null;
+      lastLive = Date.now();
+      try {
+        const response = await fetch('/services/' + id, { headers: { 'Accept': 'text/html' }, cache: 'no-store' });
+        if (response.status === 404) { setStatus(result, 'This service was deleted.', 'error'); return; }
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
+        for (const section of document.querySelectorAll('[data-live]')) {
+          const fresh = doc.querySelector('[data-live="' + section.dataset.live + '"]');
+          if (fresh && !fresh.isEqualNode(section)) section.replaceWith(document.importNode(fresh, true));
+        }
+        tickTimes();
+        body.dataset.updatedAt = String(Date.now());
+      } catch (e) {
+        setStatus(result, 'Could not update the page (' + e.message + ').', 'error');
+      }
+    }
+    function scheduleService() {
+      if (liveTimer) return;
+      liveTimer = setTimeout(refreshService, Math.max(100, lastLive + 1000 - Date.now()));
+    }
+    const params = new URLSearchParams();
+    if (lastServiceEventId) params.set('since', lastServiceEventId);
+    params.set('timings', id);
+    const events = new EventSource('/api/events?' + params.toString());
+    events.addEventListener('open', function () { body.dataset.live = 'open'; });
+    events.addEventListener('error', function () { body.dataset.live = 'reconnecting'; });
+    for (const name of ['upsert', 'delete']) {
+      events.addEventListener(name, function (event) {
+        let changed = null;
+        try { changed = JSON.parse(event.data).id; } catch (e) { return; }
+        if (String(changed) === String(id)) scheduleService();
+      });
+    }
+    events.addEventListener('reset', scheduleService);
   }
 })();
