@@ -96,7 +96,11 @@ public final class ServiceStore: Sendable {
 
     /// The name index's key: the name in Unicode NFC, so that names are unique as people read them (SPEC §11):
     /// "café" typed precomposed and with a combining accent is one name. Records keep the name as sent.
-    static func nameKey(_ name: String) -> [UInt8] { Array(name.precomposedStringWithCanonicalMapping.utf8) }
+    /// ASCII is already NFC: the common case skips Foundation's normalisation (it ran for every record at start).
+    static func nameKey(_ name: String) -> [UInt8] {
+        let bytes = Array(name.utf8)
+        return bytes.allSatisfy({ $0 < 0x80 }) ? bytes : Array(name.precomposedStringWithCanonicalMapping.utf8)
+    }
 
     /// Databases written before names were keyed in NFC: re-key the (rare) non-NFC names. Idempotent, and a
     /// no-op write-free pass when every name is already NFC (all ASCII names are).
