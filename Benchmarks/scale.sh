@@ -4,7 +4,9 @@
 #   Benchmarks/scale.sh                 # N = 10,000 and 100,000
 #   Benchmarks/scale.sh --quick         # N = 10,000 only (a fast check)
 #   Benchmarks/scale.sh 50000           # any list of N
-#   IDLE_SECONDS=60 SSE_SECONDS=10 SSE_RATE=1000 PROBE_WARMUP=60 PHASES="0 60" Benchmarks/scale.sh
+#   IDLE_SECONDS=60 SSE_SECONDS=10 SSE_RATE=1000 SSE_CONNECTIONS=8 PROBE_WARMUP=60 PHASES="0 60" Benchmarks/scale.sh
+#   SSE_QUERY=timings=none Benchmarks/scale.sh   # subscribers that skip timing-only probe updates (the default,
+#                                                # timings=all, sends every probe result to every subscriber)
 #
 # For each N: a fresh daemon (probing off) is seeded with N services through POST (32 keep-alive connections;
 # every url points at a local nginx answering 200), then for each probe interval in PHASES ("0": probing off,
@@ -22,7 +24,7 @@
 #                         description (spread evenly): CDP encodedDataLength of every request of the tab (polls,
 #                         event streams, anything) in that window, divided by its length. Whatever the page does.
 #   SSE fan-out           SSE_SUBSCRIBERS raw-socket subscribers of GET /api/events while SSE_RATE description PUTs/s
-#                         go out for SSE_SECONDS over 8 keep-alive connections (each service at most once, so nothing
+#                         go out for SSE_SECONDS over SSE_CONNECTIONS keep-alive connections (each service at most once, so nothing
 #                         coalesces); latency = subscriber read time minus PUT send time; p50/p99/max over all
 #                         deliveries; received vs expected (PUTs × subscribers); the achieved PUT rate
 #   RSS                   daemon VmRSS after each read path (pages, full list, gzip list, sd, dashboard, SSE)
@@ -49,6 +51,8 @@ PAINT_RUNS=${PAINT_RUNS:-3}
 SSE_SUBSCRIBERS=${SSE_SUBSCRIBERS:-100}
 SSE_RATE=${SSE_RATE:-1000}
 SSE_SECONDS=${SSE_SECONDS:-10}
+SSE_CONNECTIONS=${SSE_CONNECTIONS:-8}
+SSE_QUERY=${SSE_QUERY:-}
 PROBE_WARMUP=${PROBE_WARMUP:-60}
 PROBE_CONCURRENCY=${PROBE_CONCURRENCY:-2000}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
@@ -57,7 +61,7 @@ SCALE_PY="$ROOT/Benchmarks/scale/scale.py"
 build_release
 T=$(free_port); start_http_ok "$T"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); chromium: $(chromium --version 2>/dev/null | head -1)"
-echo "counts: ${COUNTS[*]}; probe intervals: $PHASES; idle tab ${IDLE_SECONDS}s; SSE ${SSE_SUBSCRIBERS} subscribers × ${SSE_RATE}/s for ${SSE_SECONDS}s"
+echo "counts: ${COUNTS[*]}; probe intervals: $PHASES; idle tab ${IDLE_SECONDS}s; SSE ${SSE_SUBSCRIBERS} subscribers of /api/events${SSE_QUERY:+?$SSE_QUERY} × ${SSE_RATE}/s for ${SSE_SECONDS}s over ${SSE_CONNECTIONS} connections"
 
 json() { python3 -c 'import json,sys; print(eval(sys.argv[2], {"d": json.loads(sys.argv[1])}))' "$1" "$2"; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.2f MB", b/1e6}'; }
@@ -126,7 +130,7 @@ for N in "${COUNTS[@]}"; do
     echo "dashboard (Chromium):           table painted ${paint} ms, FCP ${fcp} ms (median; runs $(json "$tab" 'd.get("paint_ms")') / $(json "$tab" 'd.get("fcp_ms")'); rows in the DOM $(json "$tab" 'd.get("rows")')) $(json "$tab" '" ".join(d[k] for k in ("paint_error","idle_error","error") if k in d)')"
     echo "idle tab:                       ${idle} B/s over $(json "$tab" 'd.get("idle_seconds")') s ($(json "$tab" 'd.get("idle_bytes")') B; $(json "$tab" 'd.get("idle_changes")') description changes at $(json "$tab" 'd.get("idle_changes_per_min")')/min); by path: $(json "$tab" 'd.get("idle_by_path")'); RSS ${rssDash} MB"
 
-    sse=$(timeout $((SSE_SECONDS + 300)) python3 "$SCALE_PY" sse "$P" --subscribers "$SSE_SUBSCRIBERS" --rate "$SSE_RATE" --seconds "$SSE_SECONDS" || echo '{"error": "sse run failed"}')
+    sse=$(timeout $((SSE_SECONDS + 300)) python3 "$SCALE_PY" sse "$P" --subscribers "$SSE_SUBSCRIBERS" --rate "$SSE_RATE" --seconds "$SSE_SECONDS" --connections "$SSE_CONNECTIONS" --query "$SSE_QUERY" || echo '{"error": "sse run failed"}')
     rssSse=$(rss_mb "$DAEMON_PID")
     sse99=$(json "$sse" 'd.get("p99_ms", "n/a")')
     echo "SSE fan-out:                    $(json "$sse" 'd.get("subscribers")') subscribers (HTTP $(json "$sse" 'd.get("statuses")')); PUTs $(json "$sse" 'd.get("puts_ok")') ok / $(json "$sse" 'd.get("puts_failed")') failed in $(json "$sse" 'd.get("seconds")') s = $(json "$sse" 'd.get("achieved_per_s")')/s (target $SSE_RATE/s; PUT p50 $(json "$sse" 'd.get("put_p50_ms")') ms p99 $(json "$sse" 'd.get("put_p99_ms")') ms)"

@@ -125,7 +125,7 @@ RUN = "scale-%08x" % random.getrandbits(32)
 MARK = re.compile(RUN.encode() + rb" t=(\d+\.\d+) n=(\d+)")
 
 
-def subscriber_process(port, count, stop, queue, deadline):
+def subscriber_process(port, count, stop, queue, deadline, path="/api/events"):
     """`count` subscribers on raw sockets in one selector loop. Each read is stamped when it returns; complete
     events (up to the last blank line) are scanned for the writer's marker. Chunked framing is left in the
     buffer: a chunk is one whole batch of events, so its size lines never split a marker."""
@@ -133,7 +133,7 @@ def subscriber_process(port, count, stop, queue, deadline):
     socks = []
     for i in range(count):
         s = socket.create_connection((HOST, port), timeout=10)
-        s.sendall(f"GET /api/events HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
         s.setblocking(False)
         state = {"buf": b"", "seen": {}, "headers": False, "events": 0, "bytes": 0}
         sel.register(s, selectors.EVENT_READ, state)
@@ -193,7 +193,7 @@ def cmd_sse(a):
     ctx = multiprocessing.get_context("fork")
     stop, queue = ctx.Event(), ctx.Queue()
     deadline = time.time() + a.seconds + 120
-    workers = [ctx.Process(target=subscriber_process, args=(a.port, n, stop, queue, deadline)) for n in per]
+    workers = [ctx.Process(target=subscriber_process, args=(a.port, n, stop, queue, deadline, "/api/events" + ("?" + a.query if a.query else ""))) for n in per]
     for w in workers:
         w.start()
     ready = 0
@@ -286,9 +286,9 @@ def cmd_tab(a):
                 r["finished"] = True
 
         b.handlers.append(on_event)
-        b.call("Network.enable")
-        b.call("Network.setCacheDisabled", {"cacheDisabled": False})
         try:
+            # A tab still busy with the last paint run may take a while to answer.
+            b.call("Network.enable", timeout=a.timeout)
             b.navigate(base + "/", timeout=a.timeout)
             b.wait_for(painted_expr, timeout=a.timeout)
         except CDPError as e:
@@ -337,6 +337,7 @@ def main():
     s.add_argument("--seconds", type=float, default=10)
     s.add_argument("--connections", type=int, default=8)
     s.add_argument("--drain", type=float, default=3)
+    s.add_argument("--query", default="", help="query string of /api/events, e.g. timings=none")
     t = sub.add_parser("tab")
     t.add_argument("port", type=int)
     t.add_argument("--paint-runs", type=int, default=3)
