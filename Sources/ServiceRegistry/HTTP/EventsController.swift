@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 
@@ -11,6 +12,8 @@ import Hummingbird
 struct EventsController<Context: RequestContext>: Sendable {
     let store: ServiceStore
     var timing = EventStreamTiming()
+    /// Shared by every subscriber: a change fanned out to a hundred streams is encoded once.
+    let recordJSON = RecordJSONCache()
 
     var endpoints: [Endpoint<Context>] { [Endpoint(.get, "/api/events", events)] }
 
@@ -27,6 +30,7 @@ struct EventsController<Context: RequestContext>: Sendable {
         }
         let store = self.store
         let timing = self.timing
+        let recordJSON = self.recordJSON
         var headers: HTTPFields = [:]
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
@@ -41,8 +45,9 @@ struct EventsController<Context: RequestContext>: Sendable {
             headers[.vary] = "Accept-Encoding"
         }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let compressor = gzip ? GzipStream(level: 6, small: true) : nil
-            var stream = EventStream(store: store, query: query)
+            // Level 1: a stream is compressed once per subscriber, so its cost multiplies with the fan-out.
+            let compressor = gzip ? GzipStream(level: 1, small: true) : nil
+            var stream = EventStream(store: store, query: query, recordJSON: recordJSON)
             var frames = ByteBuffer()
             frames.writeString("retry: \(timing.retryMilliseconds)\n")
             switch since {
@@ -89,12 +94,14 @@ struct EventStreamTiming: Sendable {
 struct EventStream {
     let store: ServiceStore
     let query: EventStreamQuery
+    let recordJSON: RecordJSONCache
     /// The version the subscriber has seen up to; nil before it is known (a reset is due).
     var cursor: UInt64?
 
-    init(store: ServiceStore, query: EventStreamQuery) {
+    init(store: ServiceStore, query: EventStreamQuery, recordJSON: RecordJSONCache = RecordJSONCache()) {
         self.store = store
         self.query = query
+        self.recordJSON = recordJSON
     }
 
     /// Appends the frames of the next batch to `frames`. Answers whether more entries are waiting (read again at
@@ -135,7 +142,6 @@ struct EventStream {
             if entry.kind != .timings { visible.insert(entry.id) }
         }
         let snapshot = store.snapshot()
-        var writer = JSONWriter(capacity: 1024)
         for (index, entry) in entries.enumerated() where last[entry.id] == index {
             switch entry.kind {
             case .delete:
@@ -145,12 +151,40 @@ struct EventStream {
                 // Deleted since: its `delete` is later in the log.
                 guard let record = snapshot.record(id: entry.id) else { continue }
                 guard query.filter.isEmpty || query.filter.matches(record) else { continue }
-                writer.reset()
-                record.writeJSON(to: &writer)
                 frames.writeString("event: upsert\nid: \(entry.version)\ndata: ")
-                frames.writeBytes(writer.bytes)
+                frames.writeBytes(recordJSON.json(record, at: entry.version))
                 frames.writeString("\n\n")
             }
         }
+    }
+}
+
+/// The record JSON of recent change-log entries, by version, so that subscribers reading the same entry share one
+/// encoding. The JSON is the record as it was when the first subscriber read the entry (at or after its change); a
+/// later change has a later entry, which every subscriber reads in turn. Bounded: the oldest are dropped.
+final class RecordJSONCache: Sendable {
+    static let capacity = 8192
+
+    private struct State {
+        var json: [UInt64: [UInt8]] = [:]
+        var order: [UInt64] = []
+        var head = 0
+    }
+
+    private let state = Mutex(State())
+
+    func json(_ record: ServiceRecord, at version: UInt64) -> [UInt8] {
+        if let hit = state.withLock({ $0.json[version] }) { return hit }
+        let bytes = record.jsonBytes
+        state.withLock { state in
+            guard state.json.updateValue(bytes, forKey: version) == nil else { return }
+            state.order.append(version)
+            if state.order.count - state.head > Self.capacity {
+                state.json[state.order[state.head]] = nil
+                state.head += 1
+                if state.head > Self.capacity { state.order.removeFirst(state.head); state.head = 0 }
+            }
+        }
+        return bytes
     }
 }

@@ -181,6 +181,26 @@ import Testing
         #expect(throws: ValidationFailure.self) { try EventStreamQuery.parse([("timings", ids)]) }
     }
 
+    /// Subscribers share one encoding per change-log entry, and the cache stays bounded.
+    @Test func subscribersShareTheEncodingOfAnEntry() async throws {
+        let store = try ServiceStore(directory: TemporaryDirectory().path)
+        let cache = RecordJSONCache()
+        let start = store.changes.latest
+        let record = try await store.register(Self.patch("shared")).record
+        var first = EventStream(store: store, query: EventStreamQuery(), recordJSON: cache)
+        first.cursor = start
+        let a = Self.drain(&first)
+        var second = EventStream(store: store, query: EventStreamQuery(), recordJSON: cache)
+        second.cursor = start
+        #expect(Self.drain(&second) == a && a.count == 1)
+        // The entry's JSON is what the first reader encoded: a later change has its own, later entry.
+        var renamed = record
+        renamed.description = "not what was encoded"
+        #expect(cache.json(renamed, at: a[0].id) == Array(a[0].data.utf8))
+        for version in 1...UInt64(RecordJSONCache.capacity + 10) { _ = cache.json(record, at: version) }
+        #expect(cache.json(renamed, at: 1) == renamed.jsonBytes, "the oldest entries were dropped")
+    }
+
     @Test func closingTheLogEndsEveryStream() async throws {
         let store = try ServiceStore(directory: TemporaryDirectory().path)
         var stream = EventStream(store: store, query: EventStreamQuery())
