@@ -56,21 +56,22 @@ public struct DashboardQuery: Sendable, Equatable {
     /// buffer (a record enters it only if it sorts before the buffer's last), so page 1 of 100,000 services does
     /// about 100,000 key comparisons instead of a full sort.
     public func window(_ snapshot: ServiceSnapshot) -> (records: [ServiceRecord], matching: Int) {
-        var matching: [ServiceRecord] = []
+        // The snapshot's boxed entries, not record copies: at 100,000 services a copy of every match is 30 MB per view.
+        var matching: [ServiceSnapshot.Entry] = []
         for id in snapshot.order {
-            let record = snapshot.entries[id]!.record
-            if matches(record) { matching.append(record) }
+            let entry = snapshot.entries[id]!
+            if matches(entry.record) { matching.append(entry) }
         }
         let pages = max(1, (matching.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(self.page, pages)
         let keep = page * Self.pageSize
-        var best: [(key: SortValue, record: ServiceRecord)] = []
+        var best: [Candidate] = []
         if keep * 4 >= matching.count {
-            best = matching.map { (sortValue($0), $0) }.sorted { precedes($0, $1) }
+            best = matching.map { Candidate(key: sortValue($0.record), entry: $0) }.sorted { precedes($0, $1) }
         } else {
             best.reserveCapacity(keep + 1)
-            for record in matching {
-                let candidate = (key: sortValue(record), record: record)
+            for entry in matching {
+                let candidate = Candidate(key: sortValue(entry.record), entry: entry)
                 if best.count == keep, !precedes(candidate, best[keep - 1]) { continue }
                 var low = 0, high = best.count
                 while low < high {
@@ -82,7 +83,12 @@ public struct DashboardQuery: Sendable, Equatable {
             }
         }
         let start = min((page - 1) * Self.pageSize, best.count)
-        return (best[start..<min(start + Self.pageSize, best.count)].map(\.record), matching.count)
+        return (best[start..<min(start + Self.pageSize, best.count)].map(\.entry.record), matching.count)
+    }
+
+    struct Candidate {
+        let key: SortValue
+        let entry: ServiceSnapshot.Entry
     }
 
     /// The page actually shown for `matching` records (a page past the last shows the last).
@@ -108,7 +114,7 @@ public struct DashboardQuery: Sendable, Equatable {
     }
 
     /// Display order: missing last whatever the direction, then by value in the chosen direction, then by id.
-    private func precedes(_ a: (key: SortValue, record: ServiceRecord), _ b: (key: SortValue, record: ServiceRecord)) -> Bool {
+    private func precedes(_ a: Candidate, _ b: Candidate) -> Bool {
         let order: Int
         switch (a.key, b.key) {
         case (.missing, .missing): order = 0
@@ -119,7 +125,7 @@ public struct DashboardQuery: Sendable, Equatable {
         default: order = 0
         }
         if order != 0 { return descending ? order > 0 : order < 0 }
-        return a.record.id < b.record.id
+        return a.entry.record.id < b.entry.record.id
     }
 
     /// Worst first when sorted ascending: what needs attention comes to the top.
