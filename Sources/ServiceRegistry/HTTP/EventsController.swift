@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 /// `GET /api/events`: the registry's changes as Server-Sent Events (SPEC §10).
 ///
@@ -57,22 +58,29 @@ struct EventsController<Context: RequestContext>: Sendable {
             }
             if let cursor = stream.cursor { frames.writeString("id: \(cursor)\n\n") }
             var lastWrite = ContinuousClock.now
-            while true {
-                let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
-                if !open { break }
-                if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {
-                    frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
-                }
-                if frames.readableBytes > 0 {
-                    if let compressor {
-                        try await writer.write(ByteBuffer(bytes: compressor.compress([frames], finish: false, sync: true)))
-                    } else {
-                        try await writer.write(frames)
+            // The stream also ends when the server it runs in shuts down gracefully (tests run the app without the
+            // daemon's signal handlers, which close the change log).
+            let stopping = Mutex(false)
+            try await withGracefulShutdownHandler {
+                while !stopping.withLock({ $0 }) {
+                    let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
+                    if !open { break }
+                    if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {
+                        frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
                     }
-                    frames.clear()
-                    lastWrite = ContinuousClock.now
+                    if frames.readableBytes > 0 {
+                        if let compressor {
+                            try await writer.write(ByteBuffer(bytes: compressor.compress([frames], finish: false, sync: true)))
+                        } else {
+                            try await writer.write(frames)
+                        }
+                        frames.clear()
+                        lastWrite = ContinuousClock.now
+                    }
+                    if !more { try await Task.sleep(for: timing.poll) }
                 }
-                if !more { try await Task.sleep(for: timing.poll) }
+            } onGracefulShutdown: {
+                stopping.withLock { $0 = true }
             }
             if let compressor { try await writer.write(ByteBuffer(bytes: compressor.compress([], finish: true))) }
             try await writer.finish(nil)

@@ -34,6 +34,21 @@ import Testing
         return link.firstMatch(of: /^<([^>]+)>; rel="next"$/).map { String($0.1) }
     }
 
+    /// An event stream still open when the server shuts down gracefully ends with it (here the in-process app, which
+    /// has no signal handler to close the change log): the shutdown does not wait for the client to leave.
+    @Test(.timeLimit(.minutes(1))) func anOpenEventStreamDoesNotHoldUpAGracefulShutdown() async throws {
+        let subscriber = try await withLiveRegistry { client, _ in
+            let port = try #require(client.port)
+            let subscriber = try await blocking { try SSESubscriber(port: port, path: "/api/events") }
+            _ = try await blocking { subscriber.read(timeout: 20) { _ in subscriber.lastEventID != nil } }
+            #expect(subscriber.lastEventID != nil)
+            return subscriber
+        }
+        // The app has shut down: the stream was ended by the server (the last chunk arrived), not cut.
+        _ = try await blocking { subscriber.read(timeout: 5) }
+        #expect(subscriber.received.suffix(5) == Array("0\r\n\r\n".utf8))
+    }
+
     @Test func pagesWalkEveryRecordOnceInIdOrder() async throws {
         try await withRegistry { client, _ in
             // Empty registry: an empty page and no next link.
