@@ -31,7 +31,7 @@ public struct DashboardQuery: Sendable, Equatable {
             case "q": search = value.trimmingCharacters(in: .whitespaces)
             case "sort": sort = SortKey(rawValue: value) ?? .name
             case "dir": descending = value == "desc"
-            case "page": page = EventStreamQuery.parseVersion(value).map { Int(min($0, 1_000_000)) }.flatMap { $0 >= 1 ? $0 : nil } ?? 1
+            case "page": page = FormQuery.unsignedInteger(value).map { Int(min($0, 1_000_000)) }.flatMap { $0 >= 1 ? $0 : nil } ?? 1
             default: break
             }
         }

@@ -22,13 +22,10 @@ struct EventsController<Context: RequestContext>: Sendable {
         let query = try EventStreamQuery.parse(request.queryPairs)
         // An EventSource reconnects to the same URL with `Last-Event-ID`: the header is newer than the URL's `since`, so
         // it wins. A header that is not a version resumes nowhere (unless `since` says where): the client re-lists.
-        let resumeHeader = request.headers[HTTPField.Name("Last-Event-ID")!].map { EventStreamQuery.parseVersion($0.trimmingCharacters(in: .whitespaces)) }
-        let since: UInt64?? = switch (resumeHeader, query.since) {
-        case (.some(.some(let version)), _): .some(version)
-        case (_, .some(let version)): .some(version)
-        case (.some(.none), nil): .some(nil)
-        case (nil, nil): nil
-        }
+        let header = request.headers[HTTPField.Name("Last-Event-ID")!]
+        // The position the stream starts after; nil: a reset is due.
+        let start: UInt64? = header.flatMap { FormQuery.unsignedInteger($0.trimmingCharacters(in: .whitespaces)) }
+            ?? query.since ?? (header == nil ? store.changes.latest : nil)
         let store = self.store
         let timing = self.timing
         let recordJSON = self.recordJSON
@@ -51,11 +48,7 @@ struct EventsController<Context: RequestContext>: Sendable {
             var stream = EventStream(store: store, query: query, recordJSON: recordJSON)
             var frames = ByteBuffer()
             frames.writeString("retry: \(timing.retryMilliseconds)\n")
-            switch since {
-            case .none: stream.cursor = store.changes.latest
-            case .some(.none): stream.cursor = nil
-            case .some(.some(let version)): stream.cursor = version
-            }
+            stream.cursor = start
             if let cursor = stream.cursor { frames.writeString("id: \(cursor)\n\n") }
             var lastWrite = ContinuousClock.now
             // The stream also ends when the server it runs in shuts down gracefully (tests run the app without the

@@ -28,46 +28,19 @@ public struct EventStreamQuery: Sendable {
 
     public static func parse(_ parameters: [(String, String)]) throws(ValidationFailure) -> EventStreamQuery {
         var query = EventStreamQuery()
-        var issues: [ValidationIssue] = []
-        func issue(_ name: String, _ msg: String, _ type: String) {
-            issues.append(ValidationIssue(loc: [.key("query"), .key(name)], msg: msg, type: type))
-        }
-        var filterParameters: [(String, String)] = []
-        var seen: Set<String> = []
-        for (name, value) in parameters {
-            switch name {
-            case "since", "timings":
-                guard seen.insert(name).inserted else { issue(name, "given more than once", "value_error"); continue }
-                if name == "since" {
-                    guard let version = parseVersion(value) else {
-                        issue(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing")
-                        continue
-                    }
-                    query.since = version
-                } else if let timings = parseTimings(value) {
-                    query.timings = timings
-                } else {
-                    issue(name, "timings must be all, none or up to \(maximumTimingIDs) comma-separated service ids", "value_error")
+        query.filter = try ServiceFilter.parse(parameters, own: ["since", "timings"]) { name, value in
+            if name == "since" {
+                guard let version = FormQuery.unsignedInteger(value) else { return ServiceFilter.notAnInteger }
+                query.since = version
+            } else {
+                guard let timings = parseTimings(value) else {
+                    return ("timings must be all, none or up to \(maximumTimingIDs) comma-separated service ids", "value_error")
                 }
-            default:
-                filterParameters.append((name, value))
+                query.timings = timings
             }
-        }
-        do {
-            query.filter = try ServiceFilter.parse(filterParameters)
-        } catch {
-            issues += error.issues
-        }
-        if !issues.isEmpty { throw ValidationFailure(issues) }
-        return query
-    }
-
-    /// A store version: ASCII digits only, at most 19 of them ("1e3", "+5", " 5" and "0x10" are not versions).
-    public static func parseVersion(_ text: some StringProtocol) -> UInt64? {
-        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             return nil
         }
-        return UInt64(text)
+        return query
     }
 
     static func parseTimings(_ value: String) -> Timings? {
@@ -79,7 +52,7 @@ public struct EventStreamQuery: Sendable {
             guard parts.count <= maximumTimingIDs else { return nil }
             var ids = Set<Int>()
             for part in parts {
-                guard let id = parseVersion(part), id <= UInt64(Int.max) else { return nil }
+                guard let id = FormQuery.unsignedInteger(part), id <= UInt64(Int.max) else { return nil }
                 ids.insert(Int(id))
             }
             return .only(ids)

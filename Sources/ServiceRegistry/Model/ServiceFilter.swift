@@ -62,4 +62,33 @@ public struct ServiceFilter: Sendable, Equatable {
         if !issues.isEmpty { throw ValidationFailure(issues) }
         return filter
     }
+
+    /// Parses a query that carries the list's filters and parameters of its own (`GET /api/services`, `GET /api/events`).
+    /// Each of `own` may be given once; `handle` takes its value and answers what is wrong with it, if anything. The rest
+    /// are filters. Every problem is reported at once.
+    public static func parse(_ parameters: [(String, String)], own: Set<String>,
+                             _ handle: (_ name: String, _ value: String) -> (msg: String, type: String)?) throws(ValidationFailure) -> ServiceFilter {
+        var issues: [ValidationIssue] = []
+        func issue(_ name: String, _ msg: String, _ type: String) {
+            issues.append(ValidationIssue(loc: [.key("query"), .key(name)], msg: msg, type: type))
+        }
+        var filterParameters: [(String, String)] = []
+        var seen: Set<String> = []
+        for (name, value) in parameters {
+            guard own.contains(name) else { filterParameters.append((name, value)); continue }
+            guard seen.insert(name).inserted else { issue(name, "given more than once", "value_error"); continue }
+            if let problem = handle(name, value) { issue(name, problem.msg, problem.type) }
+        }
+        var filter = ServiceFilter()
+        do {
+            filter = try parse(filterParameters)
+        } catch {
+            issues += error.issues
+        }
+        if !issues.isEmpty { throw ValidationFailure(issues) }
+        return filter
+    }
+
+    /// The message of a query value that should be an integer and is not.
+    static let notAnInteger = (msg: "Input should be a valid integer, unable to parse string as an integer", type: "int_parsing")
 }

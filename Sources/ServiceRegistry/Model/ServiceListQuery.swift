@@ -17,41 +17,19 @@ public struct ServiceListQuery: Sendable {
     public static func parse(_ parameters: [(String, String)]) throws(ValidationFailure) -> ServiceListQuery {
         var query = ServiceListQuery()
         query.parameters = parameters
-        var issues: [ValidationIssue] = []
-        func issue(_ name: String, _ msg: String, _ type: String) {
-            issues.append(ValidationIssue(loc: [.key("query"), .key(name)], msg: msg, type: type))
-        }
-        var filterParameters: [(String, String)] = []
-        var seen: Set<String> = []
-        for (name, value) in parameters {
-            switch name {
-            case "limit", "after":
-                guard seen.insert(name).inserted else { issue(name, "given more than once", "value_error"); continue }
-                // Digits only (an optional minus for `after`): "1e3", " 5" or "0x10" are typos, not numbers.
-                let digits = name == "after" && value.hasPrefix("-") ? value.dropFirst() : Substring(value)
-                guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(value) else {
-                    issue(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing")
-                    continue
-                }
-                if name == "limit" {
-                    guard limitRange.contains(number) else {
-                        issue(name, "limit must be between \(limitRange.lowerBound) and \(limitRange.upperBound)", "value_error")
-                        continue
-                    }
-                    query.limit = number
-                } else {
-                    query.after = number
-                }
-            default:
-                filterParameters.append((name, value))
+        query.filter = try ServiceFilter.parse(parameters, own: ["limit", "after"]) { name, value in
+            // Digits only (an optional minus for `after`).
+            let magnitude = name == "after" && value.hasPrefix("-") ? value.dropFirst() : Substring(value)
+            guard FormQuery.unsignedInteger(magnitude) != nil, let number = Int(value) else { return ServiceFilter.notAnInteger }
+            if name == "after" {
+                query.after = number
+            } else if limitRange.contains(number) {
+                query.limit = number
+            } else {
+                return ("limit must be between \(limitRange.lowerBound) and \(limitRange.upperBound)", "value_error")
             }
+            return nil
         }
-        do {
-            query.filter = try ServiceFilter.parse(filterParameters)
-        } catch {
-            issues += error.issues
-        }
-        if !issues.isEmpty { throw ValidationFailure(issues) }
         return query
     }
 }

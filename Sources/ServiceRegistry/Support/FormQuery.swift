@@ -17,6 +17,14 @@ public enum FormQuery {
         }
     }
 
+    /// A non-negative integer written as 1–19 ASCII digits, else nil: "1e3", "+5", " 5" and "0x10" are typos, not numbers.
+    public static func unsignedInteger(_ text: some StringProtocol) -> UInt64? {
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        return UInt64(text)
+    }
+
     /// One component: `+` → space, then `%XX` escapes.
     public static func decode(_ component: Substring) -> String {
         let utf8 = component.utf8
