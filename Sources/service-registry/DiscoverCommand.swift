@@ -55,7 +55,7 @@ struct DiscoverCommand: AsyncParsableCommand {
             w.key("restarts"); w.optional(unit.properties.restarts)
             w.key("port"); w.optional(port)
             w.key("ports"); w.beginArray(); for p in unit.ports { w.comma(); w.int(p) }; w.endArray()
-            w.key("url"); w.optional(port.map(DiscoveryMerge.discoveredURL(port:)))
+            w.key("url"); w.optional(port.map(HTTPCheck.discoveredURL(port:)))
             w.key("description"); w.optional(unit.displayDescription)
             w.endObject()
         }

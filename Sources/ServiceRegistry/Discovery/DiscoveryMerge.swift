@@ -55,17 +55,12 @@ public enum DiscoveryMerge {
         record.subState = unit.properties.subState
         record.ports = unit.ports
         if !record.userOwned.contains(.port), let port = unit.webPort(in: portRange) { record.port = port }
-        if !record.userOwned.contains(.url) { record.url = record.port.map(discoveredURL(port:)) }
+        if !record.userOwned.contains(.url) { record.url = record.port.map(HTTPCheck.discoveredURL(port:)) }
         if !record.userOwned.contains(.description) {
             record.description = unit.displayDescription.map {
                 String(String.UnicodeScalarView($0.unicodeScalars.prefix(ServiceInput.maxDescriptionLength)))
             }
         }
-    }
-
-    /// SPEC §1: `http://127.0.0.1:PORT`, `https://` for 443.
-    public static func discoveredURL(port: Int) -> String {
-        "\(port == 443 ? "https" : "http")://127.0.0.1:\(port)"
     }
 
     /// Saves when a stored field changed; returns whether it did.

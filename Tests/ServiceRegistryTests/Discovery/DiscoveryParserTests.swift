@@ -143,8 +143,8 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
     }
 
     @Test func discoveredURL() {
-        #expect(DiscoveryMerge.discoveredURL(port: 8080) == "http://127.0.0.1:8080")
-        #expect(DiscoveryMerge.discoveredURL(port: 443) == "https://127.0.0.1:443")
+        #expect(HTTPCheck.discoveredURL(port: 8080) == "http://127.0.0.1:8080")
+        #expect(HTTPCheck.discoveredURL(port: 443) == "https://127.0.0.1:443")
     }
 }
 

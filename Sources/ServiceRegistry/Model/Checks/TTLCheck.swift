@@ -1,7 +1,7 @@
 import Foundation
 
 /// The `ttl` check (SPEC §9): the service reports itself with `POST /api/services/{id}/heartbeat`; without a
-/// heartbeat for `ttl_seconds` the check is critical ("TTL expired"). Expiry is applied by `sweep`, which the
+/// heartbeat for `ttl_seconds` the check is critical ("TTL expired"). Expiry is applied by `sweep` (`TTLCheck+Sweep.swift`), which the
 /// prober runs about once a second, so a record's health, its history and `/metrics` agree.
 enum TTLCheck {
     static let validRange = ServiceField.ttlRange
@@ -23,24 +23,6 @@ enum TTLCheck {
     static func hasExpired(_ record: ServiceRecord, now: Date) -> Bool {
         guard let ttl = record.ttlSeconds, let heartbeat = record.heartbeat, heartbeat.expired != true else { return false }
         return now.timeIntervalSince(heartbeat.at) >= Double(ttl)
-    }
-
-    /// Marks every expired TTL check critical, in one store transaction. Returns the ids it changed.
-    @discardableResult
-    static func sweep(_ store: ServiceStore, now: Date) async throws -> [Int] {
-        // Runs every second over every record: read them in place (`records` would copy all of them each time).
-        let due = store.snapshot().entries.values.compactMap { hasExpired($0.record, now: now) ? $0.record.id : nil }.sorted()
-        guard !due.isEmpty else { return [] }
-        return try await store.transaction { txn in
-            var changed: [Int] = []
-            for id in due {
-                guard var record = txn.record(id: id), hasExpired(record, now: now) else { continue }
-                record.heartbeat = Heartbeat(at: now, status: .critical, output: Heartbeat.expiredOutput, expired: true)
-                try txn.save(record)
-                changed.append(id)
-            }
-            return changed
-        }
     }
 
     /// Cuts heartbeat output to `Heartbeat.maxOutputLength` characters (Unicode scalars).
