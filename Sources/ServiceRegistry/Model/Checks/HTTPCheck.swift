@@ -3,7 +3,7 @@ import Foundation
 /// The `http` check (SPEC §3, §9): a GET of `health_url ?? url`, passing on any 2xx. The probe itself is
 /// `CurlEasy` + `ProbeOutcome` in the prober; this is how its result appears in `checks`. (The prober's part:
 /// `HTTPCheck+Probe.swift`, when a discovered port is judged not to speak HTTP.)
-enum HTTPCheck {
+package enum HTTPCheck {
     /// The check view of the probe of `target` (http or tcp, by the target's scheme), damped by rise/fall.
     static func check(target: String, result: ProbeResult?) -> HealthCheck {
         let kind: CheckKind = TCPCheck.isTCPTarget(target) ? .tcp : .http
@@ -21,7 +21,7 @@ enum HTTPCheck {
     }
 
     /// SPEC §1: the URL discovery gives a record with a web port: `http://127.0.0.1:PORT`, `https://` for 443.
-    static func discoveredURL(port: Int) -> String {
+    package static func discoveredURL(port: Int) -> String {
         "\(port == 443 ? "https" : "http")://127.0.0.1:\(port)"
     }
 }
