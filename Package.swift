@@ -1,13 +1,59 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+// The layers, bottom first (docs/ARCHITECTURE.md). A target may import every target of the layers below its own and
+// no other of ours: not a peer, not a layer above. SwiftPM refuses an import of a target that is not a dependency,
+// so code that points up or sideways does not build.
+let layers: [[Target]] = [
+    [.target(name: "RegistrySupport")],
+    [.target(name: "RegistryModel")],
+    [.target(name: "RegistryStore", dependencies: ["CLMDB"])],
+    [
+        .target(name: "RegistryProbe", dependencies: [
+            "CCurl", .product(name: "HeapModule", package: "swift-collections"), logging, lifecycle,
+        ]),
+        .target(name: "RegistryDiscovery", dependencies: [logging, lifecycle]),
+        .target(name: "RegistryExposition", dependencies: ["CZlib", hummingbird]),
+        // The dashboard's script and stylesheet: real files, compiled into the binary as byte arrays.
+        .target(name: "RegistryDashboard", resources: [.embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")]),
+        .target(name: "RegistryTLS", dependencies: [
+            hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"), .product(name: "Yams", package: "Yams"),
+        ]),
+    ],
+    [
+        .target(name: "RegistryHTTP", dependencies: [
+            "CZlib", hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ])
+    ],
+    [
+        .target(name: "RegistryApp", dependencies: [
+            hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ])
+    ],
+]
+let libraryTargets = layers.flatMap { $0 }
+let everyLibrary = libraryTargets.map { Target.Dependency.target(name: $0.name) }
+for (rank, layer) in layers.enumerated() {
+    let below = layers[..<rank].flatMap { $0 }.map { Target.Dependency.target(name: $0.name) }
+    for target in layer { target.dependencies += below }
+}
+
 let package = Package(
     // Linux only (Debian 12 and later): the code uses Glibc, procfs, systemd and apt's liblmdb/libcurl/zlib.
     // SwiftPM cannot declare Linux as a platform, so no `platforms:` is given (it would name macOS only).
     name: "service-registry",
     products: [
         .executable(name: "service-registry", targets: ["service-registry"]),
-        .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -31,34 +77,11 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(
-            name: "ServiceRegistry",
-            dependencies: [
-                "CLMDB",
-                "CCurl",
-                "CZlib",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "HeapModule", package: "swift-collections"),
-            ],
-            // The dashboard's script and stylesheet: real files, compiled into the binary as byte arrays.
-            resources: [.embedInCode("Dashboard/Assets/app.js"), .embedInCode("Dashboard/Assets/app.css")]
-        ),
+    ] + libraryTargets + [
         .executableTarget(
             name: "service-registry",
-            dependencies: [
-                "ServiceRegistry",
+            // The command line: `serve` (the app) and the clients, which use the model and libcurl directly.
+            dependencies: everyLibrary + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,13 +90,12 @@ let package = Package(
         // Benchmarks/metrics.sh: render timing and a data directory with many services (not shipped).
         .executableTarget(
             name: "metrics-benchmark",
-            dependencies: ["ServiceRegistry", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: everyLibrary + [hummingbird],
             path: "Benchmarks/metrics"
         ),
         .testTarget(
             name: "ServiceRegistryTests",
-            dependencies: [
-                "ServiceRegistry",
+            dependencies: everyLibrary + [
                 "service-registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -6,7 +6,9 @@
 //                                              data directory for a daemon to serve (all probing URL if given)
 import Foundation
 import Hummingbird
-import ServiceRegistry
+import RegistryExposition
+import RegistryModel
+import RegistryStore
 
 /// Realistic records: every third service is a systemd unit, every fifth HTTPS, every seventh unhealthy.
 func sampleRecords(_ count: Int) -> [ServiceRecord] {

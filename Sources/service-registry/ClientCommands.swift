@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import ServiceRegistry
+import RegistryModel
+import RegistryProbe
+import RegistrySupport
 
 /// Where a client subcommand finds the registry (SPEC §7).
 struct RegistryOptions: ParsableArguments {

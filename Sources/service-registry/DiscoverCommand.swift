@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import ServiceRegistry
+import RegistryApp
+import RegistryDiscovery
+import RegistryModel
 
 /// `service-registry discover`: what a scan would find on this host, without a daemon or a data directory.
 struct DiscoverCommand: AsyncParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceRegistry
+import RegistryApp
+import RegistryHTTP
+import RegistryTLS
 
 /// `service-registry serve`: runs the daemon. Every option also reads `SERVICE_REGISTRY_<NAME>`.
 struct ServeCommand: AsyncParsableCommand {

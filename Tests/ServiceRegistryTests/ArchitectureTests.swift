@@ -1,50 +1,33 @@
 import Foundation
 import Testing
 
-/// docs/ARCHITECTURE.md: dependencies point one way, Support and Model ← Store ← Probe, Discovery, Exposition,
-/// Dashboard, TLS ← HTTP ← App. Until the layers are SwiftPM targets (then the compiler keeps the rule), this test
-/// does: it finds each folder's top-level types and fails on a file that names a type of a higher layer, or of another
-/// folder of its own layer. `knownViolations` lists the ones still to be undone; it may only shrink (an entry that no
-/// longer occurs fails the test too, so the list stays exact).
+/// docs/ARCHITECTURE.md: each layer is a SwiftPM target, and `Package.swift` gives a target every target of the layers
+/// below it and nothing else of ours, so the compiler refuses an import that points up or sideways. This test keeps
+/// `Package.swift` honest in turn: a new target must be placed in a layer here (and in the picture), and no source file
+/// imports a target of its own layer or above, even if someone widens a target's dependencies.
 @Suite struct ArchitectureTests {
-    static let rank = ["Support": 0, "Model": 1, "Store": 2, "Probe": 3, "Discovery": 3, "Exposition": 3, "Dashboard": 3, "TLS": 3,
-                       "HTTP": 4, "App": 5]
+    static let rank = [
+        "RegistrySupport": 0, "RegistryModel": 1, "RegistryStore": 2,
+        "RegistryProbe": 3, "RegistryDiscovery": 3, "RegistryExposition": 3, "RegistryDashboard": 3, "RegistryTLS": 3,
+        "RegistryHTTP": 4, "RegistryApp": 5,
+    ]
 
-    /// "File.swift -> Type (Folder)". Each is a reason the next change may land in the wrong place; see ARCHITECTURE.md.
-    static let knownViolations: Set<String> = []
-
-    @Test func dependenciesPointDown() throws {
-        let root = TestPaths.packageRoot.appendingPathComponent("Sources/ServiceRegistry").path
-        var owner: [String: String] = [:]
-        var sources: [(folder: String, file: String, text: String)] = []
-        let declaration = /^(?:public |package |internal |private |fileprivate )?(?:final )?(?:struct|enum|class|protocol|actor|typealias) ([A-Z]\w*)/
-        for folder in try FileManager.default.contentsOfDirectory(atPath: root).sorted() where Self.rank[folder] != nil {
-            for file in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)").sorted() where file.hasSuffix(".swift") {
-                let text = try String(contentsOfFile: "\(root)/\(folder)/\(file)", encoding: .utf8)
-                sources.append((folder, file, text))
+    @Test func everyTargetHasALayerAndImportsOnlyLowerOnes() throws {
+        let sources = TestPaths.packageRoot.appendingPathComponent("Sources")
+        let targets = try FileManager.default.contentsOfDirectory(atPath: sources.path).filter { $0.hasPrefix("Registry") }
+        #expect(Set(targets) == Set(Self.rank.keys), "Sources/Registry* folders and the layer table differ")
+        var violations: [String] = []
+        for target in targets.sorted() {
+            guard let enumerator = FileManager.default.enumerator(atPath: sources.appendingPathComponent(target).path) else { continue }
+            for case let file as String in enumerator where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: sources.appendingPathComponent("\(target)/\(file)"), encoding: .utf8)
                 for line in text.split(separator: "\n") {
-                    if let match = line.prefixMatch(of: declaration) { owner[String(match.1)] = folder }
+                    guard let match = line.wholeMatch(of: /(?:@\w+ )?import (Registry\w+)/) else { continue }
+                    let imported = String(match.1)
+                    if (Self.rank[imported] ?? .max) >= Self.rank[target]! { violations.append("\(target)/\(file) imports \(imported)") }
                 }
             }
         }
-        #expect(owner.count > 100, "found \(owner.count) types: the scan is broken")
-        var found: Set<String> = []
-        for source in sources {
-            // Comments may name anything; code may not.
-            let code = source.text.split(separator: "\n").map { line -> String in
-                String(line.firstRange(of: "//").map { line[..<$0.lowerBound] } ?? line[...])
-            }.joined(separator: "\n")
-            // Identifiers, outside string literals (a string may say "Liveness").
-            let unquoted = code.replacing(/"(?:[^"\\\n]|\\.)*"/, with: "\"\"")
-            let words = Set(unquoted.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
-            for word in words {
-                guard let other = owner[word], other != source.folder else { continue }
-                if Self.rank[other]! >= Self.rank[source.folder]! { found.insert("\(source.file) -> \(word) (\(other))") }
-            }
-        }
-        let new = found.subtracting(Self.knownViolations)
-        let gone = Self.knownViolations.subtracting(found)
-        #expect(new.isEmpty, "dependencies that point up or sideways:\n\(new.sorted().joined(separator: "\n"))")
-        #expect(gone.isEmpty, "fixed, remove from knownViolations:\n\(gone.sorted().joined(separator: "\n"))")
+        #expect(violations.isEmpty, "imports that point up or sideways:\n\(violations.joined(separator: "\n"))")
     }
 }

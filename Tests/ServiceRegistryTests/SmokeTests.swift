@@ -1,5 +1,5 @@
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 @Test func registerAndGet() async throws {
     try await withRegistry { client, _ in

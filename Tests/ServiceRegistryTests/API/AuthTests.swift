@@ -1,5 +1,6 @@
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 @Suite struct AuthTests {
     static func bothTokens(_ c: inout RegistryConfiguration) {

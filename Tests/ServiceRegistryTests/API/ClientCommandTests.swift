@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import ServiceRegistry
+import RegistrySupport
+import RegistryHTTP
 
 /// `service-registry list|register|deregister|scan|check` against a running daemon (SPEC §7).
 /// Processes are started and waited for off the cooperative pool (`blocking`), so registries served in this

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// SPEC §12: clients holding every connection they can must not starve `/health`, probing or discovery; and
 /// SIGTERM must still stop the daemon promptly. The daemon starts with the 1,024 open-file soft limit systemd

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryHTTP
 
 /// SPEC §12 "Connections cannot starve it": header and idle timeouts and the connection limit, against the real
 /// daemon over raw sockets. Timeouts here are short (1–4 s); the assertions only ever check that a connection is

@@ -11,7 +11,7 @@ final class Counter: Sendable {
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-@testable import ServiceRegistry
+@testable import RegistryStore
 
 /// The real `service-registry serve` binary: restarts, signals, crashes and bad configuration.
 /// Daemons are started, waited for and asked off the cooperative pool (`DaemonProcess.start`, `HTTP.send`).

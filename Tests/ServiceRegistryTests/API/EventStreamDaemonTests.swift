@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// A Server-Sent Events subscriber on a raw socket: reads what has arrived, undoes the chunked encoding and parses
 /// the events (blocking; call it through `blocking`).

@@ -1,5 +1,5 @@
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
 
 /// `application/x-www-form-urlencoded` query decoding (SPEC §2), the one decoder every query reader uses.
 @Suite struct FormQueryTests {

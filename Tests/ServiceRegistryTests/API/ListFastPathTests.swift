@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// `GET /api/services` is answered on the event loop by `ListFastPathHandler` when nothing could make the
 /// router's answer differ. These tests talk to a live server over a raw socket, so pipelining is real.

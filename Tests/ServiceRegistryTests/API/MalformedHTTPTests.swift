@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryProbe
 
 /// SPEC §12: malformed HTTP is a 4xx (400/413/431), never a 500, never a crash. Real daemon, raw sockets.
 @Suite(.serialized) struct MalformedHTTPTests {

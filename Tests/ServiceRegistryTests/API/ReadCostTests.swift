@@ -3,7 +3,10 @@ import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryDashboard
+@testable import RegistryHTTP
 
 /// SPEC §10: paging, conditional and compressed reads, the summary. What a reader pays follows what it reads.
 @Suite struct ReadCostTests {

@@ -2,7 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDashboard
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// The REST contract of SPEC §2 against a real store in a temp dir, through Hummingbird's router client.
 @Suite struct ServiceAPITests {

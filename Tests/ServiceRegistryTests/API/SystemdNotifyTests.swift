@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryApp
 
 /// The packaged unit is `Type=notify` with `WatchdogSec=`: the daemon must say READY=1 once it listens,
 /// ping the watchdog, and say STOPPING=1 on SIGTERM. A datagram socket stands in for systemd's.

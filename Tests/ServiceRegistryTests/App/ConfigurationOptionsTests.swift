@@ -1,7 +1,8 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// The option table (`ConfigurationOptions`) is the one place for each option: `serve --help`, `discover --help`,
 /// `RegistryConfiguration`'s defaults and the resolution rules all come from it.

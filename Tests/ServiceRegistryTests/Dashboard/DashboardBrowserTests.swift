@@ -2,7 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryApp
 
 /// The dashboard in a real headless Chromium, driven through the DevTools protocol by
 /// `scripts/dashboard/browser_checks.py` (one browser for the whole run, killed at the end even on failure).

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDashboard
 
 @Suite struct HTMLEscapingTests {
     @Test func escapesTheFiveSpecialCharacters() {

@@ -3,7 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDashboard
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// The dashboard's routes through the router (no browser): content types, caching, 404 page, auth, OpenAPI.
 @Suite struct DashboardRouteTests {

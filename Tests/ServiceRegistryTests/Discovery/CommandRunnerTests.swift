@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryDiscovery
 
 /// The runner behind every systemctl call: output, exit status, deadline, and (issue 11) a deadline killer
 /// that can never signal a PID after the child was reaped (the kernel may have given that PID to another process).

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// SPEC §9 "discovered services are never falsely unhealthy", with the real daemon and real units in the
 /// suite's private systemd user manager.

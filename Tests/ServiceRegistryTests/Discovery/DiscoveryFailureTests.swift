@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryStore
+@testable import RegistryDiscovery
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// Writes an executable shell script standing in for systemctl.
 private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) throws -> String {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDiscovery
+@testable import RegistryExposition
 
 /// The merge rules on a real LMDB store, with scans built by hand (what systemd and /proc would report).
 @Suite struct DiscoveryMergeTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryDiscovery
 
 private func fixture(_ name: String) throws -> [UInt8] {
     Array(try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("discovery/\(name)"))))

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// The installed unit gives the daemon CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH and nothing else
 /// (packaging/service-registry.service). Discovery must still see the ports of a process owned by another

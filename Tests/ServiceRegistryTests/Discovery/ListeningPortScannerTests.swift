@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryProbe
+@testable import RegistryDiscovery
 
 /// The socket → process → unit mapping on a hand-built /proc and cgroup tree (the real ones are exercised by
 /// the systemd integration tests). Socket inodes are those of the captured `proc-net-tcp{,6}.txt` fixtures.

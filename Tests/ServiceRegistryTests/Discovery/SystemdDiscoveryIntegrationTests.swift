@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDiscovery
 
 /// Unit files for the integration tests. Programs run from /usr/bin: the manager's PATH has no pyenv shims.
 /// `Nice=15`: their start-up must not starve timing-sensitive tests running in parallel.

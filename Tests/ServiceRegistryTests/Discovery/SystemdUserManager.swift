@@ -1,5 +1,5 @@
 import Foundation
-import ServiceRegistry
+import RegistrySupport
 import Testing
 
 /// A private systemd user manager for the integration tests, run only through the project's

@@ -1,5 +1,9 @@
 import Foundation
-import ServiceRegistry
+import RegistrySupport
+import RegistryModel
+import RegistryStore
+import RegistryExposition
+import RegistryHTTP
 import Testing
 
 /// Test double of the prober's statistics: fixed counters and lag.

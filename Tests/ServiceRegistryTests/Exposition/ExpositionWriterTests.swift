@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryExposition
 
 /// The writer and collectors on fixed data, compared with golden files under Fixtures/exposition.
 /// Set UPDATE_GOLDEN=1 to rewrite the golden files after a deliberate change (then review the diff).

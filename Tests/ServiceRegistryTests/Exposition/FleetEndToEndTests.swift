@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// A helper process a test starts (Alertmanager, a Python HTTP server): output to a file, stopped by PID
 /// (SIGTERM, then SIGKILL) when asked or when released, whatever happened in the test.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryExposition
+@testable import RegistryTLS
+@testable import RegistryHTTP
 
 /// `--metrics-detail full|basic`: the number of series per service in each mode (docs/fleet.md and
 /// docs/metrics.md quote these figures), and the flag and its environment variable on a real daemon.

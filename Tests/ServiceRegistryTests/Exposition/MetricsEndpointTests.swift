@@ -2,7 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryStore
+@testable import RegistryDiscovery
+@testable import RegistryHTTP
+@testable import RegistryApp
 
 /// `/metrics` and `/api/sd` through the router.
 @Suite struct MetricsEndpointTests {

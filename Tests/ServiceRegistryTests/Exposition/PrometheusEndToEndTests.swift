@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryApp
 
 /// A real Prometheus server (Debian `prometheus`) on 127.0.0.1 with temporary storage; killed on release,
 /// whatever happened in the test.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryProbe
+@testable import RegistryExposition
+@testable import RegistryApp
 
 /// promtool on a real scrape, on the alert rules, and on the dashboard; plus the check that the dashboard and
 /// the rules use only metrics we export. promtool runs off the cooperative pool (`blocking`).

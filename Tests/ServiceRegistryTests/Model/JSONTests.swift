@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryHTTP
 
 @Suite struct JSONTests {
     func written(_ body: (inout JSONWriter) -> Void) -> String {

@@ -1,7 +1,9 @@
 import Foundation
 import PropertyBased
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryTLS
+@testable import RegistryHTTP
 
 /// Property-based tests (swift-property-based): the JSON parser against the writer and against random bytes, and
 /// the validation bounds against random doubles. A failure prints the input and a seed to reproduce it with.

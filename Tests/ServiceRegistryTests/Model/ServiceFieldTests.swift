@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryHTTP
 
 /// `ServiceField.all` is the one description of a record's fields: the JSON writer, input validation, partial
 /// update and the OpenAPI schema must agree with it.

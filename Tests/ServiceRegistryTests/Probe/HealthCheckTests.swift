@@ -2,7 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryProbe
+@testable import RegistryDashboard
 
 /// A TCP server that greets in something other than HTTP (Fixtures/probe/tcp_server.py); killed when released.
 final class PlainTCPServer: @unchecked Sendable {

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryStore
+@testable import RegistryProbe
+@testable import RegistryApp
 
 /// SPEC §2, "reads are consistent with each other", with the real prober and libcurl against a real target.
 @Suite struct HistoryConsistencyTests {

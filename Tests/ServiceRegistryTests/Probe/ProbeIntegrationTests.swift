@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// Real libcurl against real servers on 127.0.0.1, through the registry's API.
 @Suite(.serialized) struct ProbeIntegrationTests {

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryApp
 
 /// The Python probe target (Fixtures/probe/target_server.py) on 127.0.0.1, HTTP or HTTPS; killed when released.
 final class ProbeTargetServer: @unchecked Sendable {

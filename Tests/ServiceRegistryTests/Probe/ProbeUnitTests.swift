@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryProbe
 
 /// libcurl's report → probe result, and the schedule's arithmetic: no network.
 @Suite struct ProbeOutcomeTests {

@@ -3,7 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryProbe
+@testable import RegistryDiscovery
 
 /// SPEC §12 (prober side) and §11 "What targets say is bounded": nothing stored, nothing a target says and no
 /// burst of checks can stop probing or the daemon.

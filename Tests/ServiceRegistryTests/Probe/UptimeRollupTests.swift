@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// A clock the test moves.
 final class TestClock: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
 
 /// SPEC §11 "Installed means protected": the client takes the token from the file install.sh writes.
 @Suite(.serialized) struct ClientTokenFileTests {

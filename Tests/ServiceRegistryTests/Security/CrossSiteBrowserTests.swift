@@ -1,7 +1,10 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryDiscovery
+@testable import RegistryApp
 
 /// Issue 11's reproduction in a real headless Chromium: a page served by another local origin (a second
 /// loopback port, as any web site the user visits) sends a no-cors `fetch` POST, a `text/plain` form POST

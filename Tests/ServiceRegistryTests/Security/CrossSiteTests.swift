@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryHTTP
 
 /// SPEC §11 "No cross-site writes": a write that a browser marks as cross-site gets 403 and changes
 /// nothing; requests without those headers (curl, scripts) are unaffected; `--allowed-host` answers 421 to

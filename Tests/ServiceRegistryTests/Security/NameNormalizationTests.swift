@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// SPEC §11: names are unique as people read them, compared after Unicode NFC normalisation, stored as sent.
 @Suite struct NameNormalizationTests {

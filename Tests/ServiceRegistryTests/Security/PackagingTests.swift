@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
 
 /// SPEC §11 "Installed means protected" and "The unit runs with least privilege", checked without running
 /// install.sh as root on this machine: the unit file's systemd score, and install.sh's functions run on temp files.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryProbe
+@testable import RegistryApp
 
 /// SPEC §11 "The prober is not an open proxy". No test here ever connects to a link-local address: the
 /// validation tests run without a prober, and the connect-time test makes a name resolve to one through

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryHTTP
 
 /// SPEC §11 "Auth follows the handler, not the spelling of the path": every operation of `/openapi.json`,
 /// asked with every path spelling a router might accept, with no token, the read token and the API token.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistrySupport
 
 /// The installed unit's sandbox must not break the daemon: its system-call filter, W^X memory, address
 /// families, namespace/realtime/personality restrictions, UMask, file limit and `Type=notify` are taken from

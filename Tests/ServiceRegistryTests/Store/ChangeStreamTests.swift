@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryHTTP
 
 /// SPEC §10's change stream below HTTP: the store's change log and the frames one subscriber sends, on a real store.
 @Suite struct ChangeStreamTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// The store against real LMDB in temp dirs.
 @Suite struct ServiceStoreTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// The golden data directories under Fixtures/datadir-schema*/ (docs/STORAGE.md): every data directory an earlier
 /// release wrote must open with the current store, migrate to the current schema and lose nothing.

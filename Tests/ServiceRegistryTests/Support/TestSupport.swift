@@ -2,7 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import ServiceRegistry
+import RegistrySupport
+import RegistryModel
+import RegistryStore
+import RegistryProbe
+import RegistryApp
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

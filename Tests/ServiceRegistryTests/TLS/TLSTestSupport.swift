@@ -1,5 +1,5 @@
 import Foundation
-@testable import ServiceRegistry
+@testable import RegistryModel
 
 /// Certificates made by the `openssl` command line in a temporary directory: a CA with a server certificate for
 /// 127.0.0.1/localhost (serial 1001) and its replacement (serial 1002, for rotation), a client CA with a client

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import ServiceRegistry
+@testable import RegistryModel
+@testable import RegistryStore
+@testable import RegistryTLS
+@testable import RegistryApp
 
 /// HTTPS for the registry itself (SPEC §11), against the real daemon, certificates made by `openssl`, real curl,
 /// `openssl s_client` and a real Prometheus.

@@ -1,0 +1,67 @@
+import RegistryModel
+
+/// The registry's own series: build, service counts, discovery and prober health.
+///
+/// Discovery series appear whenever discovery is wired in (`scan` present), the queue lag once a prober runs.
+/// The scan duration follows every attempt, failed ones included (absent before the first); the last-scan
+/// timestamp is the last *successful* scan, 0 until there is one, so a staleness alert fires on a host where
+/// scans never succeed (SPEC §5).
+public struct RegistryCollector: RegistryMetricsCollector {
+    public static let buildInfo = MetricFamily("service_registry_build_info", .info,
+        help: "Version of the running service-registry; always 1.")
+    public static let services = MetricFamily("service_registry_services", .gauge,
+        help: "Number of registered services by source and status.")
+    public static let scanDuration = MetricFamily("service_registry_scan_duration_seconds", .gauge, unit: "seconds",
+        help: "Duration of the last systemd discovery scan attempt, failed ones included.")
+    public static let lastScan = MetricFamily("service_registry_last_scan_timestamp_seconds", .gauge, unit: "seconds",
+        help: "Unix time when the last successful systemd discovery scan finished; 0 until one has.")
+    public static let scanInterval = MetricFamily("service_registry_scan_interval_seconds", .gauge, unit: "seconds",
+        help: "Seconds between discovery scans (--scan-interval); 0 when scans run on demand only.")
+    public static let scanErrors = MetricFamily("service_registry_scan_errors_total", .counter,
+        help: "Discovery scans that failed since the registry started.")
+    public static let queueLag = MetricFamily("service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
+        help: "How late due probes started recently.")
+
+    public static let deregistrations = MetricFamily("service_registry_deregistrations_total", .counter,
+        help: "Services deleted because they stayed unhealthy longer than their deregister_after_seconds.")
+
+    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations]
+
+    public let version: String
+
+    public init(version: String = RegistryVersion.current) { self.version = version }
+
+    public func collect(_ scrape: Scrape, into writer: inout ExpositionWriter) {
+        writer.begin(Self.buildInfo)
+        writer.sample(LabelSet(["version": version]), value: 1)
+
+        // Every source × status pair, zeros included, so a count that drops to 0 stays visible.
+        writer.begin(Self.services)
+        for source in ServiceSource.allCases {
+            for status in ServiceStatus.allCases {
+                writer.sample(LabelSet(["source": source.rawValue, "status": status.rawValue]), value: Double(scrape.serviceCounts[source, status]))
+            }
+        }
+
+        if let scan = scrape.scan {
+            writer.begin(Self.scanDuration)
+            if let duration = scan.lastDurationSeconds { writer.sample(value: duration) }
+            writer.begin(Self.lastScan)
+            writer.sample(value: scan.lastScanAt?.timeIntervalSince1970 ?? 0)
+            writer.begin(Self.scanErrors)
+            writer.sample(value: Double(scan.errorsTotal))
+            if let interval = scan.intervalSeconds {
+                writer.begin(Self.scanInterval)
+                writer.sample(value: interval)
+            }
+        }
+        if let lag = scrape.probeQueueLagSeconds {
+            writer.begin(Self.queueLag)
+            writer.sample(value: lag)
+        }
+        if let deregistrations = scrape.deregistrationsTotal {
+            writer.begin(Self.deregistrations)
+            writer.sample(value: Double(deregistrations))
+        }
+    }
+}

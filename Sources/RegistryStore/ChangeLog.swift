@@ -1,0 +1,191 @@
+import Foundation
+import Synchronization
+
+/// The store's recent changes in version order, which `GET /api/events` streams and resumes from (SPEC §10).
+///
+/// An entry holds only the version, the id and the kind (16 bytes), never the record: a subscriber sends the record
+/// as it is when the entry is read, so a slow reader costs a position in this log, not a buffer of its own, and a
+/// reader that falls behind what the log keeps gets `reset` instead of unbounded memory.
+///
+/// Retention: at least the last 10,000 changes or the last 5 minutes of them, whichever is more, and never more than
+/// `maximumEntries` (16 MB), so a flood of writes cannot grow the daemon without bound.
+public final class ChangeLog: Sendable {
+    public enum Kind: UInt8, Sendable {
+        /// A change a reader can see: created, edited, health or status moved.
+        case upsert
+        /// A probe result that changed only timings (response time, phases, when it was checked).
+        case timings
+        case delete
+    }
+
+    /// 16 bytes: a 5-minute log at 1,667 probes a second (100,000 services every 60 s) is 8 MB.
+    public struct Entry: Sendable, Equatable {
+        /// The version in the low 62 bits (versions are microseconds since 1970: about 2^51), the kind in the top two.
+        private let packed: UInt64
+        /// Ids are assigned one by one from 1: four billion creations are out of reach.
+        private let id32: UInt32
+        /// When it was logged, for the age rule (seconds on the log's monotonic clock; Float is exact enough for it).
+        package let at: Float
+
+        package init(version: UInt64, id: Int, kind: Kind, at: Double) {
+            packed = (version & Self.versionMask) | UInt64(kind.rawValue) << 62
+            id32 = UInt32(truncatingIfNeeded: id)
+            self.at = Float(at)
+        }
+
+        private static let versionMask: UInt64 = (1 << 62) - 1
+        public var version: UInt64 { packed & Self.versionMask }
+        public var id: Int { Int(id32) }
+        public var kind: Kind { Kind(rawValue: UInt8(packed >> 62))! }
+    }
+
+    /// What a reader positioned at `since` gets.
+    public enum Read: Sendable, Equatable {
+        /// The entries after `since`, oldest first (possibly none), and the position to read from next.
+        case entries([Entry], next: UInt64)
+        /// The log no longer reaches back to `since` (or `since` is ahead of it): re-list, then read from `latest`.
+        case reset(latest: UInt64)
+        /// The daemon is shutting down.
+        case closed
+    }
+
+    public struct Retention: Sendable {
+        public var minimumEntries = 10_000
+        public var minimumSeconds = 300.0
+        public var maximumEntries = 1_000_000
+        public init() {}
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        /// Index of the oldest live entry in `entries` (dropped entries are compacted away in bulk).
+        var head = 0
+        /// Readers positioned at `floor` or later can be served; before it the log has dropped changes.
+        var floor: UInt64
+        var latest: UInt64
+        var closed = false
+        /// Timing-only changes (SPEC §10: at most one `timings` entry per service per second).
+        var lastTimingEntry: [Int: Double] = [:]
+        var deferredTimings: Set<Int> = []
+        /// `lastTimingEntry` is pruned of entries over a second old when it reaches this size (then doubles it).
+        var pruneTimingsAt = 4096
+        var flushScheduled = false
+    }
+
+    private let state: Mutex<State>
+    private let retention: Retention
+    private let clockStart = ContinuousClock.now
+    /// Appends the deferred timing changes (the store bumps its version for each); set once by the store.
+    private let flushHandler = Mutex<(@Sendable ([Int]) -> Void)?>(nil)
+
+    package init(startVersion: UInt64, retention: Retention = Retention()) {
+        self.retention = retention
+        state = Mutex(State(floor: startVersion, latest: startVersion))
+    }
+
+    func onFlush(_ handler: @escaping @Sendable ([Int]) -> Void) { flushHandler.withLock { $0 = handler } }
+
+    package var now: Double {
+        let elapsed = ContinuousClock.now - clockStart
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// The version of the newest change.
+    public var latest: UInt64 { state.withLock { $0.latest } }
+
+    public var count: Int { state.withLock { $0.entries.count - $0.head } }
+
+    /// Logs a change at `version` (the store's, after the change). Called with the store's snapshot lock held, so
+    /// entries are in version order.
+    package func append(id: Int, kind: Kind, version: UInt64) {
+        state.withLock { state in
+            guard !state.closed, version > state.latest else { return }
+            let at = now
+            if kind == .timings {
+                if let last = state.lastTimingEntry[id], at - last < 1 {
+                    // No entry now, but the log is at the store's version: a reader positioned there (from a list's
+                    // `X-Registry-Index`) is current, not ahead.
+                    state.latest = version
+                    state.deferredTimings.insert(id)
+                    scheduleFlush(&state, after: 1 - (at - last))
+                    return
+                }
+                state.lastTimingEntry[id] = at
+            } else {
+                // A visible change carries the timings too: the next timing-only change may follow a second later.
+                state.lastTimingEntry[id] = at
+                state.deferredTimings.remove(id)
+            }
+            state.entries.append(Entry(version: version, id: id, kind: kind, at: at))
+            state.latest = version
+            trim(&state, at: at)
+        }
+    }
+
+    public func read(after since: UInt64, limit: Int = 1000) -> Read {
+        state.withLock { state in
+            if state.closed { return .closed }
+            if since < state.floor || since > state.latest { return .reset(latest: state.latest) }
+            // Binary search for the first entry after `since`.
+            var low = state.head, high = state.entries.count
+            while low < high {
+                let middle = (low + high) / 2
+                if state.entries[middle].version <= since { low = middle + 1 } else { high = middle }
+            }
+            let end = min(state.entries.count, low + limit)
+            let slice = Array(state.entries[low..<end])
+            return .entries(slice, next: end == state.entries.count ? state.latest : slice.last!.version)
+        }
+    }
+
+    /// Ends every reader (graceful shutdown: open event streams finish so the server can drain).
+    public func close() { state.withLock { $0.closed = true } }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    private func trim(_ state: inout State, at: Double) {
+        var live = state.entries.count - state.head
+        while live > retention.minimumEntries {
+            let oldest = state.entries[state.head]
+            guard live > retention.maximumEntries || at - Double(oldest.at) > retention.minimumSeconds else { break }
+            state.floor = oldest.version
+            state.head += 1
+            live -= 1
+        }
+        // Compact once the dropped prefix is half as large as what is kept (amortised O(1) per entry, at most 1.5× the
+        // live entries held).
+        if state.head > 4096 && state.head * 2 >= live {
+            state.entries.removeFirst(state.head)
+            state.head = 0
+        }
+        if state.lastTimingEntry.count >= state.pruneTimingsAt {
+            state.lastTimingEntry = state.lastTimingEntry.filter { at - $0.value < 1 }
+            state.pruneTimingsAt = max(4096, 2 * state.lastTimingEntry.count)
+        }
+    }
+
+    private func scheduleFlush(_ state: inout State, after delay: Double) {
+        guard !state.flushScheduled else { return }
+        state.flushScheduled = true
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0.01, delay)) { [weak self] in self?.flush() }
+    }
+
+    /// Logs the deferred timing changes that are a second past their service's previous entry; the others wait.
+    private func flush() {
+        let due: [Int] = state.withLock { state in
+            state.flushScheduled = false
+            if state.closed { return [] }
+            let at = now
+            var due: [Int] = []
+            var wait = 1.0
+            for id in state.deferredTimings {
+                let since = at - (state.lastTimingEntry[id] ?? 0)
+                if since >= 1 { due.append(id) } else { wait = min(wait, 1 - since) }
+            }
+            for id in due { state.deferredTimings.remove(id); state.lastTimingEntry[id] = nil }
+            if !state.deferredTimings.isEmpty { scheduleFlush(&state, after: wait) }
+            return due.sorted()
+        }
+        if !due.isEmpty, let handler = flushHandler.withLock({ $0 }) { handler(due) }
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small, allocation-light reads of procfs and cgroupfs through the C library (discovery's port scan, the
+/// process collector of /metrics, the store's memory-map lookup).
+///
+/// PLATFORM.md: Foundation's one-shot reads stop after ~4 KB on `/proc/net/tcp`, so files are read with
+/// `read(2)` in a loop until it returns 0.
+package enum ProcFS {
+    /// The whole file, or nil when it cannot be opened (a process that exited, a missing cgroup).
+    package static func readFile(_ path: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        let opened = readChunks(path) { chunk in bytes.append(contentsOf: chunk); return true }
+        return opened ? bytes : nil
+    }
+
+    /// The whole file as UTF-8 text, or nil when it cannot be opened.
+    package static func readText(_ path: String) -> String? {
+        readFile(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads the file in chunks of at most `chunkSize` bytes, each passed to `body` until it returns false or the
+    /// file ends. Returns false when the file cannot be opened.
+    @discardableResult
+    package static func readChunks(_ path: String, chunkSize: Int = 4096, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(byteCount: chunkSize, alignment: 8) { buffer in
+            while true {
+                let n = read(fd, buffer.baseAddress, chunkSize)
+                if n > 0 {
+                    if !body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { return true }
+                } else if n == 0 || errno != EINTR {
+                    return true
+                }
+            }
+        }
+    }
+
+    /// Names in a directory (without `.` and `..`), with whether each is a directory; nil when unreadable.
+    package static func directoryEntries(_ path: String) -> [(name: String, isDirectory: Bool)]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var entries: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            entries.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
+        }
+        return entries
+    }
+
+    /// The target of a symbolic link, or nil.
+    package static func readLink(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
+    /// Decimal numbers, one per line (`cgroup.procs`).
+    package static func integers(_ bytes: [UInt8]) -> [Int] {
+        var values: [Int] = []
+        var current = 0, digits = 0
+        for byte in bytes {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                current = current * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+            } else {
+                if digits > 0 { values.append(current) }
+                current = 0; digits = 0
+            }
+        }
+        if digits > 0 { values.append(current) }
+        return values
+    }
+}
