@@ -16,6 +16,9 @@ public struct ServiceSnapshot: Sendable {
     var byName: [String: Int]
     /// Bumped on every change; keys the cached list body.
     public internal(set) var version: UInt64
+    /// Counts by health, status and source, kept up to date by `put` and `remove`, so `/api/summary` and the
+    /// dashboard's counts cost the same at any registry size (walking 100,000 records took 70-180 ms).
+    public internal(set) var summary = ServiceSummary()
 
     public var count: Int { order.count }
     public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
@@ -66,14 +69,15 @@ public struct ServiceSnapshot: Sendable {
     }
 
     package mutating func put(_ record: ServiceRecord) {
-        if let old = entries[record.id]?.record, old.name != record.name { byName[old.name] = nil }
-        if entries[record.id] == nil {
-            if let last = order.last, last > record.id {
-                order.insert(record.id, at: order.firstIndex { $0 > record.id }!)
-            } else {
-                order.append(record.id)
-            }
+        if let old = entries[record.id]?.record {
+            if old.name != record.name { byName[old.name] = nil }
+            summary.count(old, by: -1)
+        } else if let last = order.last, last > record.id {
+            order.insert(record.id, at: orderIndex(of: record.id))
+        } else {
+            order.append(record.id)
         }
+        summary.count(record, by: 1)
         entries[record.id] = Entry(record)
         byName[record.name] = record.id
         version &+= 1
@@ -82,25 +86,47 @@ public struct ServiceSnapshot: Sendable {
     package mutating func remove(id: Int) {
         guard let old = entries.removeValue(forKey: id)?.record else { return }
         byName[old.name] = nil
-        if let index = order.firstIndex(of: id) { order.remove(at: index) }
+        let index = orderIndex(of: id)
+        if index < order.count, order[index] == id { order.remove(at: index) }
+        summary.count(old, by: -1)
         version &+= 1
+    }
+
+    /// The position of `id` in `order`, or where it would go (binary search: `order` is ascending).
+    private func orderIndex(of id: Int) -> Int {
+        var low = 0
+        var high = order.count
+        while low < high {
+            let middle = (low + high) / 2
+            if order[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }
 
-/// Counts by health, status and source: `GET /api/summary` and the dashboard's counts (SPEC §10).
+/// Counts by health, status and source: `GET /api/summary` and the dashboard's counts (SPEC §10). A snapshot keeps
+/// its own (`ServiceSnapshot.summary`); a key whose count falls to zero is removed, so equal counts compare equal.
 public struct ServiceSummary: Sendable, Equatable {
-    public var total = 0
-    public var health: [HealthStatus: Int] = [:]
-    public var status: [ServiceStatus: Int] = [:]
-    public var source: [ServiceSource: Int] = [:]
+    public private(set) var total = 0
+    public private(set) var health: [HealthStatus: Int] = [:]
+    public private(set) var status: [ServiceStatus: Int] = [:]
+    public private(set) var source: [ServiceSource: Int] = [:]
 
-    public init(_ snapshot: ServiceSnapshot) {
-        total = snapshot.count
-        for id in snapshot.order {
-            let record = snapshot.entries[id]!.record
-            health[record.healthStatus, default: 0] += 1
-            status[record.status, default: 0] += 1
-            source[record.source, default: 0] += 1
+    public init() {}
+
+    /// The counts of `records`, by walking them (the reference the snapshot's running counts are tested against).
+    public init(counting records: some Sequence<ServiceRecord>) {
+        for record in records { count(record, by: 1) }
+    }
+
+    mutating func count(_ record: ServiceRecord, by delta: Int) {
+        func add<Key: Hashable>(_ key: Key, _ counts: inout [Key: Int]) {
+            let value = counts[key, default: 0] + delta
+            counts[key] = value == 0 ? nil : value
         }
+        total += delta
+        add(record.healthStatus, &health)
+        add(record.status, &status)
+        add(record.source, &source)
     }
 }
