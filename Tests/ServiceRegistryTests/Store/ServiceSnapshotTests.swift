@@ -6,19 +6,7 @@ import Testing
 /// The snapshot's running counts and id order, against a walk of its records, over random creates, changes (of
 /// name, health, status and source) and deletes, including deletes of ids that are not there.
 @Suite struct ServiceSnapshotTests {
-    /// SplitMix64: a fixed seed, so a failure repeats.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func record(id: Int, using random: inout SeededGenerator) -> ServiceRecord {
+    static func record(id: Int, using random: inout SplitMix64) -> ServiceRecord {
         let at = Date(timeIntervalSince1970: 1_700_000_000)
         var record = ServiceRecord(id: id, name: "svc-\(id)-\(Int.random(in: 0..<3, using: &random))", createdAt: at, updatedAt: at)
         record.status = ServiceStatus.allCases.randomElement(using: &random)!
@@ -32,7 +20,7 @@ import Testing
     }
 
     @Test func runningCountsAndOrderMatchAWalkAfterRandomChanges() {
-        var random = SeededGenerator(state: 42)
+        var random = SplitMix64(seed: 42)
         var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         var healthSeen = Set<HealthStatus>()
         for step in 0..<5000 {
