@@ -8,8 +8,11 @@ extension HTTPCheck {
     /// status line (HTTP/0.9, weird reply), nothing at all before close, a reset after our request, or for
     /// https a peer that does not speak TLS. Refused and timed-out connections are not among them.
     static let notHTTPCodes: Set<Int> = [
-        CurlCode.unsupportedProtocol, 8 /* CURLE_WEIRD_SERVER_REPLY */, CurlCode.gotNothing, CurlCode.recvError,
-        35, /* CURLE_SSL_CONNECT_ERROR */
+        CurlCode.unsupportedProtocol,
+        8,  // CURLE_WEIRD_SERVER_REPLY
+        CurlCode.gotNothing,
+        CurlCode.recvError,
+        35,  // CURLE_SSL_CONNECT_ERROR
     ]
 
     /// Whether a discovered record's HTTP probe showed that its port does not speak HTTP (SPEC §9), so it

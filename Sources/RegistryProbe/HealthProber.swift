@@ -94,7 +94,7 @@ public final class HealthProber: Service, ServiceProber {
 
     static func releaseFreedMemory() {
         #if os(Linux)
-        _ = malloc_trim(0)
+        _ = mallocTrim(0)
         #endif
     }
 

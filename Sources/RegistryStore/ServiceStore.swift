@@ -103,7 +103,7 @@ public final class ServiceStore: Sendable {
         // Everything is in memory now: drop the map's pages from our resident set, and give back the heap
         // that decoding (and a migration) used.
         env.releaseMappedPages()
-        _ = malloc_trim(0)
+        _ = mallocTrim(0)
     }
 
     /// Decodes each document with JSONDecoder, in chunks spread over the cores; the first error is thrown.
@@ -424,7 +424,7 @@ public final class ServiceStore: Sendable {
                 return nil
             }
             if let notYet { return self.scheduleHousekeeping(at: notYet) }
-            _ = malloc_trim(0)
+            _ = mallocTrim(0)
             self.env.releaseMappedPages()
         }
     }

@@ -62,19 +62,19 @@ import Testing
                         let read = try await client.send(m, spelling, body, token: "reader")
                         let anonymous = try await client.send(m, spelling, body)
                         let reached = !(api.status == 405 || (api.status == 404 && api.text == notFound.text))
-                        let where_ = "\(method) \(spelling) (operation \(method) \(template))"
+                        let site = "\(method) \(spelling) (operation \(method) \(template))"
                         checked += 1
-                        if spelling == path { #expect(reached, "canonical spelling must reach its handler: \(where_)") }
+                        if spelling == path { #expect(reached, "canonical spelling must reach its handler: \(site)") }
                         guard reached else {
                             for reply in [read, anonymous] {
-                                #expect(reply.status == 404 || reply.status == 405, "a spelling that reaches no handler must be 404/405: \(where_) got \(reply.status)")
+                                #expect(reply.status == 404 || reply.status == 405, "a spelling that reaches no handler must be 404/405: \(site) got \(reply.status)")
                             }
                             continue
                         }
                         if spelling != path { reachedByOtherSpellings.insert("\(method) \(spelling)") }
-                        #expect(api.status != 401, "API token refused: \(where_)")
-                        #expect((read.status == 401) == (access == .write), "read token: \(where_) got \(read.status)")
-                        #expect((anonymous.status == 401) == (access != .open), "no token: \(where_) got \(anonymous.status)")
+                        #expect(api.status != 401, "API token refused: \(site)")
+                        #expect((read.status == 401) == (access == .write), "read token: \(site) got \(read.status)")
+                        #expect((anonymous.status == 401) == (access != .open), "no token: \(site) got \(anonymous.status)")
                     }
                 }
             }
