@@ -39,6 +39,9 @@ public struct RegistryConfiguration: Sendable {
         limits.maxConnections = ConfigurationOptions.maxConnections.defaultValue
         return limits
     }()
+    /// `--max-event-streams`: open `GET /api/events` streams are busy connections, never closed to admit others;
+    /// this caps them (and at most half of the connections may be streams: `effectiveMaxEventStreams`).
+    public var maxEventStreams = ConfigurationOptions.maxEventStreams.defaultValue
     /// HTTPS on the same port (SPEC §11); nil = plain HTTP.
     public var tls: TLSSettings?
     /// Which per-service series `/metrics` exports (docs/fleet.md).

@@ -150,7 +150,12 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        // Handlers of this connection's requests (an event stream) can tell when the client has gone.
+        let channel = value.channel
+        let peer = try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: ConnectionBytesHandler.self).state.peer
+        }.get()
+        await ConnectionPeer.$current.withValue(peer) { await inner.handle(value: value, logger: logger) }
     }
 }
 
@@ -167,6 +172,8 @@ final class ConnectionGuardState {
     let limits: ConnectionLimits
     let registry: ConnectionRegistry
     let node: ConnectionRegistry.Node
+    /// Told when the client closes or half-closes (read by request handlers, off the event loop).
+    let peer = ConnectionPeer()
     var phase = Phase.waitingForHead
     /// Heads received minus responses finished (pipelining).
     var requestsInProgress = 0
@@ -297,7 +304,13 @@ final class ConnectionBytesHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelInactive(context: ChannelHandlerContext) {
         state.stop()
+        state.peer.markGone()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent { state.peer.markGone() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
