@@ -104,8 +104,9 @@ public final class ServiceStore: Sendable {
         _ = malloc_trim(0)
     }
 
-    /// Decodes each document with JSONDecoder, in chunks spread over the cores; the first error is thrown.
-    static func decodeInParallel<T: Decodable & Sendable>(_ documents: [[UInt8]], as type: T.Type) throws -> [T] {
+    /// Decodes each document (`StoredJSON`: the project's parser, `JSONDecoder` where it is not certain), in chunks
+    /// spread over the cores; the first error is thrown.
+    static func decodeInParallel<T: StoredJSONDecodable & Sendable>(_ documents: [[UInt8]], as type: T.Type) throws -> [T] {
         if documents.isEmpty { return [] }
         let chunks = min(documents.count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
         let results = Mutex<[Int: Result<[T], any Error>]>([:])
@@ -114,7 +115,7 @@ public final class ServiceStore: Sendable {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let range = (all.count * chunk / chunks)..<(all.count * (chunk + 1) / chunks)
                 let decoder = JSONDecoder()
-                let outcome = Result { try range.map { try decoder.decode(T.self, from: Data(all[$0])) } }
+                let outcome = Result { try range.map { try StoredJSON.decode(T.self, from: all[$0], fallback: decoder) } }
                 results.withLock { $0[chunk] = outcome }
             }
         }
@@ -362,7 +363,7 @@ public final class ServiceStore: Sendable {
             let prefix = UInt64(id).bigEndianBytes
             try txn.forEach(dbs.history, from: prefix) { key, value in
                 guard key.starts(with: prefix) else { return false }
-                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try decoder.decode(HistoryEvent.self, from: Data(value))))
+                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try StoredJSON.decode(HistoryEvent.self, from: value, fallback: decoder)))
                 return true
             }
             return events
