@@ -175,7 +175,7 @@ public enum ConfigurationOptions {
     public static let maxConnections = ConfigurationOption<Int>.number("max-connections", default: 10_000, bounds: 1...1_000_000) {
         "Most open client connections; at the limit the oldest idle one is closed (default \($0))."
     }
-    public static let maxEventStreams = ConfigurationOption<Int>.number("max-event-streams", default: 1000, bounds: 1...1_000_000) {
+    public static let maxEventStreams = ConfigurationOption<Int>.number("max-event-streams", default: EventStreamSlots.defaultLimit, bounds: 1...1_000_000) {
         "Most open GET /api/events streams, at most half of --max-connections; past it a new stream gets 503 with Retry-After (default \($0))."
     }
     public static let tlsCertFile = ConfigurationOption<String?>("tls-cert-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in

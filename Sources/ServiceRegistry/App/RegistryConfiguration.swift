@@ -49,6 +49,12 @@ public struct RegistryConfiguration: Sendable {
 
     public init() {}
 
+    /// `maxEventStreams`, and never more than half of the connections the daemon admits: the other half stays for
+    /// everything else even when every stream is taken.
+    func effectiveMaxEventStreams(maxConnections: Int) -> Int {
+        max(1, min(maxEventStreams, maxConnections / 2))
+    }
+
     /// Whether bearer tokens would cross the network readable by anyone on the path: a token is set, TLS is
     /// not, and the listen address is not loopback-only (SPEC §11: start-up warns once).
     public var tokensTravelInClearText: Bool {

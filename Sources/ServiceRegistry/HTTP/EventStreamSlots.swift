@@ -10,6 +10,8 @@ import Synchronization
 final class EventStreamSlots: Sendable {
     /// The `Retry-After` of a refused stream: streams end when their clients leave, which nothing predicts.
     static let retryAfterSeconds = 5
+    /// `--max-event-streams`'s default.
+    static let defaultLimit = 1000
 
     let limit: Int
     private let open = Mutex(0)
@@ -52,14 +54,6 @@ final class EventStreamSlots: Sendable {
                              detail: "\(limit) event streams are open (--max-event-streams); retry in \(Self.retryAfterSeconds) s")
         error.headers[.retryAfter] = "\(Self.retryAfterSeconds)"
         return error
-    }
-}
-
-extension RegistryConfiguration {
-    /// `maxEventStreams`, and never more than half of the connections the daemon admits: the other half stays for
-    /// everything else even when every stream is taken.
-    func effectiveMaxEventStreams(maxConnections: Int) -> Int {
-        max(1, min(maxEventStreams, maxConnections / 2))
     }
 }
 

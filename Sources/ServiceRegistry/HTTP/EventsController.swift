@@ -16,7 +16,7 @@ struct EventsController<Context: RequestContext>: Sendable {
     /// Shared by every subscriber: a change fanned out to a hundred streams is encoded once.
     let recordJSON = RecordJSONCache()
     /// `--max-event-streams`: past it a new stream is refused (503).
-    var streams = EventStreamSlots(limit: ConfigurationOptions.maxEventStreams.defaultValue)
+    var streams = EventStreamSlots(limit: EventStreamSlots.defaultLimit)
 
     var endpoints: [Endpoint<Context>] { [Endpoint(.get, "/api/events", events)] }
 
