@@ -80,17 +80,29 @@ public final class ServiceStore: Sendable {
             }
         }
         let decodedProbes = try Self.decodeInParallel(probeRows.map(\.bytes), as: ProbeResult.self)
-        var probes: [Int: ProbeResult] = Dictionary(minimumCapacity: probeRows.count)
-        for (row, probe) in zip(probeRows, decodedProbes) { probes[row.id] = probe }
+        // In key order, so ascending ids: found by binary search rather than through a 100,000-entry dictionary.
+        let probeIDs = probeRows.map(\.id)
         probeRows = []
-        var snapshot = ServiceSnapshot(entries: Dictionary(minimumCapacity: recordRows.count), order: [], byName: [:], version: 0)
+        func probe(_ id: Int) -> ProbeResult? {
+            var low = 0, high = probeIDs.count
+            while low < high {
+                let middle = (low + high) / 2
+                if probeIDs[middle] < id { low = middle + 1 } else { high = middle }
+            }
+            return low < probeIDs.count && probeIDs[low] == id ? decodedProbes[low] : nil
+        }
+        var snapshot = ServiceSnapshot(entries: Dictionary(minimumCapacity: recordRows.count), order: [],
+                                       byName: Dictionary(minimumCapacity: recordRows.count), version: 0)
         snapshot.order.reserveCapacity(recordRows.count)
+        // Only a name that is not ASCII can be keyed otherwise in the name index (ASCII is NFC already).
+        var nonASCIINames: [ServiceRecord] = []
         for var record in try Self.decodeInParallel(recordRows, as: ServiceRecord.self) {
-            record.lastProbe = probes[record.id]
+            record.lastProbe = probe(record.id)
+            if !record.name.utf8.allSatisfy({ $0 < 0x80 }) { nonASCIINames.append(record) }
             snapshot.put(record)
         }
         recordRows = []
-        try Self.rekeyNames(env, dbs, snapshot.records)
+        try Self.rekeyNames(env, dbs, nonASCIINames)
         // Versions continue from the wall clock in microseconds: a restarted daemon's versions are above the last
         // run's (so an event stream resumed across a restart gets `reset`, never a wrong "nothing missed"), and
         // stay below 2^53, exact in every JSON parser.

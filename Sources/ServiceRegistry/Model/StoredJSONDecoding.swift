@@ -9,20 +9,20 @@ import Foundation
 /// to be exact in a `Double`, a duplicate key, ...) it answers nil and the caller decodes that document with
 /// `JSONDecoder` as before, so the result (or the error) is `JSONDecoder`'s. The property test
 /// `storedRecordsDecodeAsJSONDecoderDecodesThem` compares the two on random records.
-protocol StoredJSONDecodable: Decodable {
+package protocol StoredJSONDecodable: Decodable {
     /// The value, or nil when `JSONDecoder` must decide.
     init?(stored object: StoredJSONObject)
 }
 
-enum StoredJSON {
+package enum StoredJSON {
     /// `bytes` decoded as `T`: by `T(stored:)` when it is certain, else by `decoder`.
-    static func decode<T: StoredJSONDecodable>(_ type: T.Type, from bytes: [UInt8], fallback decoder: JSONDecoder) throws -> T {
+    package static func decode<T: StoredJSONDecodable>(_ type: T.Type, from bytes: [UInt8], fallback decoder: JSONDecoder) throws -> T {
         if let value = fast(T.self, bytes) { return value }
         return try decoder.decode(T.self, from: Data(bytes))
     }
 
     /// The fast path alone (nil: not certain).
-    static func fast<T: StoredJSONDecodable>(_ type: T.Type, _ bytes: [UInt8]) -> T? {
+    package static func fast<T: StoredJSONDecodable>(_ type: T.Type, _ bytes: [UInt8]) -> T? {
         guard case .object(let members)? = try? JSONValue.parse(bytes) else { return nil }
         return T(stored: StoredJSONObject(members))
     }
@@ -32,7 +32,7 @@ enum StoredJSON {
 ///
 /// Accessors answer `nil` when the value is not certainly what `JSONDecoder` would produce; `optional` answers
 /// `.some(nil)` for an absent or `null` value (`decodeIfPresent`).
-struct StoredJSONObject {
+package struct StoredJSONObject {
     let members: [String: JSONValue]
 
     init(_ members: [String: JSONValue]) { self.members = members }
@@ -110,7 +110,7 @@ enum StoredJSONValue {
 }
 
 extension ServiceRecord: StoredJSONDecodable {
-    init?(stored o: StoredJSONObject) {
+    package init?(stored o: StoredJSONObject) {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let id = o.required(K.id, V.int), let name = o.required(K.name, V.string),
@@ -145,7 +145,7 @@ extension ServiceRecord: StoredJSONDecodable {
 }
 
 extension ProbeResult: StoredJSONDecodable {
-    init?(stored o: StoredJSONObject) {
+    package init?(stored o: StoredJSONObject) {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let finishedAt = o.required(K.finishedAt, V.date), let healthy = o.required(K.healthy, V.bool),
@@ -161,7 +161,7 @@ extension ProbeResult: StoredJSONDecodable {
 }
 
 extension ProbePhases: StoredJSONDecodable {
-    init?(stored o: StoredJSONObject) {
+    package init?(stored o: StoredJSONObject) {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let resolve = o.required(K.resolve, V.double), let connect = o.required(K.connect, V.double),
@@ -172,7 +172,7 @@ extension ProbePhases: StoredJSONDecodable {
 }
 
 extension Heartbeat: StoredJSONDecodable {
-    init?(stored o: StoredJSONObject) {
+    package init?(stored o: StoredJSONObject) {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let at = o.required(K.at, V.date), let status: CheckStatus = o.required(K.status, V.raw),
@@ -182,7 +182,7 @@ extension Heartbeat: StoredJSONDecodable {
 }
 
 extension HistoryEvent: StoredJSONDecodable {
-    init?(stored o: StoredJSONObject) {
+    package init?(stored o: StoredJSONObject) {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let at = o.required(K.at, V.date), let kind: Kind = o.required(K.kind, V.raw),
