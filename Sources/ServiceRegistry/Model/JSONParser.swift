@@ -228,3 +228,26 @@ struct JSONParser {
         return .number(value)
     }
 }
+
+// MARK: Walking a document without building it (Model/StoredJSONDecoding.swift)
+
+extension JSONParser {
+    /// The next byte after whitespace; nil at the end of the input.
+    mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    /// Steps over `byte` when it comes next (after whitespace).
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// The next value, parsed as `parseDocument` parses one (strict, nesting bounded).
+    mutating func value() throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        return try parseValue()
+    }
+}

@@ -12,6 +12,16 @@ import Foundation
 package protocol StoredJSONDecodable: Decodable {
     /// The value, or nil when `JSONDecoder` must decide.
     init?(stored object: StoredJSONObject)
+    /// The value read straight from the document's bytes, or nil when `JSONDecoder` must decide. By default the
+    /// document is parsed into a `JSONValue` first (`init(stored:)`); the two read at start walk it instead.
+    static func streamed(_ bytes: [UInt8]) -> Self?
+}
+
+extension StoredJSONDecodable {
+    package static func streamed(_ bytes: [UInt8]) -> Self? {
+        guard case .object(let members)? = try? JSONValue.parse(bytes) else { return nil }
+        return Self(stored: StoredJSONObject(members))
+    }
 }
 
 package enum StoredJSON {
@@ -23,8 +33,43 @@ package enum StoredJSON {
 
     /// The fast path alone (nil: not certain).
     package static func fast<T: StoredJSONDecodable>(_ type: T.Type, _ bytes: [UInt8]) -> T? {
-        guard case .object(let members)? = try? JSONValue.parse(bytes) else { return nil }
-        return T(stored: StoredJSONObject(members))
+        T.streamed(bytes)
+    }
+
+    /// Walks the document's top object without building it: `member` gets each key with the parser at its value,
+    /// and reads the value (false: not certain). Unknown keys are for `member` to skip with `skip`. False when the
+    /// document is not one JSON object or `member` gave up.
+    static func walk(_ bytes: [UInt8], _ member: (inout JSONParser, String) -> Bool) -> Bool {
+        var parser = JSONParser(bytes)
+        guard parser.take(UInt8(ascii: "{")) else { return false }
+        if !parser.take(UInt8(ascii: "}")) {
+            repeat {
+                guard parser.peek() == UInt8(ascii: "\""), case .string(let key)? = try? parser.value(),
+                      parser.take(UInt8(ascii: ":")), member(&parser, key) else { return false }
+            } while parser.take(UInt8(ascii: ","))
+            guard parser.take(UInt8(ascii: "}")) else { return false }
+        }
+        return parser.peek() == nil
+    }
+
+    /// Steps over the value of a key the type does not have (still parsed in full: it must be valid JSON). A key
+    /// seen twice is left to `JSONDecoder`.
+    static func skip(_ parser: inout JSONParser, _ key: String, _ unknown: inout [String]) -> Bool {
+        guard !unknown.contains(key), (try? parser.value()) != nil else { return false }
+        unknown.append(key)
+        return true
+    }
+
+    /// A required value: nil when absent... of the wrong type, or not certain.
+    static func read<T>(_ parser: inout JSONParser, _ convert: (JSONValue) -> T?) -> T? {
+        (try? parser.value()).flatMap(convert)
+    }
+
+    /// An optional value: `.some(nil)` for null, nil when of the wrong type or not certain.
+    static func readOptional<T>(_ parser: inout JSONParser, _ convert: (JSONValue) -> T?) -> T?? {
+        guard let value = try? parser.value() else { return nil }
+        if value == .null { return .some(nil) }
+        return convert(value).map { .some($0) }
     }
 }
 
@@ -189,5 +234,116 @@ extension HistoryEvent: StoredJSONDecodable {
               let from = o.required(K.from, V.string), let to = o.required(K.to, V.string),
               let detail = o.optional(K.detail, V.string) else { return nil }
         self.init(at: at, kind: kind, from: from, to: to, detail: detail)
+    }
+}
+
+// MARK: Walked, for the two read at start (100,000 each at 100,000 services)
+
+extension StoredJSON {
+    /// Reads a required key's value into `slot`; false when seen before (a duplicate is `JSONDecoder`'s to decide),
+    /// of the wrong type, or not certain.
+    static func one<T>(_ slot: inout T?, _ parser: inout JSONParser, _ convert: (JSONValue) -> T?) -> Bool {
+        if case .some = slot { return false }
+        guard let value = read(&parser, convert) else { return false }
+        slot = value
+        return true
+    }
+
+    /// Reads an optional key's value into `slot` (`.some(nil)` for null); false as `one`.
+    static func maybe<T>(_ slot: inout T??, _ parser: inout JSONParser, _ convert: (JSONValue) -> T?) -> Bool {
+        if case .some = slot { return false }
+        guard let value = readOptional(&parser, convert) else { return false }
+        slot = value
+        return true
+    }
+}
+
+extension ServiceRecord {
+    package static func streamed(_ bytes: [UInt8]) -> ServiceRecord? {
+        typealias S = StoredJSON
+        typealias V = StoredJSONValue
+        // nil: the key was not seen; an optional's `.some(nil)`: it was null.
+        var id: Int?, name: String?, url: String??, status: ServiceStatus?, port: Int??, description: String??
+        var healthURL: String??, source: ServiceSource?, unit: String??, activeState: String??, subState: String??
+        var ports: [Int]?, labels: [String: String]?, probeIntervalSeconds: Double??, probeTimeoutSeconds: Double??
+        var followRedirects: Bool?, lastProbe: ProbeResult??, createdAt: Date?, updatedAt: Date?, userOwned: [UserOwnedField]?
+        var ttlSeconds: Int??, heartbeat: Heartbeat??, rise: Int??, fall: Int??, deregisterAfterSeconds: Int??, tcpCheckPort: Int??
+        var unknown: [String] = []
+        let walked = S.walk(bytes) { p, key in
+            guard let known = CodingKeys(stringValue: key) else { return S.skip(&p, key, &unknown) }
+            switch known {
+            case .id: return S.one(&id, &p, V.int)
+            case .name: return S.one(&name, &p, V.string)
+            case .url: return S.maybe(&url, &p, V.string)
+            case .status: return S.one(&status, &p, V.raw)
+            case .port: return S.maybe(&port, &p, V.int)
+            case .description: return S.maybe(&description, &p, V.string)
+            case .healthURL: return S.maybe(&healthURL, &p, V.string)
+            case .source: return S.one(&source, &p, V.raw)
+            case .unit: return S.maybe(&unit, &p, V.string)
+            case .activeState: return S.maybe(&activeState, &p, V.string)
+            case .subState: return S.maybe(&subState, &p, V.string)
+            case .ports: return S.one(&ports, &p) { V.array($0, V.int) }
+            case .labels: return S.one(&labels, &p, V.stringDictionary)
+            case .probeIntervalSeconds: return S.maybe(&probeIntervalSeconds, &p, V.double)
+            case .probeTimeoutSeconds: return S.maybe(&probeTimeoutSeconds, &p, V.double)
+            case .followRedirects: return S.one(&followRedirects, &p, V.bool)
+            case .lastProbe: return S.maybe(&lastProbe, &p, V.object)
+            case .createdAt: return S.one(&createdAt, &p, V.date)
+            case .updatedAt: return S.one(&updatedAt, &p, V.date)
+            case .userOwned: return S.one(&userOwned, &p) { V.array($0, V.raw as (JSONValue) -> UserOwnedField?) }
+            case .ttlSeconds: return S.maybe(&ttlSeconds, &p, V.int)
+            case .heartbeat: return S.maybe(&heartbeat, &p, V.object)
+            case .rise: return S.maybe(&rise, &p, V.int)
+            case .fall: return S.maybe(&fall, &p, V.int)
+            case .deregisterAfterSeconds: return S.maybe(&deregisterAfterSeconds, &p, V.int)
+            case .tcpCheckPort: return S.maybe(&tcpCheckPort, &p, V.int)
+            }
+        }
+        guard walked, let id, let name, let status, let source, let ports, let labels, let followRedirects, let createdAt,
+              let updatedAt, let userOwned else { return nil }
+        var record = ServiceRecord(id: id, name: name, url: url ?? nil, status: status, port: port ?? nil,
+                                   description: description ?? nil, healthURL: healthURL ?? nil, source: source, unit: unit ?? nil,
+                                   activeState: activeState ?? nil, subState: subState ?? nil, ports: ports, labels: labels,
+                                   probeIntervalSeconds: probeIntervalSeconds ?? nil, probeTimeoutSeconds: probeTimeoutSeconds ?? nil,
+                                   followRedirects: followRedirects, lastProbe: lastProbe ?? nil, createdAt: createdAt,
+                                   updatedAt: updatedAt, userOwned: Set(userOwned))
+        record.ttlSeconds = ttlSeconds ?? nil
+        record.heartbeat = heartbeat ?? nil
+        record.rise = rise ?? nil
+        record.fall = fall ?? nil
+        record.deregisterAfterSeconds = deregisterAfterSeconds ?? nil
+        record.tcpCheckPort = tcpCheckPort ?? nil
+        return record
+    }
+}
+
+extension ProbeResult {
+    package static func streamed(_ bytes: [UInt8]) -> ProbeResult? {
+        typealias S = StoredJSON
+        typealias V = StoredJSONValue
+        var finishedAt: Date?, healthy: Bool?, statusCode: Int??, totalSeconds: Double?, phases: ProbePhases?
+        var certificateExpiry: Date??, error: String??, settled: Bool??, streak: Int??
+        var unknown: [String] = []
+        let walked = S.walk(bytes) { p, key in
+            guard let known = CodingKeys(stringValue: key) else { return S.skip(&p, key, &unknown) }
+            switch known {
+            case .finishedAt: return S.one(&finishedAt, &p, V.date)
+            case .healthy: return S.one(&healthy, &p, V.bool)
+            case .statusCode: return S.maybe(&statusCode, &p, V.int)
+            case .totalSeconds: return S.one(&totalSeconds, &p, V.double)
+            case .phases: return S.one(&phases, &p, V.object)
+            case .certificateExpiry: return S.maybe(&certificateExpiry, &p, V.date)
+            case .error: return S.maybe(&error, &p, V.string)
+            case .settled: return S.maybe(&settled, &p, V.bool)
+            case .streak: return S.maybe(&streak, &p, V.int)
+            }
+        }
+        guard walked, let finishedAt, let healthy, let totalSeconds, let phases else { return nil }
+        var probe = ProbeResult(finishedAt: finishedAt, healthy: healthy, statusCode: statusCode ?? nil, totalSeconds: totalSeconds,
+                                phases: phases, certificateExpiry: certificateExpiry ?? nil, error: error ?? nil)
+        probe.settled = settled ?? nil
+        probe.streak = streak ?? nil
+        return probe
     }
 }

@@ -78,6 +78,10 @@ import Testing
         let decoded = try? StoredJSON.decode(T.self, from: bytes, fallback: JSONDecoder())
         #expect(decoded == expected, "\(comment()): \(String(decoding: bytes, as: UTF8.self))")
         if let fast { #expect(fast == expected, "fast path: \(comment()): \(String(decoding: bytes, as: UTF8.self))") }
+        // The decoder over a parsed tree (nested values use it; it is the default for types that are not walked).
+        if case .object(let members)? = try? JSONValue.parse(bytes), let tree = T(stored: StoredJSONObject(members)) {
+            #expect(tree == expected, "tree: \(comment()): \(String(decoding: bytes, as: UTF8.self))")
+        }
         return fast != nil
     }
 
