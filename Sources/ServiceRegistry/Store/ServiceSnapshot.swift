@@ -17,6 +17,8 @@ public struct ServiceSnapshot: Sendable {
 
     public var count: Int { order.count }
     public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
+    /// Each record in id order, without copying them all into an array first.
+    public func forEachRecord(_ body: (ServiceRecord) throws -> Void) rethrows { for id in order { try body(entries[id]!.record) } }
     public func record(id: Int) -> ServiceRecord? { entries[id]?.record }
     public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0]?.record } }
 
@@ -63,7 +65,11 @@ public struct ServiceSnapshot: Sendable {
         return nil
     }
 
-    mutating func put(_ record: ServiceRecord) {
+    mutating func put(_ record: ServiceRecord) { put(Entry(record)) }
+
+    /// `put` of a record already boxed (the store's start boxes them on every core).
+    mutating func put(_ entry: Entry) {
+        let record = entry.record
         if let old = entries[record.id]?.record, old.name != record.name { byName[old.name] = nil }
         if entries[record.id] == nil {
             if let last = order.last, last > record.id {
@@ -72,7 +78,7 @@ public struct ServiceSnapshot: Sendable {
                 order.append(record.id)
             }
         }
-        entries[record.id] = Entry(record)
+        entries[record.id] = entry
         byName[record.name] = record.id
         version &+= 1
     }
