@@ -27,7 +27,7 @@ public struct DashboardRenderer: Sendable {
         var h = HTMLBuffer(capacity: 8192 + shown.count * 900)
         head(&h, title: "Service registry", page: "index", index: forUpdate ? nil : snapshot.version)
         h.raw("<main id=\"main\">\n")
-        counts(&h, ServiceSummary(snapshot))
+        counts(&h, snapshot.summary)
         h.raw("<section class=\"toolbar\" aria-label=\"Actions\">\n")
         h.raw("<button type=\"button\" id=\"scan-button\" class=\"button\">Scan now</button>\n")
         h.raw("<span id=\"scan-result\" class=\"inline-status\" role=\"status\"></span>\n")

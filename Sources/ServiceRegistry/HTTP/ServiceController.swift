@@ -42,7 +42,7 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
     /// `GET /api/summary`: the counts a dashboard shows, without the list (SPEC §10).
     @Sendable func summary(_ request: Request, context: Context) async throws -> Response {
         let snapshot = repository.snapshot()
-        let summary = ServiceSummary(snapshot)
+        let summary = snapshot.summary
         var fields = ListHeaders.fields(version: snapshot.version)
         fields[.contentType] = nil
         return jsonResponse(headers: fields) { w in

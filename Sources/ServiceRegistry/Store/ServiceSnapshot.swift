@@ -14,6 +14,8 @@ public struct ServiceSnapshot: Sendable {
     var byName: [String: Int]
     /// Bumped on every change; keys the cached list body.
     public internal(set) var version: UInt64
+    /// Shared by the copies of this snapshot and of the snapshots it becomes (`summary`).
+    let summaryCache = ServiceSummaryCache()
 
     public var count: Int { order.count }
     public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
@@ -100,11 +102,17 @@ public struct ServiceSummary: Sendable, Equatable {
 
     public init(_ snapshot: ServiceSnapshot) {
         total = snapshot.count
-        for id in snapshot.order {
-            let record = snapshot.entries[id]!.record
-            health[record.healthStatus, default: 0] += 1
-            status[record.status, default: 0] += 1
-            source[record.source, default: 0] += 1
+        // Counted in arrays by case, the boxed records visited in place (no id lookups, no record copies).
+        var health = [Int](repeating: 0, count: HealthStatus.allCases.count)
+        var status = [Int](repeating: 0, count: ServiceStatus.allCases.count)
+        var source = [Int](repeating: 0, count: ServiceSource.allCases.count)
+        for entry in snapshot.entries.values {
+            health[HealthStatus.allCases.firstIndex(of: entry.record.healthStatus)!] += 1
+            status[ServiceStatus.allCases.firstIndex(of: entry.record.status)!] += 1
+            source[ServiceSource.allCases.firstIndex(of: entry.record.source)!] += 1
         }
+        for (index, count) in health.enumerated() where count > 0 { self.health[HealthStatus.allCases[index]] = count }
+        for (index, count) in status.enumerated() where count > 0 { self.status[ServiceStatus.allCases[index]] = count }
+        for (index, count) in source.enumerated() where count > 0 { self.source[ServiceSource.allCases[index]] = count }
     }
 }
