@@ -58,7 +58,9 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + HeartbeatController<ServiceStore, Context>(repository: components.store).endpoints
         + UptimeController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
-        + EventsController<Context>(store: components.store).endpoints
+        + EventsController<Context>(store: components.store, streams: EventStreamSlots(limit: configuration.effectiveMaxEventStreams(
+            maxConnections: configuration.connections.effectiveMaxConnections(openFileLimit: OpenFileLimit.current,
+                                                                              probeConcurrency: configuration.probeConcurrency)))).endpoints
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
 

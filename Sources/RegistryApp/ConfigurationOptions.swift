@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RegistryExposition
+import RegistryHTTP
 import RegistryModel
 
 /// A bad value of a configuration option: one line for stderr (exit 2).
@@ -177,6 +178,9 @@ public enum ConfigurationOptions {
     public static let maxConnections = ConfigurationOption<Int>.number("max-connections", default: 10_000, bounds: 1...1_000_000) {
         "Most open client connections; at the limit the oldest idle one is closed (default \($0))."
     }
+    public static let maxEventStreams = ConfigurationOption<Int>.number("max-event-streams", default: EventStreamSlots.defaultLimit, bounds: 1...1_000_000) {
+        "Most open GET /api/events streams, at most half of --max-connections; past it a new stream gets 503 with Retry-After (default \($0))."
+    }
     public static let tlsCertFile = ConfigurationOption<String?>("tls-cert-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
         "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP)."
     }
@@ -209,6 +213,7 @@ public enum ConfigurationOptions {
         (portRange.name, portRange.environment), (includeUnit.name, includeUnit.environment),
         (excludeUnit.name, excludeUnit.environment), (headerTimeout.name, headerTimeout.environment),
         (idleTimeout.name, idleTimeout.environment), (maxConnections.name, maxConnections.environment),
+        (maxEventStreams.name, maxEventStreams.environment),
         (tlsCertFile.name, tlsCertFile.environment), (tlsKeyFile.name, tlsKeyFile.environment),
         (tlsClientCAFile.name, tlsClientCAFile.environment), (webConfigFile.name, webConfigFile.environment),
         (metricsDetail.name, metricsDetail.environment),

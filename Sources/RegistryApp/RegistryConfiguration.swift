@@ -43,12 +43,21 @@ public struct RegistryConfiguration: Sendable {
         limits.maxConnections = ConfigurationOptions.maxConnections.defaultValue
         return limits
     }()
+    /// `--max-event-streams`: open `GET /api/events` streams are busy connections, never closed to admit others;
+    /// this caps them (and at most half of the connections may be streams: `effectiveMaxEventStreams`).
+    public var maxEventStreams = ConfigurationOptions.maxEventStreams.defaultValue
     /// HTTPS on the same port (SPEC §11); nil = plain HTTP.
     public var tls: TLSSettings?
     /// Which per-service series `/metrics` exports (docs/fleet.md).
     public var metricsDetail = ConfigurationOptions.metricsDetail.defaultValue
 
     public init() {}
+
+    /// `maxEventStreams`, and never more than half of the connections the daemon admits: the other half stays for
+    /// everything else even when every stream is taken.
+    func effectiveMaxEventStreams(maxConnections: Int) -> Int {
+        max(1, min(maxEventStreams, maxConnections / 2))
+    }
 
     /// Whether bearer tokens would cross the network readable by anyone on the path: a token is set, TLS is
     /// not, and the listen address is not loopback-only (SPEC §11: start-up warns once).

@@ -82,7 +82,7 @@ package final class ConnectionRegistry: @unchecked Sendable {
     package init(maxConnections: Int) { self.maxConnections = maxConnections }
 
     /// Registers a new (idle) connection; nil if every connection is busy and it must be closed at once.
-    func admit(_ channel: any Channel) -> Node? {
+    package func admit(_ channel: any Channel) -> Node? {
         let node = Node(channel: channel)
         let (admitted, victim) = state.withLock { state -> (Bool, Node?) in
             var victim: Node?
@@ -156,7 +156,12 @@ package struct GuardedHTTP1Channel: ServerChildChannel {
     }
 
     package func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        // Handlers of this connection's requests (an event stream) can tell when the client has gone.
+        let channel = value.channel
+        let peer = try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: ConnectionBytesHandler.self).state.peer
+        }.get()
+        await ConnectionPeer.$current.withValue(peer) { await inner.handle(value: value, logger: logger) }
     }
 }
 
@@ -173,6 +178,8 @@ final class ConnectionGuardState {
     package let limits: ConnectionLimits
     package let registry: ConnectionRegistry
     package let node: ConnectionRegistry.Node
+    /// Told when the client closes or half-closes (read by request handlers, off the event loop).
+    package let peer = ConnectionPeer()
     package var phase = Phase.waitingForHead
     /// Heads received minus responses finished (pipelining).
     var requestsInProgress = 0
@@ -303,7 +310,13 @@ final class ConnectionBytesHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelInactive(context: ChannelHandlerContext) {
         state.stop()
+        state.peer.markGone()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent { state.peer.markGone() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -19,9 +19,12 @@ package struct EventsController<Context: RequestContext>: Sendable {
     package var timing = EventStreamTiming()
     /// Shared by every subscriber: a change fanned out to a hundred streams is encoded once.
     let recordJSON = RecordJSONCache()
+    /// `--max-event-streams`: past it a new stream is refused (503).
+    package var streams: EventStreamSlots
 
-    package init(store: ServiceStore) {
+    package init(store: ServiceStore, streams: EventStreamSlots = EventStreamSlots(limit: EventStreamSlots.defaultLimit)) {
         self.store = store
+        self.streams = streams
     }
 
     package var endpoints: [Endpoint<Context>] { [Endpoint(.get, "/api/events", events)] }
@@ -34,6 +37,9 @@ package struct EventsController<Context: RequestContext>: Sendable {
         // The position the stream starts after; nil: a reset is due.
         let start: UInt64? = header.flatMap { FormQuery.unsignedInteger($0.trimmingCharacters(in: .whitespaces)) }
             ?? query.since ?? (header == nil ? store.changes.latest : nil)
+        guard let slot = streams.acquire() else { throw streams.refusal }
+        // The client closing its end ends the stream now, not at the next write that fails (up to a keep-alive later).
+        let peer = ConnectionPeer.current
         let store = self.store
         let timing = self.timing
         let recordJSON = self.recordJSON
@@ -51,6 +57,7 @@ package struct EventsController<Context: RequestContext>: Sendable {
             headers[.vary] = "Accept-Encoding"
         }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { slot.release() }
             // Level 1: a stream is compressed once per subscriber, so its cost multiplies with the fan-out.
             let compressor = gzip ? GzipStream(level: 1, small: true) : nil
             var stream = EventStream(store: store, query: query, recordJSON: recordJSON)
@@ -63,7 +70,7 @@ package struct EventsController<Context: RequestContext>: Sendable {
             // daemon's signal handlers, which close the change log).
             let stopping = Mutex(false)
             try await withGracefulShutdownHandler {
-                while !stopping.withLock({ $0 }) {
+                while !stopping.withLock({ $0 }) && !(peer?.isGone ?? false) {
                     let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
                     if !open { break }
                     if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {

@@ -13,6 +13,12 @@ extension OpenAPIDocument {
                 """,
             "content": ["text/event-stream": ["schema": ["type": "string"]]],
         ]
+        // SPEC §12: open streams are busy connections; --max-event-streams keeps them from taking every connection.
+        let streamsFull: JSONValue = [
+            "description": "--max-event-streams streams are open (at most half of --max-connections); retry after Retry-After seconds",
+            "headers": ["Retry-After": ["description": "Seconds after which to try again", "schema": ["type": "integer", "minimum": 1]]],
+            "content": ["application/json": ["schema": ref("Detail")]],
+        ]
         return [
             "GET /api/events": op("Changes as Server-Sent Events, resumable by Last-Event-ID or since", parameters: [
                 query("since", ["type": "integer", "minimum": 0], "Resume after this version (an event id or a list's X-Registry-Index); a valid Last-Event-ID header (an EventSource reconnecting) wins"),
@@ -24,7 +30,7 @@ extension OpenAPIDocument {
                 query("q", ["type": "string"], "Case-insensitive substring of name or description"),
                 ["name": "Last-Event-ID", "in": "header", "required": false, "schema": ["type": "string"],
                  "description": "The last event id seen (EventSource sends it when it reconnects); one that is not a version, without since: reset"],
-            ], responses: ["200": stream, "422": validation]),
+            ], responses: ["200": stream, "422": validation, "503": streamsFull]),
         ]
     }
 }

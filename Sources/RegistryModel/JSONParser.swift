@@ -1,6 +1,6 @@
 /// A strict RFC 8259 parser: no trailing commas, no comments, no duplicate keys, valid UTF-8 and escapes,
 /// nesting bounded so a hostile body cannot exhaust the stack. (Foundation's decoder accepts `{"a":1,}`.)
-struct JSONParser {
+package struct JSONParser {
     static let maxDepth = 64
     private let bytes: [UInt8]
     private var index = 0
@@ -55,7 +55,8 @@ struct JSONParser {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var members: [String: JSONValue] = [:]
+        // A document's top object (a stored record: about 20 keys) is sized once rather than grown five times.
+        var members = [String: JSONValue](minimumCapacity: depth == 1 ? 24 : 0)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -96,18 +97,20 @@ struct JSONParser {
 
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
+        if let text = try plainString() { return text }
+        // The string's UTF-8, each run between escapes checked as it is added (escapes add whole characters).
+        var utf8: [UInt8] = []
         var run = index
         func flush(_ parser: JSONParser, to end: Int) throws(JSONParseError) {
-            guard let text = String(validating: parser.bytes[run..<end], as: UTF8.self) else { throw parser.error("invalid UTF-8") }
-            scalars.append(contentsOf: text.unicodeScalars)
+            guard parser.isValidUTF8(run..<end) else { throw parser.error("invalid UTF-8") }
+            utf8.append(contentsOf: parser.bytes[run..<end])
         }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 try flush(self, to: index)
                 index += 1
-                return String(scalars)
+                return String(decoding: utf8, as: UTF8.self)
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte == UInt8(ascii: "\\") {
@@ -117,14 +120,12 @@ struct JSONParser {
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
                 case UInt8(ascii: "u"):
                     let high = try hex4()
                     var value = UInt32(high)
@@ -139,7 +140,7 @@ struct JSONParser {
                     } else if (0xDC00...0xDFFF).contains(high) {
                         throw error("unpaired surrogate")
                     }
-                    scalars.append(Unicode.Scalar(value)!)
+                    utf8.append(contentsOf: UTF8.encode(Unicode.Scalar(value)!)!)
                 default: throw error("invalid escape")
                 }
                 run = index
@@ -148,6 +149,37 @@ struct JSONParser {
             index += 1
         }
         throw error("unterminated string")
+    }
+
+    /// A string without escapes (nearly all of them) in one copy: nil, with `index` unmoved, when there is an escape
+    /// (or a control character, or no end: the general path then says where). Invalid UTF-8 is refused at the
+    /// closing quote, as the general path does.
+    private mutating func plainString() throws(JSONParseError) -> String? {
+        let start = index
+        var ascii = true
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") { break }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            if byte >= 0x80 { ascii = false }
+            end += 1
+        }
+        guard end < bytes.count else { return nil }
+        index = end
+        guard ascii || isValidUTF8(start..<end) else { throw error("invalid UTF-8") }
+        index += 1
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+    }
+
+    /// Whether `range` of the input is valid UTF-8: decoding repairs invalid UTF-8, so it is valid when decoding
+    /// changed nothing (a repair writes U+FFFD where the input had no valid sequence).
+    private func isValidUTF8(_ range: Range<Int>) -> Bool {
+        bytes.withUnsafeBufferPointer { all in
+            let run = UnsafeBufferPointer(rebasing: all[range])
+            if run.allSatisfy({ $0 < 0x80 }) { return true }
+            return String(decoding: run, as: UTF8.self).utf8.elementsEqual(run)
+        }
     }
 
     private mutating func hex4() throws(JSONParseError) -> UInt16 {
@@ -194,5 +226,28 @@ struct JSONParser {
             throw error("number out of range")
         }
         return .number(value)
+    }
+}
+
+// MARK: Walking a document without building it (Model/StoredJSONDecoding.swift)
+
+extension JSONParser {
+    /// The next byte after whitespace; nil at the end of the input.
+    mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    /// Steps over `byte` when it comes next (after whitespace).
+    package mutating func take(_ byte: UInt8) -> Bool {
+        guard peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// The next value, parsed as `parseDocument` parses one (strict, nesting bounded).
+    package mutating func value() throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        return try parseValue()
     }
 }

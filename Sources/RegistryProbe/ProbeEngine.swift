@@ -213,7 +213,7 @@ private final class ProbeLoop {
     func run() {
         let settings = engine.engineSettings
         var now = Self.monotonicNow()
-        for record in engine.engineStore.snapshot().records { refresh(record.id, record: record, now: now) }
+        engine.engineStore.snapshot().forEachRecord { record in refresh(record.id, record: record, now: now) }
         var stopDeadline: Double?
         while true {
             Liveness.shared.beat(.prober)  // the watchdog's evidence that this thread turns (at least once a second)

@@ -22,6 +22,8 @@ public struct ServiceSnapshot: Sendable {
 
     public var count: Int { order.count }
     public var records: [ServiceRecord] { order.map { entries[$0]!.record } }
+    /// Each record in id order, without copying them all into an array first.
+    public func forEachRecord(_ body: (ServiceRecord) throws -> Void) rethrows { for id in order { try body(entries[id]!.record) } }
     public func record(id: Int) -> ServiceRecord? { entries[id]?.record }
     public func record(named name: String) -> ServiceRecord? { byName[name].flatMap { entries[$0]?.record } }
 
@@ -68,7 +70,11 @@ public struct ServiceSnapshot: Sendable {
         return nil
     }
 
-    package mutating func put(_ record: ServiceRecord) {
+    package mutating func put(_ record: ServiceRecord) { put(Entry(record)) }
+
+    /// `put` of a record already boxed (the store's start boxes them on every core).
+    package mutating func put(_ entry: Entry) {
+        let record = entry.record
         if let old = entries[record.id]?.record {
             if old.name != record.name { byName[old.name] = nil }
             summary.count(old, by: -1)
@@ -78,7 +84,7 @@ public struct ServiceSnapshot: Sendable {
             order.append(record.id)
         }
         summary.count(record, by: 1)
-        entries[record.id] = Entry(record)
+        entries[record.id] = entry
         byName[record.name] = record.id
         version &+= 1
     }
@@ -119,7 +125,7 @@ public struct ServiceSummary: Sendable, Equatable {
         for record in records { count(record, by: 1) }
     }
 
-    mutating func count(_ record: ServiceRecord, by delta: Int) {
+    package mutating func count(_ record: ServiceRecord, by delta: Int) {
         func add<Key: Hashable>(_ key: Key, _ counts: inout [Key: Int]) {
             let value = counts[key, default: 0] + delta
             counts[key] = value == 0 ? nil : value

@@ -82,17 +82,26 @@ public final class ServiceStore: Sendable {
             }
         }
         let decodedProbes = try Self.decodeInParallel(probeRows.map(\.bytes), as: ProbeResult.self)
-        var probes: [Int: ProbeResult] = Dictionary(minimumCapacity: probeRows.count)
-        for (row, probe) in zip(probeRows, decodedProbes) { probes[row.id] = probe }
+        // In key order, so ascending ids: found by binary search rather than through a 100,000-entry dictionary.
+        let probeIDs = probeRows.map(\.id)
         probeRows = []
-        var snapshot = ServiceSnapshot(entries: Dictionary(minimumCapacity: recordRows.count), order: [], byName: [:], version: 0)
+        var snapshot = ServiceSnapshot(entries: Dictionary(minimumCapacity: recordRows.count), order: [],
+                                       byName: Dictionary(minimumCapacity: recordRows.count), version: 0)
         snapshot.order.reserveCapacity(recordRows.count)
-        for var record in try Self.decodeInParallel(recordRows, as: ServiceRecord.self) {
-            record.lastProbe = probes[record.id]
-            snapshot.put(record)
+        // Only a name that is not ASCII can be keyed otherwise in the name index (ASCII is NFC already).
+        var nonASCIINames: [ServiceRecord] = []
+        // Each record is completed and boxed where it is decoded, so the serial part moves pointers, not records.
+        let loaded = try Self.decodeInParallel(recordRows, as: ServiceRecord.self) { record in
+            var record = record
+            record.lastProbe = Self.probe(record.id, ids: probeIDs, results: decodedProbes)
+            return ServiceSnapshot.Entry(record)
+        }
+        for entry in loaded {
+            if !entry.record.name.utf8.allSatisfy({ $0 < 0x80 }) { nonASCIINames.append(entry.record) }
+            snapshot.put(entry)
         }
         recordRows = []
-        try Self.rekeyNames(env, dbs, snapshot.records)
+        try Self.rekeyNames(env, dbs, nonASCIINames)
         // Versions continue from the wall clock in microseconds: a restarted daemon's versions are above the last
         // run's (so an event stream resumed across a restart gets `reset`, never a wrong "nothing missed"), and
         // stay below 2^53, exact in every JSON parser.
@@ -106,21 +115,39 @@ public final class ServiceStore: Sendable {
         _ = mallocTrim(0)
     }
 
-    /// Decodes each document with JSONDecoder, in chunks spread over the cores; the first error is thrown.
-    static func decodeInParallel<T: Decodable & Sendable>(_ documents: [[UInt8]], as type: T.Type) throws -> [T] {
+    /// Decodes each document (`StoredJSON`: the project's parser, `JSONDecoder` where it is not certain), in chunks
+    /// spread over the cores; the first error is thrown.
+    static func decodeInParallel<T: StoredJSONDecodable & Sendable>(_ documents: [[UInt8]], as type: T.Type) throws -> [T] {
+        try decodeInParallel(documents, as: type) { $0 }
+    }
+
+    /// `decodeInParallel`, each value then passed through `transform` on the core that decoded it.
+    static func decodeInParallel<T: StoredJSONDecodable, U: Sendable>(_ documents: [[UInt8]], as type: T.Type,
+                                                                      _ transform: @Sendable (T) -> U) throws -> [U] {
         if documents.isEmpty { return [] }
         let chunks = min(documents.count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
-        let results = Mutex<[Int: Result<[T], any Error>]>([:])
+        let results = Mutex<[Int: Result<[U], any Error>]>([:])
         documents.withUnsafeBufferPointer { all in
             nonisolated(unsafe) let all = all
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let range = (all.count * chunk / chunks)..<(all.count * (chunk + 1) / chunks)
                 let decoder = JSONDecoder()
-                let outcome = Result { try range.map { try decoder.decode(T.self, from: Data(all[$0])) } }
+                let outcome = Result { try range.map { transform(try StoredJSON.decode(T.self, from: all[$0], fallback: decoder)) } }
                 results.withLock { $0[chunk] = outcome }
             }
         }
         return try results.withLock { results in try (0..<chunks).flatMap { try results[$0]!.get() } }
+    }
+
+    /// The probe result of `id` among `results`, whose ids are `ids` in ascending order (the probes database's key
+    /// order): a binary search.
+    package static func probe(_ id: Int, ids: [Int], results: [ProbeResult]) -> ProbeResult? {
+        var low = 0, high = ids.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ids[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low < ids.count && ids[low] == id ? results[low] : nil
     }
 
     /// The name index's key: the name in Unicode NFC, so that names are unique as people read them (SPEC §11):
@@ -364,7 +391,7 @@ public final class ServiceStore: Sendable {
             let prefix = UInt64(id).bigEndianBytes
             try txn.forEach(dbs.history, from: prefix) { key, value in
                 guard key.starts(with: prefix) else { return false }
-                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try decoder.decode(HistoryEvent.self, from: Data(value))))
+                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try StoredJSON.decode(HistoryEvent.self, from: value, fallback: decoder)))
                 return true
             }
             return events

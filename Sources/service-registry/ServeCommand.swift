@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(O.headerTimeout.help)) var headerTimeout: Double?
     @Option(help: ArgumentHelp(O.idleTimeout.help)) var idleTimeout: Double?
     @Option(help: ArgumentHelp(O.maxConnections.help)) var maxConnections: Int?
+    @Option(help: ArgumentHelp(O.maxEventStreams.help)) var maxEventStreams: Int?
     @Option(help: ArgumentHelp(O.tlsCertFile.help)) var tlsCertFile: String?
     @Option(help: ArgumentHelp(O.tlsKeyFile.help)) var tlsKeyFile: String?
     @Option(help: ArgumentHelp(O.tlsClientCAFile.help)) var tlsClientCaFile: String?
@@ -133,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.connections.headerTimeout = O.duration(try O.headerTimeout.resolve(flag: headerTimeout, environment: e))
         c.connections.idleTimeout = O.duration(try O.idleTimeout.resolve(flag: idleTimeout, environment: e))
         c.connections.maxConnections = try O.maxConnections.resolve(flag: maxConnections, environment: e)
+        c.maxEventStreams = try O.maxEventStreams.resolve(flag: maxEventStreams, environment: e)
         c.excludeUnits = try excludeUnit.isEmpty ? O.excludeUnit.resolve(flag: nil, environment: e) : excludeUnit
         do {
             c.tls = try TLSSettings.resolve(certFile: try O.tlsCertFile.resolve(text: tlsCertFile, environment: e),

@@ -409,9 +409,13 @@
       body.dataset.live = 'open';
       if (status.textContent) setStatus(status, '');
     });
+    const source = events;
     events.addEventListener('error', function () {
       body.dataset.live = 'reconnecting';
       setStatus(status, 'Live updates interrupted; reconnecting\u2026', 'error');
+      // Refused (503: --max-event-streams streams are open) or otherwise given up on: EventSource does not retry
+      // then, so try again after the server's Retry-After.
+      if (source.readyState === 2) setTimeout(function () { if (events === source) connect(); }, 5000);
     });
     events.addEventListener('upsert', onUpsert);
     events.addEventListener('delete', function (event) {
@@ -554,19 +558,30 @@
       if (liveTimer) return;
       liveTimer = setTimeout(refreshService, Math.max(100, lastLive + 1000 - Date.now()));
     }
-    const params = new URLSearchParams();
-    if (lastServiceEventId) params.set('since', lastServiceEventId);
-    params.set('timings', id);
-    const events = new EventSource('/api/events?' + params.toString());
-    events.addEventListener('open', function () { body.dataset.live = 'open'; });
-    events.addEventListener('error', function () { body.dataset.live = 'reconnecting'; });
-    for (const name of ['upsert', 'delete']) {
-      events.addEventListener(name, function (event) {
-        let changed = null;
-        try { changed = JSON.parse(event.data).id; } catch (e) { return; }
-        if (String(changed) === String(id)) scheduleService();
+    function subscribe() {
+      const params = new URLSearchParams();
+      if (lastServiceEventId) params.set('since', lastServiceEventId);
+      params.set('timings', id);
+      const events = new EventSource('/api/events?' + params.toString());
+      events.addEventListener('open', function () { body.dataset.live = 'open'; });
+      events.addEventListener('error', function () {
+        body.dataset.live = 'reconnecting';
+        // Refused (503 past --max-event-streams): EventSource gives up; subscribe again after Retry-After.
+        if (events.readyState === 2) setTimeout(subscribe, 5000);
+      });
+      for (const name of ['upsert', 'delete']) {
+        events.addEventListener(name, function (event) {
+          lastServiceEventId = event.lastEventId || lastServiceEventId;
+          let changed = null;
+          try { changed = JSON.parse(event.data).id; } catch (e) { return; }
+          if (String(changed) === String(id)) scheduleService();
+        });
+      }
+      events.addEventListener('reset', function (event) {
+        lastServiceEventId = event.lastEventId || lastServiceEventId;
+        scheduleService();
       });
     }
-    events.addEventListener('reset', scheduleService);
+    subscribe();
   }
 })();

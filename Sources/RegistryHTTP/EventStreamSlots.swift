@@ -1,0 +1,71 @@
+import Hummingbird
+import Synchronization
+
+/// How many `GET /api/events` streams may be open at once (`--max-event-streams`, SPEC §12).
+///
+/// An open stream is a busy connection for as long as it lasts, and the connection registry never closes a busy
+/// connection to admit another: without a cap, clients could hold every one of `--max-connections` with streams
+/// (each also costing a task and, with gzip, a compressor). Past the cap a new stream is answered 503 with
+/// `Retry-After` and its connection stays usable for other requests.
+package final class EventStreamSlots: Sendable {
+    /// The `Retry-After` of a refused stream: streams end when their clients leave, which nothing predicts.
+    package static let retryAfterSeconds = 5
+    /// `--max-event-streams`'s default.
+    package static let defaultLimit = 1000
+
+    package let limit: Int
+    private let open = Mutex(0)
+
+    package init(limit: Int) { self.limit = max(1, limit) }
+
+    /// A place for one stream, or nil at the cap. The place is given back by `Slot.release` or when the slot
+    /// is deallocated (a response whose body never ran still frees it).
+    func acquire() -> Slot? {
+        let admitted = open.withLock { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        return admitted ? Slot(self) : nil
+    }
+
+    /// Streams open now.
+    package var count: Int { open.withLock { $0 } }
+
+    fileprivate func giveBack() { open.withLock { $0 -= 1 } }
+
+    final class Slot: Sendable {
+        private let slots: EventStreamSlots
+        private let held = Mutex(true)
+
+        fileprivate init(_ slots: EventStreamSlots) { self.slots = slots }
+
+        package func release() {
+            guard held.withLock({ held in defer { held = false }; return held }) else { return }
+            slots.giveBack()
+        }
+
+        deinit { release() }
+    }
+
+    /// The 503 past the cap.
+    var refusal: APIError {
+        var error = APIError(.serviceUnavailable,
+                             detail: "\(limit) event streams are open (--max-event-streams); retry in \(Self.retryAfterSeconds) s")
+        error.headers[.retryAfter] = "\(Self.retryAfterSeconds)"
+        return error
+    }
+}
+
+/// The client connection a request arrived on, as far as a long response needs to know: whether the client has
+/// gone (closed, or half-closed: an EventSource never sends after its request). Set for each connection's task
+/// by `GuardedHTTP1Channel`; nil where requests do not come through it (router tests).
+final class ConnectionPeer: Sendable {
+    @TaskLocal package static var current: ConnectionPeer?
+
+    private let gone = Atomic(false)
+
+    var isGone: Bool { gone.load(ordering: .relaxed) }
+
+    func markGone() { gone.store(true, ordering: .relaxed) }
+}
