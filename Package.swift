@@ -13,32 +13,40 @@ let layers: [[Target]] = [
     [.target(name: "RegistryModel")],
     [.target(name: "RegistryStore", dependencies: ["CLMDB"])],
     [
-        .target(name: "RegistryProbe", dependencies: [
-            "CCurl", .product(name: "HeapModule", package: "swift-collections"), logging, lifecycle,
-        ]),
+        .target(
+            name: "RegistryProbe",
+            dependencies: [
+                "CCurl", .product(name: "HeapModule", package: "swift-collections"), logging, lifecycle,
+            ]),
         .target(name: "RegistryDiscovery", dependencies: [logging, lifecycle]),
         .target(name: "RegistryExposition", dependencies: ["CZlib", hummingbird]),
         // The dashboard's script and stylesheet: real files, compiled into the binary as byte arrays.
         .target(name: "RegistryDashboard", resources: [.embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")]),
-        .target(name: "RegistryTLS", dependencies: [
-            hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"), .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(
+            name: "RegistryTLS",
+            dependencies: [
+                hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"), .product(name: "Yams", package: "Yams"),
+            ]),
     ],
     [
-        .target(name: "RegistryHTTP", dependencies: [
-            "CZlib", hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ])
+        .target(
+            name: "RegistryHTTP",
+            dependencies: [
+                "CZlib", hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ])
     ],
     [
-        .target(name: "RegistryApp", dependencies: [
-            hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-        ])
+        .target(
+            name: "RegistryApp",
+            dependencies: [
+                hummingbird, .product(name: "HummingbirdCore", package: "hummingbird"), logging, lifecycle,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ])
     ],
 ]
 let libraryTargets = layers.flatMap { $0 }
@@ -53,7 +61,7 @@ let package = Package(
     // SwiftPM cannot declare Linux as a platform, so no `platforms:` is given (it would name macOS only).
     name: "service-registry",
     products: [
-        .executable(name: "service-registry", targets: ["service-registry"]),
+        .executable(name: "service-registry", targets: ["service-registry"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -16,16 +16,18 @@ func sampleRecords(_ count: Int) -> [ServiceRecord] {
     return (1...count).map { id in
         let https = id % 5 == 0
         let healthy = id % 7 != 0
-        let probe = ProbeResult(finishedAt: now.addingTimeInterval(-Double(id % 60)), healthy: healthy, statusCode: healthy ? 200 : 503,
-                                totalSeconds: 0.001 * Double(id % 997 + 1),
-                                phases: ProbePhases(resolve: 0.0001, connect: 0.0002, tls: https ? 0.003 : 0, processing: 0.004, transfer: 0.0001),
-                                certificateExpiry: https ? now.addingTimeInterval(86_400 * 60) : nil, error: healthy ? nil : "HTTP 503")
+        let probe = ProbeResult(
+            finishedAt: now.addingTimeInterval(-Double(id % 60)), healthy: healthy, statusCode: healthy ? 200 : 503,
+            totalSeconds: 0.001 * Double(id % 997 + 1),
+            phases: ProbePhases(resolve: 0.0001, connect: 0.0002, tls: https ? 0.003 : 0, processing: 0.004, transfer: 0.0001),
+            certificateExpiry: https ? now.addingTimeInterval(86_400 * 60) : nil, error: healthy ? nil : "HTTP 503")
         let systemd = id % 3 == 0
         let port = 3000 + id % 7000
-        return ServiceRecord(id: id, name: systemd ? "unit-\(id).service" : "service-\(id)", url: "\(https ? "https" : "http")://127.0.0.1:\(port)",
-                             status: .active, port: port, source: systemd ? .systemd : .api, unit: systemd ? "unit-\(id).service" : nil,
-                             activeState: systemd ? "active" : nil, subState: systemd ? "running" : nil,
-                             labels: ["team": "team-\(id % 10)", "env": "prod"], lastProbe: probe, createdAt: now, updatedAt: now)
+        return ServiceRecord(
+            id: id, name: systemd ? "unit-\(id).service" : "service-\(id)", url: "\(https ? "https" : "http")://127.0.0.1:\(port)",
+            status: .active, port: port, source: systemd ? .systemd : .api, unit: systemd ? "unit-\(id).service" : nil,
+            activeState: systemd ? "active" : nil, subState: systemd ? "running" : nil,
+            labels: ["team": "team-\(id % 10)", "env": "prod"], lastProbe: probe, createdAt: now, updatedAt: now)
     }
 }
 
@@ -45,14 +47,17 @@ case "render":
     let runs = arguments.count > 3 ? Int(arguments[3]) ?? 20 : 20
     let records = sampleRecords(count)
     let counters = Dictionary(uniqueKeysWithValues: records.map { ($0.id, ProbeCounters(probes: 100, failures: $0.id % 7 == 0 ? 100 : 0)) })
-    let scrape = Scrape(records: records, probeCounters: counters, probeQueueLagSeconds: 0.01,
-                        scan: ScanStatistics(lastDurationSeconds: 0.05, lastScanAt: Date(), errorsTotal: 0))
+    let scrape = Scrape(
+        records: records, probeCounters: counters, probeQueueLagSeconds: 0.01,
+        scan: ScanStatistics(lastDurationSeconds: 0.05, lastScanAt: Date(), errorsTotal: 0))
     for format in [ExpositionFormat.text, .openMetrics] {
         var bytes = 0
         var times: [Double] = []
         for _ in 0..<runs { times.append(milliseconds { bytes = MetricsRenderer.render(scrape, format: format).count }) }
         times.sort()
-        print("render \(format == .text ? "text-0.0.4" : "openmetrics") services=\(count) bytes=\(bytes) min_ms=\(String(format: "%.2f", times[0])) median_ms=\(String(format: "%.2f", times[times.count / 2]))")
+        print(
+            "render \(format == .text ? "text-0.0.4" : "openmetrics") services=\(count) bytes=\(bytes) min_ms=\(String(format: "%.2f", times[0])) median_ms=\(String(format: "%.2f", times[times.count / 2]))"
+        )
     }
     let body = ByteBuffer(bytes: MetricsRenderer.render(scrape, format: .text))
     var zipped = 0

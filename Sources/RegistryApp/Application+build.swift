@@ -43,10 +43,14 @@ public struct RegistryComponents: Sendable {
 }
 
 /// Every endpoint the router serves, in one list (the OpenAPI test compares it with the document).
-public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryConfiguration, _ components: RegistryComponents,
-                                                    context: Context.Type = Context.self) -> [Endpoint<Context>] {
-    let openAPI = OpenAPIDocument.document(writesNeedToken: configuration.apiToken != nil,
-                                           readsNeedToken: configuration.readToken != nil).bytes
+public func buildEndpoints<Context: RequestContext>(
+    _ configuration: RegistryConfiguration, _ components: RegistryComponents,
+    context: Context.Type = Context.self
+) -> [Endpoint<Context>] {
+    let openAPI = OpenAPIDocument.document(
+        writesNeedToken: configuration.apiToken != nil,
+        readsNeedToken: configuration.readToken != nil
+    ).bytes
     var services = ServiceController<ServiceStore, Context>(repository: components.store, listCache: components.listCache)
     services.allowLinkLocal = configuration.probeAllowLinkLocal
     return services.endpoints
@@ -58,9 +62,14 @@ public func buildEndpoints<Context: RequestContext>(_ configuration: RegistryCon
         + HeartbeatController<ServiceStore, Context>(repository: components.store).endpoints
         + UptimeController<Context>(store: components.store).endpoints
         + [Endpoint(.get, "/openapi.json") { _, _ in jsonResponse(openAPI) }]
-        + EventsController<Context>(store: components.store, streams: EventStreamSlots(limit: configuration.effectiveMaxEventStreams(
-            maxConnections: configuration.connections.effectiveMaxConnections(openFileLimit: OpenFileLimit.current,
-                                                                              probeConcurrency: configuration.probeConcurrency)))).endpoints
+        + EventsController<Context>(
+            store: components.store,
+            streams: EventStreamSlots(
+                limit: configuration.effectiveMaxEventStreams(
+                    maxConnections: configuration.connections.effectiveMaxConnections(
+                        openFileLimit: OpenFileLimit.current,
+                        probeConcurrency: configuration.probeConcurrency)))
+        ).endpoints
         + DashboardController<Context>(store: components.store, authRequired: configuration.apiToken != nil).endpoints
 }
 
@@ -103,14 +112,18 @@ public func buildComponents(_ configuration: RegistryConfiguration, logger: Logg
     return components
 }
 
-public func buildApplication(_ configuration: RegistryConfiguration, components: RegistryComponents, logger: Logger,
-                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    let listFastPath = ListFastPath(repository: components.store, cache: components.listCache, gzipCache: components.gzipCache,
-                                    policy: AccessPolicy(configuration), serverName: serverName)
+public func buildApplication(
+    _ configuration: RegistryConfiguration, components: RegistryComponents, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let listFastPath = ListFastPath(
+        repository: components.store, cache: components.listCache, gzipCache: components.gzipCache,
+        policy: AccessPolicy(configuration), serverName: serverName)
     let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ListFastPathHandler(listFastPath)])
     let limits = configuration.connections
-    let registry = ConnectionRegistry(maxConnections: limits.effectiveMaxConnections(
-        openFileLimit: OpenFileLimit.current, probeConcurrency: configuration.probeConcurrency))
+    let registry = ConnectionRegistry(
+        maxConnections: limits.effectiveMaxConnections(
+            openFileLimit: OpenFileLimit.current, probeConcurrency: configuration.probeConcurrency))
     var server = HTTPServerBuilder { responder in
         GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: http1), limits: limits, registry: registry)
     }
@@ -118,9 +131,11 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
     if let tls = components.tls {
         // TLS first, then the same guarded HTTP/1 channel (timeouts, codec, fast path, router) as over plain HTTP.
         server = HTTPServerBuilder { responder in
-            ReloadableTLSChannel(base: GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: http1),
-                                                           limits: limits, registry: registry),
-                                 provider: tls)
+            ReloadableTLSChannel(
+                base: GuardedHTTP1Channel(
+                    inner: HTTP1Channel(responder: responder, configuration: http1),
+                    limits: limits, registry: registry),
+                provider: tls)
         }
         services.append(TLSReloadService(provider: tls, logger: logger))
     }
@@ -140,11 +155,12 @@ public func buildApplication(_ configuration: RegistryConfiguration, components:
 /// hears of the shutdown, and the two waits would add up. Started together they overlap, and SIGTERM ends the
 /// process within 10 s whatever hangs (SPEC §12).
 public func runRegistry(_ app: some ApplicationProtocol, components: RegistryComponents, logger: Logger) async throws {
-    let serviceGroup = ServiceGroup(configuration: .init(
-        services: [app, ShutdownSignalHandlers(handlers: components.onShutdownSignal)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
+    let serviceGroup = ServiceGroup(
+        configuration: .init(
+            services: [app, ShutdownSignalHandlers(handlers: components.onShutdownSignal)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
     try await serviceGroup.run()
 }
 

@@ -30,11 +30,13 @@ public struct ConfigurationOption<Value: Sendable>: Sendable {
     /// The bounds: nil when `value` is acceptable, else the rule it breaks ("must be between 1 and 10").
     package let check: @Sendable (Value) -> String?
 
-    package init(_ name: String, default defaultValue: Value, alsoReads extraEnvironment: [String] = [],
-         parse: @escaping @Sendable (String) -> Value?,
-         unparsable: @escaping @Sendable (String, String) -> String,
-         check: @escaping @Sendable (Value) -> String? = { _ in nil },
-         help: (Value) -> String) {
+    package init(
+        _ name: String, default defaultValue: Value, alsoReads extraEnvironment: [String] = [],
+        parse: @escaping @Sendable (String) -> Value?,
+        unparsable: @escaping @Sendable (String, String) -> String,
+        check: @escaping @Sendable (Value) -> String? = { _ in nil },
+        help: (Value) -> String
+    ) {
         self.name = name
         self.defaultValue = defaultValue
         self.environment = ["SERVICE_REGISTRY_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] + extraEnvironment
@@ -85,11 +87,14 @@ extension ConfigurationOption where Value == String {
 
 extension ConfigurationOption where Value: LosslessStringConvertible & Comparable {
     /// A number within `bounds` (or 0, which means "off", when `zeroMeansOff`).
-    package static func number(_ name: String, default defaultValue: Value, bounds: ClosedRange<Value>, zeroMeansOff: Bool = false,
-                       rule: String? = nil, help: (Value) -> String) -> Self where Value: ExpressibleByIntegerLiteral {
+    package static func number(
+        _ name: String, default defaultValue: Value, bounds: ClosedRange<Value>, zeroMeansOff: Bool = false,
+        rule: String? = nil, help: (Value) -> String
+    ) -> Self where Value: ExpressibleByIntegerLiteral {
         let text = rule ?? "must be between \(bounds.lowerBound) and \(bounds.upperBound)"
-        return Self(name, default: defaultValue, parse: { Value($0) }, unparsable: { source, text in "\(source)\(text) is not a number" },
-                    check: { value in (bounds.contains(value) || (zeroMeansOff && value == 0)) ? nil : text }, help: help)
+        return Self(
+            name, default: defaultValue, parse: { Value($0) }, unparsable: { source, text in "\(source)\(text) is not a number" },
+            check: { value in (bounds.contains(value) || (zeroMeansOff && value == 0)) ? nil : text }, help: help)
     }
 }
 
@@ -98,7 +103,9 @@ extension ConfigurationOption where Value: RawRepresentable<String> & CaseIterab
     package static func choice(_ name: String, default defaultValue: Value, help: (Value) -> String) -> Self {
         let names = Value.allCases.map(\.rawValue)
         let rule = names.count == 2 ? "\(names[0]) or \(names[1])" : "one of \(names.joined(separator: ", "))"
-        return Self(name, default: defaultValue, parse: { Value(rawValue: $0) }, unparsable: { source, text in "\(source)\(text): must be \(rule)" }, help: help)
+        return Self(
+            name, default: defaultValue, parse: { Value(rawValue: $0) }, unparsable: { source, text in "\(source)\(text): must be \(rule)" },
+            help: help)
     }
 }
 
@@ -128,7 +135,8 @@ public enum ConfigurationOptions {
     }
     public static let probeInterval = ConfigurationOption<Double>.number(
         "probe-interval", default: 60, bounds: ProbeDefaults.intervalBounds, zeroMeansOff: true,
-        rule: "must be 0 (background probing off) or between \(Int(ProbeDefaults.intervalBounds.lowerBound)) and \(Int(ProbeDefaults.intervalBounds.upperBound)) seconds"
+        rule:
+            "must be 0 (background probing off) or between \(Int(ProbeDefaults.intervalBounds.lowerBound)) and \(Int(ProbeDefaults.intervalBounds.upperBound)) seconds"
     ) { "Seconds between probes of each service (default \(Int($0))); 0 turns background probing off (check-now still works)." }
     public static let probeTimeout = ConfigurationOption<Double>.number(
         "probe-timeout", default: 2.0, bounds: ProbeDefaults.timeoutBounds,
@@ -178,7 +186,9 @@ public enum ConfigurationOptions {
     public static let maxConnections = ConfigurationOption<Int>.number("max-connections", default: 10_000, bounds: 1...1_000_000) {
         "Most open client connections; at the limit the oldest idle one is closed (default \($0))."
     }
-    public static let maxEventStreams = ConfigurationOption<Int>.number("max-event-streams", default: EventStreamSlots.defaultLimit, bounds: 1...1_000_000) {
+    public static let maxEventStreams = ConfigurationOption<Int>.number(
+        "max-event-streams", default: EventStreamSlots.defaultLimit, bounds: 1...1_000_000
+    ) {
         "Most open GET /api/events streams, at most half of --max-connections; past it a new stream gets 503 with Retry-After (default \($0))."
     }
     public static let tlsCertFile = ConfigurationOption<String?>("tls-cert-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
@@ -187,7 +197,8 @@ public enum ConfigurationOptions {
     public static let tlsKeyFile = ConfigurationOption<String?>("tls-key-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
         "PEM private key of --tls-cert-file (re-read on SIGHUP)."
     }
-    public static let tlsClientCAFile = ConfigurationOption<String?>("tls-client-ca-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
+    public static let tlsClientCAFile = ConfigurationOption<String?>("tls-client-ca-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) {
+        _ in
         "PEM CA bundle: require client certificates signed by it (mutual TLS)."
     }
     public static let webConfigFile = ConfigurationOption<String?>("web-config-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in

@@ -17,8 +17,10 @@ public struct SystemdWatchdogService: Service {
     package let logger: Logger
     static let minimumWindow: Duration = .seconds(5)
 
-    public init(interval: Duration, store: ServiceStore? = nil, watchProber: Bool = false,
-                logger: Logger = Logger(label: "service-registry.watchdog")) {
+    public init(
+        interval: Duration, store: ServiceStore? = nil, watchProber: Bool = false,
+        logger: Logger = Logger(label: "service-registry.watchdog")
+    ) {
         self.interval = interval
         self.store = store
         self.watchProber = watchProber
@@ -50,7 +52,8 @@ public struct SystemdWatchdogService: Service {
                 if stalled.isEmpty {
                     SystemdNotifier.notify("WATCHDOG=1")
                 } else if stalled != reported {
-                    logger.error("watchdog pings withheld: no progress", metadata: ["components": "\(stalled.map(\.description).joined(separator: ", "))"])
+                    logger.error(
+                        "watchdog pings withheld: no progress", metadata: ["components": "\(stalled.map(\.description).joined(separator: ", "))"])
                 }
                 reported = stalled
                 try? await Task.sleep(for: interval / 2)

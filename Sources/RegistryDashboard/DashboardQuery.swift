@@ -81,7 +81,8 @@ public struct DashboardQuery: Sendable, Equatable {
             for entry in matching {
                 let candidate = Candidate(key: sortValue(entry.record), entry: entry)
                 if best.count == keep, !precedes(candidate, best[keep - 1]) { continue }
-                var low = 0, high = best.count
+                var low = 0
+                var high = best.count
                 while low < high {
                     let middle = (low + high) / 2
                     if precedes(best[middle], candidate) { low = middle + 1 } else { high = middle }
@@ -128,8 +129,8 @@ public struct DashboardQuery: Sendable, Equatable {
         case (.missing, .missing): order = 0
         case (.missing, _): return false
         case (_, .missing): return true
-        case let (.text(x), .text(y)): order = x < y ? -1 : x > y ? 1 : 0
-        case let (.number(x), .number(y)): order = x < y ? -1 : x > y ? 1 : 0
+        case (.text(let x), .text(let y)): order = x < y ? -1 : x > y ? 1 : 0
+        case (.number(let x), .number(let y)): order = x < y ? -1 : x > y ? 1 : 0
         default: order = 0
         }
         if order != 0 { return descending ? order > 0 : order < 0 }
@@ -138,11 +139,19 @@ public struct DashboardQuery: Sendable, Equatable {
 
     /// Worst first when sorted ascending: what needs attention comes to the top.
     static func healthRank(_ health: HealthStatus) -> Int {
-        switch health { case .unhealthy: 0; case .unknown: 1; case .healthy: 2 }
+        switch health {
+        case .unhealthy: 0
+        case .unknown: 1
+        case .healthy: 2
+        }
     }
 
     static func statusRank(_ status: ServiceStatus) -> Int {
-        switch status { case .failed: 0; case .inactive: 1; case .active: 2 }
+        switch status {
+        case .failed: 0
+        case .inactive: 1
+        case .active: 2
+        }
     }
 
     /// The query string for this state with the sort changed (for the header links that work without JS); a new

@@ -21,8 +21,10 @@ public struct DashboardRenderer: Sendable {
     /// `forUpdate`: the page the script fetches to update a view in place. It leaves out what changes without a visible
     /// change (the version, times relative to now: its `<time>` elements hold the timestamp, which the script shows
     /// as relative), so its ETag changes only with what it shows and an unchanged view costs a 304.
-    public func indexPage(_ snapshot: ServiceSnapshot, query: DashboardQuery = DashboardQuery(), now: Date = Date(),
-                          forUpdate: Bool = false) -> String {
+    public func indexPage(
+        _ snapshot: ServiceSnapshot, query: DashboardQuery = DashboardQuery(), now: Date = Date(),
+        forUpdate: Bool = false
+    ) -> String {
         let (shown, matching) = query.window(snapshot)
         let page = query.shownPage(matching: matching)
         let now: Date? = forUpdate ? nil : now
@@ -43,7 +45,9 @@ public struct DashboardRenderer: Sendable {
         h.attribute("data-page", String(page))
         h.raw(">\n<p id=\"summary\" class=\"summary\">")
         h.text(Self.summaryText(shown: shown.count, page: page, matching: matching, total: snapshot.count))
-        h.raw("</p>\n<div class=\"table-wrap\">\n<table id=\"services\" role=\"table\">\n<caption class=\"visually-hidden\">Services</caption>\n<thead><tr>")
+        h.raw(
+            "</p>\n<div class=\"table-wrap\">\n<table id=\"services\" role=\"table\">\n<caption class=\"visually-hidden\">Services</caption>\n<thead><tr>"
+        )
         for (key, title) in Self.columns {
             h.raw("<th scope=\"col\"")
             h.attribute("data-sort", key.rawValue)
@@ -98,8 +102,10 @@ public struct DashboardRenderer: Sendable {
     /// the edit form and delete.
     /// Sections marked `data-live` are what the script replaces when the service changes (`index`: the store version
     /// the page shows, where its change stream resumes); the edit form is never replaced.
-    public func servicePage(_ record: ServiceRecord, history: [HistoryEvent], now: Date = Date(), uptime: UptimeReport? = nil,
-                            index: UInt64? = nil) -> String {
+    public func servicePage(
+        _ record: ServiceRecord, history: [HistoryEvent], now: Date = Date(), uptime: UptimeReport? = nil,
+        index: UInt64? = nil
+    ) -> String {
         var h = HTMLBuffer(capacity: 16_384)
         head(&h, title: "\(record.name) · Service registry", page: "service", serviceID: record.id, index: index)
         h.raw("<main id=\"main\">\n<p class=\"breadcrumb\"><a href=\"/\">← All services</a></p>\n")
@@ -114,7 +120,9 @@ public struct DashboardRenderer: Sendable {
         h.raw("<button type=\"button\" id=\"delete-button\" class=\"button danger\">Delete…</button>\n")
         h.raw("<span id=\"action-result\" class=\"inline-status\" role=\"status\"></span>\n</section>\n")
 
-        h.raw("<section class=\"panel\" data-live=\"fields\" aria-labelledby=\"fields-title\"><h3 id=\"fields-title\">Fields</h3>\n<dl class=\"fields\">\n")
+        h.raw(
+            "<section class=\"panel\" data-live=\"fields\" aria-labelledby=\"fields-title\"><h3 id=\"fields-title\">Fields</h3>\n<dl class=\"fields\">\n"
+        )
         field(&h, "id", String(record.id))
         field(&h, "name", record.name)
         linkField(&h, "url", record.url)
@@ -242,7 +250,9 @@ public struct DashboardRenderer: Sendable {
     private func foot(_ h: inout HTMLBuffer) {
         // The token prompt: a dialog element (not window.prompt) so it is styled, keyboard-usable and testable.
         h.raw("<dialog id=\"token-dialog\" aria-labelledby=\"token-title\"><form method=\"dialog\" id=\"token-form\">\n")
-        h.raw("<h3 id=\"token-title\">API token</h3>\n<p id=\"token-message\">This registry needs its API token for changes. It is kept in this browser.</p>\n")
+        h.raw(
+            "<h3 id=\"token-title\">API token</h3>\n<p id=\"token-message\">This registry needs its API token for changes. It is kept in this browser.</p>\n"
+        )
         h.raw("<label for=\"token-input\">Token</label> <input type=\"password\" id=\"token-input\" autocomplete=\"current-password\" required>\n")
         // Save first: Enter in the field submits with the first button.
         h.raw("<div class=\"buttons\"><button value=\"ok\" id=\"token-ok\" class=\"button primary\">Save</button> ")
@@ -289,7 +299,9 @@ public struct DashboardRenderer: Sendable {
         select("status", "Status", ServiceStatus.allCases.map(\.rawValue), query.status?.rawValue)
         select("health", "Health", HealthStatus.allCases.map(\.rawValue), query.health?.rawValue)
         select("source", "Source", ServiceSource.allCases.map(\.rawValue), query.source?.rawValue)
-        h.raw("<label class=\"filter search\"><span>Search</span> <input type=\"search\" name=\"q\" id=\"filter-q\" placeholder=\"name or description\"")
+        h.raw(
+            "<label class=\"filter search\"><span>Search</span> <input type=\"search\" name=\"q\" id=\"filter-q\" placeholder=\"name or description\""
+        )
         h.attribute("value", query.search)
         h.raw("></label>\n<input type=\"hidden\" name=\"sort\"")
         h.attribute("value", query.sort.rawValue)
@@ -338,8 +350,10 @@ public struct DashboardRenderer: Sendable {
     /// computes the same string from the API's JSON and rebuilds a row only when it differs, so its first
     /// refresh leaves the server-rendered rows alone.
     static func signature(_ record: ServiceRecord) -> String {
-        [record.name, record.status.rawValue, record.healthStatus.rawValue, record.port.map(String.init) ?? "",
-         RFC3339.format(record.updatedAt), record.lastHealthCheck.map(RFC3339.format) ?? ""].joined(separator: "\n")
+        [
+            record.name, record.status.rawValue, record.healthStatus.rawValue, record.port.map(String.init) ?? "",
+            RFC3339.format(record.updatedAt), record.lastHealthCheck.map(RFC3339.format) ?? "",
+        ].joined(separator: "\n")
     }
 
     private func healthBadge(_ h: inout HTMLBuffer, _ record: ServiceRecord) {
@@ -407,8 +421,10 @@ public struct DashboardRenderer: Sendable {
         h.attribute("data-mode", record == nil ? "create" : "update")
         if let record { h.attribute("data-id", String(record.id)) }
         h.raw(">\n")
-        func input(_ name: String, _ title: String, type: String = "text", value: String?, required: Bool = false,
-                   extra: String = "", hint: String? = nil) {
+        func input(
+            _ name: String, _ title: String, type: String = "text", value: String?, required: Bool = false,
+            extra: String = "", hint: String? = nil
+        ) {
             let id = "\(prefix)-\(name)"
             h.raw("<div class=\"field\"><label")
             h.attribute("for", id)
@@ -448,7 +464,9 @@ public struct DashboardRenderer: Sendable {
             h.raw("></p></div>\n")
         }
         input("name", "Name", value: record?.name, required: true, extra: " autocomplete=\"off\"")
-        input("url", "URL", type: "url", value: URLCredentials.redacted(record?.url), required: record?.source != .systemd, extra: " placeholder=\"http://127.0.0.1:8080\"")
+        input(
+            "url", "URL", type: "url", value: URLCredentials.redacted(record?.url), required: record?.source != .systemd,
+            extra: " placeholder=\"http://127.0.0.1:8080\"")
         input("description", "Description", type: "textarea", value: record?.description)
         h.raw("<div class=\"field\"><label")
         h.attribute("for", "\(prefix)-status")
@@ -470,13 +488,16 @@ public struct DashboardRenderer: Sendable {
         h.raw(" data-error-for=\"status\"></p></div>\n")
         input("port", "Port", type: "number", value: record?.port.map(String.init), extra: " inputmode=\"numeric\"")
         input("health_url", "Health URL", type: "url", value: URLCredentials.redacted(record?.healthURL), hint: "probed instead of the URL when set")
-        input("labels", "Labels", type: "textarea",
-              value: record.map { r in r.labels.keys.sorted().map { "\($0)=\(r.labels[$0] ?? "")" }.joined(separator: "\n") },
-              hint: "one key=value per line")
-        input("probe_interval_seconds", "Probe interval (s)", type: "number",
-              value: record?.probeIntervalSeconds.map(DashboardFormat.number), extra: " step=\"any\"", hint: "empty: the global default")
-        input("probe_timeout_seconds", "Probe timeout (s)", type: "number",
-              value: record?.probeTimeoutSeconds.map(DashboardFormat.number), extra: " step=\"any\"", hint: "empty: the global default")
+        input(
+            "labels", "Labels", type: "textarea",
+            value: record.map { r in r.labels.keys.sorted().map { "\($0)=\(r.labels[$0] ?? "")" }.joined(separator: "\n") },
+            hint: "one key=value per line")
+        input(
+            "probe_interval_seconds", "Probe interval (s)", type: "number",
+            value: record?.probeIntervalSeconds.map(DashboardFormat.number), extra: " step=\"any\"", hint: "empty: the global default")
+        input(
+            "probe_timeout_seconds", "Probe timeout (s)", type: "number",
+            value: record?.probeTimeoutSeconds.map(DashboardFormat.number), extra: " step=\"any\"", hint: "empty: the global default")
         h.raw("<div class=\"field checkbox\"><input type=\"checkbox\" name=\"follow_redirects\"")
         h.attribute("id", "\(prefix)-follow_redirects")
         if record?.followRedirects == true { h.raw(" checked") }

@@ -44,7 +44,9 @@ extension DashboardRenderer {
         h.raw("<svg id=\"uptime-bar\" class=\"uptime-bar\" role=\"img\" viewBox=\"0 0 \(width) 44\" width=\"100%\" height=\"44\" ")
         h.raw("aria-labelledby=\"uptime-bar-title\"><title id=\"uptime-bar-title\">Uptime per hour, last 24 hours</title>\n")
         h.raw("<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">")
-        h.raw("<rect width=\"6\" height=\"6\" fill=\"#c0392b\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#fff\" stroke-width=\"2\"/></pattern></defs>\n")
+        h.raw(
+            "<rect width=\"6\" height=\"6\" fill=\"#c0392b\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#fff\" stroke-width=\"2\"/></pattern></defs>\n"
+        )
         for index in 0..<24 {
             let hour = nowHour - Int64(23 - index) * 3600
             let x = index * 20
@@ -65,11 +67,15 @@ extension DashboardRenderer {
                 h.raw("><title>")
                 h.text("\(label): no probes")
                 h.raw("</title>")
-                h.raw("<rect x=\"\(Double(x) + 1.5)\" y=\"2.5\" width=\"17\" height=\"27\" rx=\"2\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"2 2\"/>")
+                h.raw(
+                    "<rect x=\"\(Double(x) + 1.5)\" y=\"2.5\" width=\"17\" height=\"27\" rx=\"2\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"2 2\"/>"
+                )
             }
             h.raw("</g>\n")
         }
-        h.raw("</svg>\n<p class=\"muted legend\">Each block is one hour, oldest left: solid = all probes passed, hatched with × = some failed, dashed outline = no probes.</p>\n")
+        h.raw(
+            "</svg>\n<p class=\"muted legend\">Each block is one hour, oldest left: solid = all probes passed, hatched with × = some failed, dashed outline = no probes.</p>\n"
+        )
     }
 
     /// Average response time per minute over the last 24 h as a polyline, min–max as a band, with a labelled axis.
@@ -79,7 +85,8 @@ extension DashboardRenderer {
         let end = Double(Int64(now.timeIntervalSince1970))
         let begin = end - Double(UptimeRollups.minuteWindow)
         let maxMs = max(1, minutes.map(\.maxMs).filter(\.isFinite).max() ?? 1)
-        let plotW = width - left - 4, plotH = height - top - bottom
+        let plotW = width - left - 4
+        let plotH = height - top - bottom
         func x(_ t: Int64) -> Double { left + (Double(t) + 30 - begin) / (end - begin) * plotW }
         func y(_ ms: Double) -> Double { top + plotH - min(max(ms, 0), maxMs) / maxMs * plotH }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
@@ -87,7 +94,8 @@ extension DashboardRenderer {
         h.raw("<svg id=\"latency-chart\" class=\"latency-chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" ")
         h.raw("aria-labelledby=\"latency-title latency-desc\"><title id=\"latency-title\">Response time per minute, last 24 hours</title>")
         h.raw("<desc id=\"latency-desc\">")
-        h.text("\(minutes.count) minutes with probes; average \(DashboardFormat.milliseconds(average)), highest \(DashboardFormat.milliseconds(maxMs))")
+        h.text(
+            "\(minutes.count) minutes with probes; average \(DashboardFormat.milliseconds(average)), highest \(DashboardFormat.milliseconds(maxMs))")
         h.raw("</desc>\n")
         // Axes and labels.
         h.raw("<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"#888\"/>")
@@ -100,7 +108,8 @@ extension DashboardRenderer {
         // Min–max band (one thin bar per minute) and the average line.
         h.raw("<g class=\"latency-range\" fill=\"#9ab\" fill-opacity=\"0.5\">")
         for bucket in minutes where bucket.minMs.isFinite {
-            let top = y(bucket.maxMs), low = y(bucket.minMs)
+            let top = y(bucket.maxMs)
+            let low = y(bucket.minMs)
             h.raw("<rect x=\"\(f(x(bucket.start) - 0.5))\" y=\"\(f(top))\" width=\"1\" height=\"\(f(max(0.5, low - top)))\"/>")
         }
         h.raw("</g>\n<polyline class=\"latency-avg\" fill=\"none\" stroke=\"#1f5f99\" stroke-width=\"1.5\" points=\"")

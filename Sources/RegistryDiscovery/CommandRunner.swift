@@ -28,14 +28,18 @@ struct CommandRunnerError: Error, CustomStringConvertible {
 enum CommandRunner {
     /// - Parameter group: when given, the command belongs to it: `group.stop()` kills it at once (SIGTERM must not
     ///   wait for a hung systemctl's deadline), and once stopped the group starts nothing more.
-    package static func run(executable: String, arguments: [String], environment: [String: String], timeout: Double,
-                    group: CommandGroup? = nil) async throws -> CommandOutput {
+    package static func run(
+        executable: String, arguments: [String], environment: [String: String], timeout: Double,
+        group: CommandGroup? = nil
+    ) async throws -> CommandOutput {
         try await withCheckedThrowingContinuation { continuation in
             BlockingWork.queue.async {
-                continuation.resume(with: Result {
-                    try runBlocking(executable: executable, arguments: arguments, environment: environment, timeout: timeout,
-                                    group: group)
-                })
+                continuation.resume(
+                    with: Result {
+                        try runBlocking(
+                            executable: executable, arguments: arguments, environment: environment, timeout: timeout,
+                            group: group)
+                    })
             }
         }
     }
@@ -106,8 +110,10 @@ enum CommandRunner {
     }
 
     /// - Parameter afterReap: test seam, run after the child is reaped and before the deadline is cancelled.
-    static func runBlocking(executable: String, arguments: [String], environment: [String: String], timeout: Double,
-                            group: CommandGroup? = nil, afterReap: (() -> Void)? = nil) throws -> CommandOutput {
+    static func runBlocking(
+        executable: String, arguments: [String], environment: [String: String], timeout: Double,
+        group: CommandGroup? = nil, afterReap: (() -> Void)? = nil
+    ) throws -> CommandOutput {
         if group?.isStopped == true { throw CommandRunnerError(description: "stopped") }
         let (child, stdoutFD, stderrFD) = try spawn(executable: executable, arguments: arguments, environment: environment)
         // Registered before anything waits on it, so a `stop()` from now on reaches it (and one before, here).
@@ -140,10 +146,12 @@ enum CommandRunner {
     /// posix_spawn with stdin from /dev/null and stdout/stderr into pipes; default signal handling and an
     /// empty signal mask in the child (the daemon ignores SIGPIPE; a command should not inherit that).
     static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> (Child, Int32, Int32) {
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
         guard pipe(&out) == 0 else { throw CommandRunnerError(description: "pipe: \(String(cString: strerror(errno)))") }
         guard pipe(&err) == 0 else {
-            close(out[0]); close(out[1])
+            close(out[0])
+            close(out[1])
             throw CommandRunnerError(description: "pipe: \(String(cString: strerror(errno)))")
         }
         // Not inherited by any other child (the child gets its ends through dup2, which clears the flag).
@@ -157,7 +165,8 @@ enum CommandRunner {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
+        var noSignals = sigset_t()
+        var allSignals = sigset_t()
         sigemptyset(&noSignals)
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
@@ -173,7 +182,8 @@ enum CommandRunner {
         close(out[1])
         close(err[1])
         guard rc == 0 else {
-            close(out[0]); close(err[0])
+            close(out[0])
+            close(err[0])
             throw CommandRunnerError(description: String(cString: strerror(rc)))
         }
         return (Child(pid: pid), out[0], err[0])
@@ -185,7 +195,10 @@ enum CommandRunner {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { result.append(contentsOf: buffer[0..<n]); continue }
+            if n > 0 {
+                result.append(contentsOf: buffer[0..<n])
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return result
         }

@@ -17,7 +17,8 @@ public enum DiscoveryMerge {
         for record in txn.records where record.source == .systemd {
             if let unit = record.unit { byUnit[unit] = record }
         }
-        var discovered = 0, updated = 0
+        var discovered = 0
+        var updated = 0
         var services: [ServiceRecord] = []
 
         for unit in scan.units {
@@ -29,8 +30,9 @@ public enum DiscoveryMerge {
                 services.append(txn.record(id: existing.id)!)
             } else {
                 guard unit.name.unicodeScalars.count <= ServiceInput.maxNameLength, try txn.record(named: unit.name) == nil else { continue }
-                var record = ServiceRecord(id: try txn.nextID(), name: unit.name, source: .systemd, unit: unit.name,
-                                           createdAt: txn.now, updatedAt: txn.now)
+                var record = ServiceRecord(
+                    id: try txn.nextID(), name: unit.name, source: .systemd, unit: unit.name,
+                    createdAt: txn.now, updatedAt: txn.now)
                 apply(unit, portRange: portRange, to: &record)
                 try txn.save(record, resetProbe: true)
                 discovered += 1

@@ -1,7 +1,8 @@
 import Foundation
 import RegistryModel
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What discovery looks at: which systemctl and manager, which units, which ports count as web ports.
@@ -16,15 +17,16 @@ public struct DiscoveryOptions: Sendable {
     /// Variables added to the daemon's environment for systemctl (tests point `XDG_RUNTIME_DIR` at their manager).
     public var environment: [String: String] = [:]
 
-    public init(systemctlPath: String = "systemctl", scope: SystemdScope = .system, portRange: PortRange = .defaultWeb,
-                includeUnits: [String] = [], excludeUnits: [String] = []) {
+    public init(
+        systemctlPath: String = "systemctl", scope: SystemdScope = .system, portRange: PortRange = .defaultWeb,
+        includeUnits: [String] = [], excludeUnits: [String] = []
+    ) {
         self.systemctlPath = systemctlPath
         self.scope = scope
         self.portRange = portRange
         self.includeUnits = includeUnits
         self.excludeUnits = excludeUnits
     }
-
 
     /// SPEC §4: only `.service` units, matching an include glob (when any is given) and no exclude glob.
     public func accepts(unit: String) -> Bool {

@@ -88,11 +88,13 @@ public final class DiscoveryService: Service, ServiceScanner, DiscoveryStatistic
             let range = discoverer.options.portRange
             let report = try await store.transaction { txn in try DiscoveryMerge.apply(host, portRange: range, to: &txn) }
             let elapsed = started.duration(to: .now)
-            logger.debug("scan finished", metadata: [
-                "discovered": "\(report.discovered)", "updated": "\(report.updated)", "units": "\(report.services.count)",
-                "systemd_and_proc_ms": "\(Self.milliseconds(started.duration(to: looked)))",
-                "merge_ms": "\(Self.milliseconds(looked.duration(to: .now)))",
-            ])
+            logger.debug(
+                "scan finished",
+                metadata: [
+                    "discovered": "\(report.discovered)", "updated": "\(report.updated)", "units": "\(report.services.count)",
+                    "systemd_and_proc_ms": "\(Self.milliseconds(started.duration(to: looked)))",
+                    "merge_ms": "\(Self.milliseconds(looked.duration(to: .now)))",
+                ])
             state.withLock {
                 $0.statistics.lastDurationSeconds = Self.milliseconds(elapsed) / 1000
                 $0.statistics.lastScanAt = Date()

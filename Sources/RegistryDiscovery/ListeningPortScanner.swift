@@ -10,8 +10,10 @@ public struct ListeningPortScanner: Sendable {
     /// hierarchies. The first one that has the unit's directory wins.
     public var cgroupRoots: [String]
 
-    public init(procRoot: String = "/proc",
-                cgroupRoots: [String] = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup"]) {
+    public init(
+        procRoot: String = "/proc",
+        cgroupRoots: [String] = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup"]
+    ) {
         self.procRoot = procRoot
         self.cgroupRoots = cgroupRoots
     }
@@ -117,7 +119,10 @@ public struct ListeningPortScanner: Sendable {
                 guard let second = line.indices.filter({ line[$0] == UInt8(ascii: ":") }).dropFirst().first else { continue }
                 var path = String(decoding: line[(second + 1)...], as: UTF8.self)
                 while !path.isEmpty {
-                    if let unit = unitByCgroup[path] { result[unit, default: []].insert(pid); break }
+                    if let unit = unitByCgroup[path] {
+                        result[unit, default: []].insert(pid)
+                        break
+                    }
                     guard let slash = path.lastIndex(of: "/") else { break }
                     path = String(path[..<slash])
                 }

@@ -45,13 +45,15 @@ public enum ProcNetTCPParser {
         let fields = line.split(separator: UInt8(ascii: " "))
         // sl, local, remote, st, tx:rx, tr:when, retrnsmt, uid, timeout, inode
         guard fields.count >= 10, fields[0].last == UInt8(ascii: ":"),
-              String(decoding: fields[3], as: UTF8.self) == listenState else { return nil }
+            String(decoding: fields[3], as: UTF8.self) == listenState
+        else { return nil }
         let local = fields[1]
         guard let colon = local.firstIndex(of: UInt8(ascii: ":")),
-              let port = Int(String(decoding: local[local.index(after: colon)...], as: UTF8.self), radix: 16),
-              (1...65535).contains(port),
-              let inode = UInt64(String(decoding: fields[9], as: UTF8.self)), inode != 0,
-              let address = address(hex: local[..<colon]) else { return nil }
+            let port = Int(String(decoding: local[local.index(after: colon)...], as: UTF8.self), radix: 16),
+            (1...65535).contains(port),
+            let inode = UInt64(String(decoding: fields[9], as: UTF8.self)), inode != 0,
+            let address = address(hex: local[..<colon])
+        else { return nil }
         return ListeningSocket(port: port, inode: inode, address: address)
     }
 
@@ -76,12 +78,17 @@ public enum ProcNetTCPParser {
             return "::ffff:" + bytes[12...].map(String.init).joined(separator: ".")
         }
         let groups = stride(from: 0, to: 16, by: 2).map { Int(bytes[$0]) << 8 | Int(bytes[$0 + 1]) }
-        var bestStart = -1, bestLength = 0, runStart = -1
+        var bestStart = -1
+        var bestLength = 0
+        var runStart = -1
         for (i, group) in groups.enumerated() {
             if group == 0 {
                 if runStart < 0 { runStart = i }
                 let length = i - runStart + 1
-                if length > bestLength && length > 1 { bestStart = runStart; bestLength = length }
+                if length > bestLength && length > 1 {
+                    bestStart = runStart
+                    bestLength = length
+                }
             } else {
                 runStart = -1
             }

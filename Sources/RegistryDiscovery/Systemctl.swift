@@ -53,8 +53,9 @@ public final class Systemctl: Sendable {
         var start = 0
         while start < units.count {
             let batch = Array(units[start..<min(start + Self.showBatchSize, units.count)])
-            let output = try await run(["show", "--no-pager", "-p", SystemctlParser.showProperties.joined(separator: ","), "--"] + batch,
-                                       what: "show")
+            let output = try await run(
+                ["show", "--no-pager", "-p", SystemctlParser.showProperties.joined(separator: ","), "--"] + batch,
+                what: "show")
             properties += SystemctlParser.show(String(decoding: output.stdout, as: UTF8.self))
             start += batch.count
         }
@@ -69,15 +70,17 @@ public final class Systemctl: Sendable {
     package func run(_ arguments: [String], what: String, allowFailure: Bool = false) async throws -> CommandOutput {
         if commands.isStopped { throw DiscoveryUnavailable("systemctl \(what) not run: the daemon is stopping") }
         guard let executable = CommandRunner.resolve(command, searchPath: environment["PATH"]) else {
-            throw DiscoveryUnavailable(command.contains("/")
-                ? "systemctl not found: \(command) does not exist or is not executable (set --systemctl)"
-                : "systemctl not found: no \(command) in PATH (set --systemctl)")
+            throw DiscoveryUnavailable(
+                command.contains("/")
+                    ? "systemctl not found: \(command) does not exist or is not executable (set --systemctl)"
+                    : "systemctl not found: no \(command) in PATH (set --systemctl)")
         }
         let scopeArguments = scope == .user ? ["--user"] : []
         let output: CommandOutput
         do {
-            output = try await CommandRunner.run(executable: executable, arguments: scopeArguments + arguments,
-                                                 environment: environment, timeout: timeout, group: commands)
+            output = try await CommandRunner.run(
+                executable: executable, arguments: scopeArguments + arguments,
+                environment: environment, timeout: timeout, group: commands)
         } catch {
             if commands.isStopped { throw DiscoveryUnavailable("systemctl \(what) not run: the daemon is stopping") }
             throw DiscoveryUnavailable("cannot run \(executable): \(error)")

@@ -22,8 +22,9 @@ public enum SystemctlParser {
             throw ParseError(description: "systemctl list-units did not print a JSON array of units")
         }
         return rows.map {
-            ListedUnit(name: $0.unit, loadState: $0.load ?? "", activeState: $0.active ?? "", subState: $0.sub ?? "",
-                       description: $0.description ?? "")
+            ListedUnit(
+                name: $0.unit, loadState: $0.load ?? "", activeState: $0.active ?? "", subState: $0.sub ?? "",
+                description: $0.description ?? "")
         }
     }
 
@@ -46,8 +47,10 @@ public enum SystemctlParser {
             // Headers, legends and blank lines have no unit name with a type suffix.
             guard fields.count == 4, fields[0].contains("."), fields[0] != "UNIT" else { continue }
             let description = String(rest.drop(while: \.isWhitespace)).trimmingCharacters(in: .whitespaces)
-            units.append(ListedUnit(name: fields[0], loadState: fields[1], activeState: fields[2], subState: fields[3],
-                                    description: description))
+            units.append(
+                ListedUnit(
+                    name: fields[0], loadState: fields[1], activeState: fields[2], subState: fields[3],
+                    description: description))
         }
         return units
     }
@@ -59,7 +62,10 @@ public enum SystemctlParser {
         var current: [String: String] = [:]
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             if line.isEmpty {
-                if !current.isEmpty { blocks.append(current); current = [:] }
+                if !current.isEmpty {
+                    blocks.append(current)
+                    current = [:]
+                }
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { continue }

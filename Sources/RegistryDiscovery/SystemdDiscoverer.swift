@@ -34,7 +34,8 @@ public struct SystemdDiscoverer: Sendable {
         let shown = names.isEmpty ? [] : try await systemctl.show(names)
 
         // Blocks come back in the order asked; an alias answers with its unit's Id, so match by position.
-        let pairs: [(asked: String, properties: UnitProperties)] = shown.count == names.count
+        let pairs: [(asked: String, properties: UnitProperties)] =
+            shown.count == names.count
             ? Array(zip(names, shown)) : shown.map { ($0.id, $0) }
         var answers: [String: UnitProperties] = [:]
         var gone = Set(accepted.filter { $0.loadState == "not-found" }.map(\.name))

@@ -30,8 +30,10 @@ public struct UnitProperties: Sendable, Equatable {
     public var controlGroup: String?
     public var restarts: Int?
 
-    public init(id: String, description: String? = nil, loadState: String = "loaded", activeState: String, subState: String,
-                mainPID: Int = 0, controlGroup: String? = nil, restarts: Int? = nil) {
+    public init(
+        id: String, description: String? = nil, loadState: String = "loaded", activeState: String, subState: String,
+        mainPID: Int = 0, controlGroup: String? = nil, restarts: Int? = nil
+    ) {
         self.id = id
         self.description = description
         self.loadState = loadState

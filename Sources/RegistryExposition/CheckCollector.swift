@@ -3,7 +3,8 @@ import RegistryModel
 /// `service_registry_check_status{id,name,kind,status}` (SPEC §9): one-hot over passing, warning, critical,
 /// unknown for each check of each service (a service has at most one check of each kind).
 public struct CheckCollector: ServiceMetricsCollector {
-    public static let checkStatus = MetricFamily("service_registry_check_status", .gauge,
+    public static let checkStatus = MetricFamily(
+        "service_registry_check_status", .gauge,
         help: "1 for the current status of each check of a service (kind http, tcp, ttl, systemd), 0 for the others.")
 
     public static let families = [checkStatus]

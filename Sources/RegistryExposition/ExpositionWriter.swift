@@ -36,11 +36,12 @@ public struct MetricFamily: Sendable {
         textHeader = text
 
         // OpenMetrics names the family without the `_total` / `_info` suffix its samples carry.
-        let family = switch type {
-        case .counter: String(name.dropLast("_total".count))
-        case .info: String(name.dropLast("_info".count))
-        case .gauge: name
-        }
+        let family =
+            switch type {
+            case .counter: String(name.dropLast("_total".count))
+            case .info: String(name.dropLast("_info".count))
+            case .gauge: name
+            }
         var om: [UInt8] = []
         om += "# HELP \(family) ".utf8
         ExpositionWriter.appendEscapedHelp(help, to: &om, format: .openMetrics)
@@ -150,8 +151,14 @@ public struct ExpositionWriter: Sendable {
     /// A sample value as Go's `strconv.ParseFloat` reads it: integers without a fraction, otherwise the
     /// shortest representation that round-trips, `NaN`, `+Inf`, `-Inf`.
     static func appendValue(_ value: Double, to bytes: inout [UInt8]) {
-        if value.isNaN { bytes += "NaN".utf8; return }
-        if value.isInfinite { bytes += (value > 0 ? "+Inf" : "-Inf").utf8; return }
+        if value.isNaN {
+            bytes += "NaN".utf8
+            return
+        }
+        if value.isInfinite {
+            bytes += (value > 0 ? "+Inf" : "-Inf").utf8
+            return
+        }
         if value == value.rounded(.towardZero), abs(value) < 1e15 {
             appendInteger(Int64(value), to: &bytes)
         } else {
@@ -160,7 +167,10 @@ public struct ExpositionWriter: Sendable {
     }
 
     static func appendInteger(_ value: Int64, to bytes: inout [UInt8]) {
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
+        if value == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
         var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         // Up to 20 digits, written back to front into a small stack tuple.

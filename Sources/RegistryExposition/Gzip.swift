@@ -14,7 +14,9 @@ package final class GzipStream {
     package init(level: Int32 = 1, raw: Bool = false, small: Bool = false) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        let status = raw ? czlib_deflate_init_raw(stream, level)
+        let status =
+            raw
+            ? czlib_deflate_init_raw(stream, level)
             : small ? czlib_deflate_init_gzip_small(stream, level) : czlib_deflate_init_gzip(stream, level)
         precondition(status == Z_OK, "deflateInit2 failed: \(status)")
     }
@@ -70,8 +72,9 @@ public enum Gzip {
 
     /// Compresses `buffer` once as the start of any number of gzip members (see `member`).
     public static func prefix(_ buffer: ByteBuffer, level: Int32 = 1) -> GzipPrefix {
-        GzipPrefix(deflated: GzipStream(level: level, raw: true).compress([buffer], finish: false),
-                   crc: crc(buffer, 0), length: buffer.readableBytes)
+        GzipPrefix(
+            deflated: GzipStream(level: level, raw: true).compress([buffer], finish: false),
+            crc: crc(buffer, 0), length: buffer.readableBytes)
     }
 
     /// One gzip member holding the prefix's data then `tail`: the prefix's deflate blocks as they are, `tail`

@@ -30,8 +30,10 @@ public final class MetricsExporter: Sendable {
     private let cache = Mutex<[CachedBlock]>([])
     private let generations = Atomic<UInt64>(0)
 
-    public init(store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
-                probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full) {
+    public init(
+        store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
+        probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full
+    ) {
         self.store = store
         self.detail = detail
         self.probeStatistics = probeStatistics
@@ -52,13 +54,15 @@ public final class MetricsExporter: Sendable {
     /// compresses only the small tail (Prometheus asks for gzip on every scrape).
     public func gzippedExposition(format: ExpositionFormat) -> [ByteBuffer] {
         let parts = render(format: format)
-        let prefix = parts.entry.gzipPrefix ?? {
-            let made = Gzip.prefix(parts.entry.block)
-            cache.withLock { entries in
-                if let index = entries.firstIndex(where: { $0.generation == parts.entry.generation }) { entries[index].gzipPrefix = made }
-            }
-            return made
-        }()
+        let prefix =
+            parts.entry.gzipPrefix
+            ?? {
+                let made = Gzip.prefix(parts.entry.block)
+                cache.withLock { entries in
+                    if let index = entries.firstIndex(where: { $0.generation == parts.entry.generation }) { entries[index].gzipPrefix = made }
+                }
+                return made
+            }()
         return Gzip.member(prefix, tail: parts.tail)
     }
 
@@ -66,9 +70,10 @@ public final class MetricsExporter: Sendable {
     private func render(format: ExpositionFormat) -> (entry: CachedBlock, tail: ByteBuffer) {
         let snapshot = store.snapshot()
         let counters = probeStatistics?.counters()
-        var scrape = Scrape(records: [], probeCounters: counters,
-                            probeQueueLagSeconds: probeStatistics?.queueLagSeconds(), scan: discoveryStatistics?.scanStatistics(),
-                            probeDefaults: probeDefaults, detail: detail)
+        var scrape = Scrape(
+            records: [], probeCounters: counters,
+            probeQueueLagSeconds: probeStatistics?.queueLagSeconds(), scan: discoveryStatistics?.scanStatistics(),
+            probeDefaults: probeDefaults, detail: detail)
         let hit = cache.withLock { entries in
             entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
         }
@@ -77,9 +82,10 @@ public final class MetricsExporter: Sendable {
             entry = hit
         } else {
             scrape.records = snapshot.records
-            entry = CachedBlock(generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
-                                counters: counters, counts: ServiceCounts(scrape.records),
-                                block: ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format)))
+            entry = CachedBlock(
+                generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
+                counters: counters, counts: ServiceCounts(scrape.records),
+                block: ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format)))
             cache.withLock { entries in
                 entries.removeAll { $0.format == format }
                 entries.append(entry)

@@ -10,7 +10,8 @@ public enum MetricsRenderer {
 
     /// Every family we may export, for tests and documentation.
     public static var families: [MetricFamily] {
-        ServiceCollector.families + ProbeCollector.families + SystemdCollector.families + CheckCollector.families + RegistryCollector.families + ProcessCollector.families
+        ServiceCollector.families + ProbeCollector.families + SystemdCollector.families + CheckCollector.families + RegistryCollector.families
+            + ProcessCollector.families
     }
 
     /// The per-service families; depends only on the records, the probe counters and the defaults.

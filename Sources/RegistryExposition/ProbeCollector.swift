@@ -7,23 +7,32 @@ import RegistryModel
 /// its first probe). The interval and timeout series are additions to SPEC §5 that let alert rules compare
 /// against each service's own settings (staleness, slow responses).
 public struct ProbeCollector: ServiceMetricsCollector {
-    public static let duration = MetricFamily("service_registry_probe_duration_seconds", .gauge, unit: "seconds",
+    public static let duration = MetricFamily(
+        "service_registry_probe_duration_seconds", .gauge, unit: "seconds",
         help: "Total time of the last probe.")
-    public static let phaseDuration = MetricFamily("service_registry_probe_phase_duration_seconds", .gauge, unit: "seconds",
+    public static let phaseDuration = MetricFamily(
+        "service_registry_probe_phase_duration_seconds", .gauge, unit: "seconds",
         help: "Time spent in each phase of the last probe: resolve, connect, tls, processing, transfer.")
-    public static let statusCode = MetricFamily("service_registry_probe_http_status_code", .gauge,
+    public static let statusCode = MetricFamily(
+        "service_registry_probe_http_status_code", .gauge,
         help: "HTTP status code of the last probe; 0 when no response was received.")
-    public static let lastTimestamp = MetricFamily("service_registry_probe_last_timestamp_seconds", .gauge, unit: "seconds",
+    public static let lastTimestamp = MetricFamily(
+        "service_registry_probe_last_timestamp_seconds", .gauge, unit: "seconds",
         help: "Unix time when the last probe finished.")
-    public static let certificateExpiry = MetricFamily("service_registry_probe_ssl_earliest_cert_expiry_seconds", .gauge, unit: "seconds",
+    public static let certificateExpiry = MetricFamily(
+        "service_registry_probe_ssl_earliest_cert_expiry_seconds", .gauge, unit: "seconds",
         help: "Unix time when the leaf certificate seen by the last HTTPS probe expires.")
-    public static let probes = MetricFamily("service_registry_probes_total", .counter,
+    public static let probes = MetricFamily(
+        "service_registry_probes_total", .counter,
         help: "Probes run since the registry started.")
-    public static let failures = MetricFamily("service_registry_probe_failures_total", .counter,
+    public static let failures = MetricFamily(
+        "service_registry_probe_failures_total", .counter,
         help: "Unhealthy probes since the registry started.")
-    public static let interval = MetricFamily("service_registry_probe_interval_seconds", .gauge, unit: "seconds",
+    public static let interval = MetricFamily(
+        "service_registry_probe_interval_seconds", .gauge, unit: "seconds",
         help: "Effective probe interval of the service (its override, else the global default).")
-    public static let timeout = MetricFamily("service_registry_probe_timeout_seconds", .gauge, unit: "seconds",
+    public static let timeout = MetricFamily(
+        "service_registry_probe_timeout_seconds", .gauge, unit: "seconds",
         help: "Effective probe timeout of the service (its override, else the global default).")
 
     public static let families = [duration, phaseDuration, statusCode, lastTimestamp, certificateExpiry, probes, failures, interval, timeout]

@@ -4,17 +4,22 @@ import RegistrySupport
 /// `process_*` with the names and meaning of the Prometheus client libraries' process collector, read
 /// from `/proc/self` at scrape time (a few small reads, no subprocess).
 public struct ProcessCollector: RegistryMetricsCollector {
-    public static let cpu = MetricFamily("process_cpu_seconds_total", .counter, unit: "seconds",
+    public static let cpu = MetricFamily(
+        "process_cpu_seconds_total", .counter, unit: "seconds",
         help: "Total user and system CPU time spent in seconds.")
     public static let openFDs = MetricFamily("process_open_fds", .gauge, help: "Number of open file descriptors.")
     public static let maxFDs = MetricFamily("process_max_fds", .gauge, help: "Maximum number of open file descriptors.")
-    public static let virtualMemory = MetricFamily("process_virtual_memory_bytes", .gauge, unit: "bytes",
+    public static let virtualMemory = MetricFamily(
+        "process_virtual_memory_bytes", .gauge, unit: "bytes",
         help: "Virtual memory size in bytes.")
-    public static let virtualMemoryMax = MetricFamily("process_virtual_memory_max_bytes", .gauge, unit: "bytes",
+    public static let virtualMemoryMax = MetricFamily(
+        "process_virtual_memory_max_bytes", .gauge, unit: "bytes",
         help: "Maximum amount of virtual memory available in bytes.")
-    public static let residentMemory = MetricFamily("process_resident_memory_bytes", .gauge, unit: "bytes",
+    public static let residentMemory = MetricFamily(
+        "process_resident_memory_bytes", .gauge, unit: "bytes",
         help: "Resident memory size in bytes.")
-    public static let startTime = MetricFamily("process_start_time_seconds", .gauge, unit: "seconds",
+    public static let startTime = MetricFamily(
+        "process_start_time_seconds", .gauge, unit: "seconds",
         help: "Start time of the process since unix epoch in seconds.")
 
     public static let families = [cpu, openFDs, maxFDs, virtualMemory, virtualMemoryMax, residentMemory, startTime]

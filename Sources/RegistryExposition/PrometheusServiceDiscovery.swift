@@ -17,18 +17,30 @@ public enum PrometheusServiceDiscovery {
             guard let url = record.url, let target = target(forURL: url) else { continue }
             w.comma()
             w.beginObject()
-            w.key("targets"); w.beginArray(); w.comma(); w.string(target); w.endArray()
+            w.key("targets")
+            w.beginArray()
+            w.comma()
+            w.string(target)
+            w.endArray()
             w.key("labels")
             w.beginObject()
-            w.key(labelPrefix + "id"); w.string(String(record.id))
-            w.key(labelPrefix + "name"); w.string(record.name)
-            w.key(labelPrefix + "unit"); w.string(record.unit ?? "")
-            w.key(labelPrefix + "status"); w.string(record.status.rawValue)
-            w.key(labelPrefix + "health_status"); w.string(record.healthStatus.rawValue)
-            w.key(labelPrefix + "url"); w.string(URLCredentials.redacted(url))
-            w.key(labelPrefix + "health_url"); w.string(URLCredentials.redacted(record.healthURL ?? ""))
+            w.key(labelPrefix + "id")
+            w.string(String(record.id))
+            w.key(labelPrefix + "name")
+            w.string(record.name)
+            w.key(labelPrefix + "unit")
+            w.string(record.unit ?? "")
+            w.key(labelPrefix + "status")
+            w.string(record.status.rawValue)
+            w.key(labelPrefix + "health_status")
+            w.string(record.healthStatus.rawValue)
+            w.key(labelPrefix + "url")
+            w.string(URLCredentials.redacted(url))
+            w.key(labelPrefix + "health_url")
+            w.string(URLCredentials.redacted(record.healthURL ?? ""))
             for key in record.labels.keys.sorted() {
-                w.key(labelPrefix + "label_" + ServiceCollector.labelNameSafe(key)); w.string(record.labels[key]!)
+                w.key(labelPrefix + "label_" + ServiceCollector.labelNameSafe(key))
+                w.string(record.labels[key]!)
             }
             w.endObject()
             w.endObject()
@@ -40,7 +52,8 @@ public enum PrometheusServiceDiscovery {
     /// `host:port` of an absolute http(s) URL, nil when it has no host.
     package static func target(forURL url: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              var host = components.host, !host.isEmpty else { return nil }
+            var host = components.host, !host.isEmpty
+        else { return nil }
         let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : nil)
         guard let port else { return nil }
         if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }

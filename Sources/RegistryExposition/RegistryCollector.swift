@@ -7,22 +7,30 @@ import RegistryModel
 /// timestamp is the last *successful* scan, 0 until there is one, so a staleness alert fires on a host where
 /// scans never succeed (SPEC §5).
 public struct RegistryCollector: RegistryMetricsCollector {
-    public static let buildInfo = MetricFamily("service_registry_build_info", .info,
+    public static let buildInfo = MetricFamily(
+        "service_registry_build_info", .info,
         help: "Version of the running service-registry; always 1.")
-    public static let services = MetricFamily("service_registry_services", .gauge,
+    public static let services = MetricFamily(
+        "service_registry_services", .gauge,
         help: "Number of registered services by source and status.")
-    public static let scanDuration = MetricFamily("service_registry_scan_duration_seconds", .gauge, unit: "seconds",
+    public static let scanDuration = MetricFamily(
+        "service_registry_scan_duration_seconds", .gauge, unit: "seconds",
         help: "Duration of the last systemd discovery scan attempt, failed ones included.")
-    public static let lastScan = MetricFamily("service_registry_last_scan_timestamp_seconds", .gauge, unit: "seconds",
+    public static let lastScan = MetricFamily(
+        "service_registry_last_scan_timestamp_seconds", .gauge, unit: "seconds",
         help: "Unix time when the last successful systemd discovery scan finished; 0 until one has.")
-    public static let scanInterval = MetricFamily("service_registry_scan_interval_seconds", .gauge, unit: "seconds",
+    public static let scanInterval = MetricFamily(
+        "service_registry_scan_interval_seconds", .gauge, unit: "seconds",
         help: "Seconds between discovery scans (--scan-interval); 0 when scans run on demand only.")
-    public static let scanErrors = MetricFamily("service_registry_scan_errors_total", .counter,
+    public static let scanErrors = MetricFamily(
+        "service_registry_scan_errors_total", .counter,
         help: "Discovery scans that failed since the registry started.")
-    public static let queueLag = MetricFamily("service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
+    public static let queueLag = MetricFamily(
+        "service_registry_probe_queue_lag_seconds", .gauge, unit: "seconds",
         help: "How late due probes started recently.")
 
-    public static let deregistrations = MetricFamily("service_registry_deregistrations_total", .counter,
+    public static let deregistrations = MetricFamily(
+        "service_registry_deregistrations_total", .counter,
         help: "Services deleted because they stayed unhealthy longer than their deregister_after_seconds.")
 
     public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations]

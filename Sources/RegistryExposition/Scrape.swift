@@ -18,9 +18,11 @@ public struct Scrape: Sendable {
     /// Number of services by source and status (computed from `records` unless given).
     public var serviceCounts: ServiceCounts
 
-    public init(records: [ServiceRecord], probeCounters: [Int: ProbeCounters]? = nil,
-                probeQueueLagSeconds: Double? = nil, scan: ScanStatistics? = nil,
-                probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil, detail: MetricsDetail = .full) {
+    public init(
+        records: [ServiceRecord], probeCounters: [Int: ProbeCounters]? = nil,
+        probeQueueLagSeconds: Double? = nil, scan: ScanStatistics? = nil,
+        probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil, detail: MetricsDetail = .full
+    ) {
         self.records = records
         self.serviceCounts = serviceCounts ?? ServiceCounts(records)
         self.probeCounters = probeCounters

@@ -2,13 +2,17 @@ import RegistryModel
 
 /// Descriptive series of every service: info (join target), up, healthy, port.
 public struct ServiceCollector: ServiceMetricsCollector {
-    public static let info = MetricFamily("service_registry_service_info", .info,
+    public static let info = MetricFamily(
+        "service_registry_service_info", .info,
         help: "Descriptive labels of a registered service; always 1. Record labels appear as label_<key>.")
-    public static let up = MetricFamily("service_registry_service_up", .gauge,
+    public static let up = MetricFamily(
+        "service_registry_service_up", .gauge,
         help: "1 when the service's status is active, else 0.")
-    public static let healthy = MetricFamily("service_registry_service_healthy", .gauge,
+    public static let healthy = MetricFamily(
+        "service_registry_service_healthy", .gauge,
         help: "1 when the last probe was healthy, 0 when unhealthy; absent while the health is unknown.")
-    public static let port = MetricFamily("service_registry_service_port", .gauge,
+    public static let port = MetricFamily(
+        "service_registry_service_port", .gauge,
         help: "The service's port.")
 
     public static let families = [info, up, healthy, port]
@@ -54,6 +58,8 @@ public struct ServiceCollector: ServiceMetricsCollector {
     static func labelNameSafe(_ key: String) -> String {
         let valid = key.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
         if valid { return key }
-        return String(decoding: key.utf8.map { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) ? $0 : 0x5F }, as: UTF8.self)
+        return String(
+            decoding: key.utf8.map { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) ? $0 : 0x5F },
+            as: UTF8.self)
     }
 }

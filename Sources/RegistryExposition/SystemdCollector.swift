@@ -2,7 +2,8 @@ import RegistryModel
 
 /// The systemd state of each service that has a unit, one-hot over the five states of SPEC §5.
 public struct SystemdCollector: ServiceMetricsCollector {
-    public static let unitState = MetricFamily("service_registry_systemd_unit_state", .gauge,
+    public static let unitState = MetricFamily(
+        "service_registry_systemd_unit_state", .gauge,
         help: "1 for the systemd ActiveState of the service's unit, 0 for the others (active, activating, deactivating, inactive, failed).")
 
     public static let families = [unitState]

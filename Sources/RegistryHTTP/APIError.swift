@@ -12,7 +12,10 @@ public struct APIError: Error, Sendable {
     public init(_ status: HTTPResponse.Status, detail: String) {
         self.status = status
         var w = JSONWriter()
-        w.beginObject(); w.key("detail"); w.string(detail); w.endObject()
+        w.beginObject()
+        w.key("detail")
+        w.string(detail)
+        w.endObject()
         self.body = w.bytes
     }
 
@@ -35,8 +38,10 @@ public struct APIError: Error, Sendable {
                 }
             }
             w.endArray()
-            w.key("msg"); w.string(issue.msg)
-            w.key("type"); w.string(issue.type)
+            w.key("msg")
+            w.string(issue.msg)
+            w.key("type")
+            w.string(issue.type)
             w.endObject()
         }
         w.endArray()

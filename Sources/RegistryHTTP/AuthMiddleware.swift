@@ -80,8 +80,9 @@ package struct AccessPolicy: Sendable {
     /// Whether the origin of `url` (an `Origin` or `Referer` value) is the host and port of `authority`.
     static func sameOrigin(_ url: String, authority: String?) -> Bool {
         guard let authority, let (host, port) = splitAuthority(authority),
-              let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              let originHost = components.host, !originHost.isEmpty else { return false }
+            let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let originHost = components.host, !originHost.isEmpty
+        else { return false }
         let defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
         guard let originPort = components.port ?? defaultPort, let hostPort = port ?? defaultPort else { return false }
         return normalizedHost(originHost) == normalizedHost(host) && originPort == hostPort
@@ -100,7 +101,9 @@ package struct AccessPolicy: Sendable {
         let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
         switch parts.count {
         case 1: return (authority, nil)
-        case 2: guard let port = Int(parts[1]) else { return nil }; return (String(parts[0]), port)
+        case 2:
+            guard let port = Int(parts[1]) else { return nil }
+            return (String(parts[0]), port)
         default: return nil
         }
     }

@@ -343,7 +343,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            let hasBody = request.headerFields[.transferEncoding] != nil
+            let hasBody =
+                request.headerFields[.transferEncoding] != nil
                 || (request.headerFields[.contentLength].flatMap(Int.init) ?? 0) > 0
             state.headReceived(hasBody: hasBody)
         case .body:

@@ -51,7 +51,8 @@ package struct DashboardController<Context: RequestContext>: Sendable {
         var headers: HTTPFields = [:]
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        headers[.contentSecurityPolicy] =
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         headers[.xContentTypeOptions] = "nosniff"
         headers[HTTPFields.Element.Name("Referrer-Policy")!] = "same-origin"
@@ -63,10 +64,12 @@ package struct DashboardController<Context: RequestContext>: Sendable {
         var headers: HTTPFields = [:]
         let etag = "\"\(asset.version)\""
         headers[.eTag] = etag
-        headers[.cacheControl] = request.queryValue("v") == asset.version
+        headers[.cacheControl] =
+            request.queryValue("v") == asset.version
             ? "public, max-age=31536000, immutable" : "no-cache"
         headers[.xContentTypeOptions] = "nosniff"
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag })
+        {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = asset.contentType

@@ -23,8 +23,10 @@ package struct DiscoveryController<Context: RequestContext>: Sendable {
             for item in units {
                 w.comma()
                 w.beginObject()
-                w.key("unit"); w.string(item.unit)
-                w.key("ignored_at"); w.string(RFC3339.format(item.since))
+                w.key("unit")
+                w.string(item.unit)
+                w.key("ignored_at")
+                w.string(RFC3339.format(item.since))
                 w.endObject()
             }
             w.endArray()

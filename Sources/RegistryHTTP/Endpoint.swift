@@ -31,8 +31,10 @@ public struct Endpoint<Context: RequestContext>: Sendable {
     public let access: EndpointAccess
     public let handler: @Sendable (Request, Context) async throws -> Response
 
-    public init(_ method: HTTPRequest.Method, _ path: String, access: EndpointAccess? = nil,
-                _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+    public init(
+        _ method: HTTPRequest.Method, _ path: String, access: EndpointAccess? = nil,
+        _ handler: @escaping @Sendable (Request, Context) async throws -> Response
+    ) {
         self.method = method
         self.path = path
         self.access = access ?? .of(method: method, routePath: path)

@@ -39,8 +39,10 @@ package struct RouteTable: Sendable {
     func methods(forPath path: String) -> [HTTPRequest.Method] {
         let requested = Self.segments(path)
         var methods: [HTTPRequest.Method] = []
-        for route in routes where route.segments.count == requested.count
-            && zip(route.segments, requested).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) {
+        for route in routes
+        where route.segments.count == requested.count
+            && zip(route.segments, requested).allSatisfy({ $0.hasPrefix(":") || $0 == $1 })
+        {
             if !methods.contains(route.method) { methods.append(route.method) }
         }
         return methods

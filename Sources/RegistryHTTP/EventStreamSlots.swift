@@ -41,7 +41,12 @@ package final class EventStreamSlots: Sendable {
         fileprivate init(_ slots: EventStreamSlots) { self.slots = slots }
 
         package func release() {
-            guard held.withLock({ held in defer { held = false }; return held }) else { return }
+            guard
+                held.withLock({ held in
+                    defer { held = false }
+                    return held
+                })
+            else { return }
             slots.giveBack()
         }
 
@@ -50,8 +55,9 @@ package final class EventStreamSlots: Sendable {
 
     /// The 503 past the cap.
     var refusal: APIError {
-        var error = APIError(.serviceUnavailable,
-                             detail: "\(limit) event streams are open (--max-event-streams); retry in \(Self.retryAfterSeconds) s")
+        var error = APIError(
+            .serviceUnavailable,
+            detail: "\(limit) event streams are open (--max-event-streams); retry in \(Self.retryAfterSeconds) s")
         error.headers[.retryAfter] = "\(Self.retryAfterSeconds)"
         return error
     }

@@ -35,7 +35,8 @@ package struct EventsController<Context: RequestContext>: Sendable {
         // it wins. A header that is not a version resumes nowhere (unless `since` says where): the client re-lists.
         let header = request.headers[HTTPField.Name("Last-Event-ID")!]
         // The position the stream starts after; nil: a reset is due.
-        let start: UInt64? = header.flatMap { FormQuery.unsignedInteger($0.trimmingCharacters(in: .whitespaces)) }
+        let start: UInt64? =
+            header.flatMap { FormQuery.unsignedInteger($0.trimmingCharacters(in: .whitespaces)) }
             ?? query.since ?? (header == nil ? store.changes.latest : nil)
         guard let slot = streams.acquire() else { throw streams.refusal }
         // The client closing its end ends the stream now, not at the next write that fails (up to a keep-alive later).
@@ -56,43 +57,45 @@ package struct EventsController<Context: RequestContext>: Sendable {
             headers[.contentEncoding] = "gzip"
             headers[.vary] = "Accept-Encoding"
         }
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { slot.release() }
-            // Level 1: a stream is compressed once per subscriber, so its cost multiplies with the fan-out.
-            let compressor = gzip ? GzipStream(level: 1, small: true) : nil
-            var stream = EventStream(store: store, query: query, recordJSON: recordJSON)
-            var frames = ByteBuffer()
-            frames.writeString("retry: \(timing.retryMilliseconds)\n")
-            stream.cursor = start
-            if let cursor = stream.cursor { frames.writeString("id: \(cursor)\n\n") }
-            var lastWrite = ContinuousClock.now
-            // The stream also ends when the server it runs in shuts down gracefully (tests run the app without the
-            // daemon's signal handlers, which close the change log).
-            let stopping = Mutex(false)
-            try await withGracefulShutdownHandler {
-                while !stopping.withLock({ $0 }) && !(peer?.isGone ?? false) {
-                    let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
-                    if !open { break }
-                    if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {
-                        frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
-                    }
-                    if frames.readableBytes > 0 {
-                        if let compressor {
-                            try await writer.write(ByteBuffer(bytes: compressor.compress([frames], finish: false, sync: true)))
-                        } else {
-                            try await writer.write(frames)
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                defer { slot.release() }
+                // Level 1: a stream is compressed once per subscriber, so its cost multiplies with the fan-out.
+                let compressor = gzip ? GzipStream(level: 1, small: true) : nil
+                var stream = EventStream(store: store, query: query, recordJSON: recordJSON)
+                var frames = ByteBuffer()
+                frames.writeString("retry: \(timing.retryMilliseconds)\n")
+                stream.cursor = start
+                if let cursor = stream.cursor { frames.writeString("id: \(cursor)\n\n") }
+                var lastWrite = ContinuousClock.now
+                // The stream also ends when the server it runs in shuts down gracefully (tests run the app without the
+                // daemon's signal handlers, which close the change log).
+                let stopping = Mutex(false)
+                try await withGracefulShutdownHandler {
+                    while !stopping.withLock({ $0 }) && !(peer?.isGone ?? false) {
+                        let (more, open) = stream.next(into: &frames, limit: timing.batchLimit)
+                        if !open { break }
+                        if frames.readableBytes == 0, ContinuousClock.now - lastWrite >= timing.keepAlive {
+                            frames.writeString(": keep-alive\nid: \(stream.cursor ?? 0)\n\n")
                         }
-                        frames.clear()
-                        lastWrite = ContinuousClock.now
+                        if frames.readableBytes > 0 {
+                            if let compressor {
+                                try await writer.write(ByteBuffer(bytes: compressor.compress([frames], finish: false, sync: true)))
+                            } else {
+                                try await writer.write(frames)
+                            }
+                            frames.clear()
+                            lastWrite = ContinuousClock.now
+                        }
+                        if !more { try await Task.sleep(for: timing.poll) }
                     }
-                    if !more { try await Task.sleep(for: timing.poll) }
+                } onGracefulShutdown: {
+                    stopping.withLock { $0 = true }
                 }
-            } onGracefulShutdown: {
-                stopping.withLock { $0 = true }
-            }
-            if let compressor { try await writer.write(ByteBuffer(bytes: compressor.compress([], finish: true))) }
-            try await writer.finish(nil)
-        })
+                if let compressor { try await writer.write(ByteBuffer(bytes: compressor.compress([], finish: true))) }
+                try await writer.finish(nil)
+            })
     }
 }
 
@@ -137,7 +140,10 @@ struct EventStream {
             cursor = latest
             return (false, true)
         case .entries(let entries, let next):
-            guard !entries.isEmpty else { cursor = next; return (false, true) }
+            guard !entries.isEmpty else {
+                cursor = next
+                return (false, true)
+            }
             write(entries, into: &frames)
             cursor = next
             return (next < store.changes.latest, true)
@@ -198,7 +204,10 @@ final class RecordJSONCache: Sendable {
             if state.order.count - state.head > Self.capacity {
                 state.json[state.order[state.head]] = nil
                 state.head += 1
-                if state.head > Self.capacity { state.order.removeFirst(state.head); state.head = 0 }
+                if state.head > Self.capacity {
+                    state.order.removeFirst(state.head)
+                    state.head = 0
+                }
             }
         }
         return bytes

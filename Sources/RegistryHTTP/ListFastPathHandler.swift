@@ -103,7 +103,8 @@ package struct ListFastPath: Sendable {
         var body = identity
         var gzip = false
         if !notModified, compressible,
-           ExpositionFormat.acceptsGzip(request.headerFields[values: .acceptEncoding].joined(separator: ",")) {
+            ExpositionFormat.acceptsGzip(request.headerFields[values: .acceptEncoding].joined(separator: ","))
+        {
             guard let compressed = gzipCache.cached(tag: tag) else { return false }  // the router compresses it once
             body = compressed
             gzip = true

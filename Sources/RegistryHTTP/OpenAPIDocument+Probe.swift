@@ -14,9 +14,11 @@ extension OpenAPIDocument {
             "POST /api/services/{id}/check": op(
                 "Probe the service now and return the updated record; a record with nothing to probe is returned unchanged. The probe shares --probe-concurrency with scheduled probes: when every slot is busy it waits for one at most the service's probe timeout (so it answers within about twice that), else 429",
                 parameters: [idParameter],
-                responses: ["200": response("The record with the new probe result", ref("Service")), "404": detail, "422": validation,
-                            "429": busy,
-                            "503": response("The prober is not running (starting or shutting down)", ref("Detail"))]),
+                responses: [
+                    "200": response("The record with the new probe result", ref("Service")), "404": detail, "422": validation,
+                    "429": busy,
+                    "503": response("The prober is not running (starting or shutting down)", ref("Detail")),
+                ])
         ]
     }
 }

@@ -102,9 +102,9 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         guard request.method == .get || request.method == .head, response.status == .ok,
-              response.headers[.contentEncoding] == nil,
-              let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
-              let length = response.body.contentLength, length <= Self.maxBytes
+            response.headers[.contentEncoding] == nil,
+            let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
+            let length = response.body.contentLength, length <= Self.maxBytes
         else { return response }
         // The body is collected only when needed: a handler that knows its tag (the cached list) sets it, and
         // a cached gzip form needs no body either.
@@ -155,7 +155,10 @@ extension ResponseBody {
 private struct BodyCollector: ResponseBodyWriter {
     final class Box: @unchecked Sendable {
         package var buffer: ByteBuffer
-        init(capacity: Int) { buffer = ByteBuffer(); buffer.reserveCapacity(capacity) }
+        init(capacity: Int) {
+            buffer = ByteBuffer()
+            buffer.reserveCapacity(capacity)
+        }
     }
 
     let box: Box

@@ -53,7 +53,10 @@ extension RequestContext {
     func pathID(_ name: String = "id") throws -> Int {
         let raw = parameters.get(name) ?? ""
         guard let id = Int(raw) else {
-            throw APIError.validation(ValidationIssue(loc: [.key("path"), .key(name)], msg: "Input should be a valid integer, unable to parse string as an integer", type: "int_parsing"))
+            throw APIError.validation(
+                ValidationIssue(
+                    loc: [.key("path"), .key(name)], msg: "Input should be a valid integer, unable to parse string as an integer", type: "int_parsing"
+                ))
         }
         return id
     }

@@ -20,10 +20,16 @@ package struct ScanController<Context: RequestContext>: Sendable {
         let report = try await runScan()
         return jsonResponse { w in
             w.beginObject()
-            w.key("discovered"); w.int(report.discovered)
-            w.key("updated"); w.int(report.updated)
-            w.key("services"); w.beginArray()
-            for record in report.services { w.comma(); w.raw(record.jsonBytes) }
+            w.key("discovered")
+            w.int(report.discovered)
+            w.key("updated")
+            w.int(report.updated)
+            w.key("services")
+            w.beginArray()
+            for record in report.services {
+                w.comma()
+                w.raw(record.jsonBytes)
+            }
             w.endArray()
             w.endObject()
         }
@@ -34,10 +40,11 @@ package struct ScanController<Context: RequestContext>: Sendable {
         do {
             return htmlResponse(ScanPage.render(try await runScan()))
         } catch let error as APIError where error.status == .serviceUnavailable {
-            let detail = (try? JSONValue.parse(error.body)).flatMap { value -> String? in
-                if case .object(let members) = value, case .string(let text)? = members["detail"] { return text }
-                return nil
-            } ?? "discovery is unavailable"
+            let detail =
+                (try? JSONValue.parse(error.body)).flatMap { value -> String? in
+                    if case .object(let members) = value, case .string(let text)? = members["detail"] { return text }
+                    return nil
+                } ?? "discovery is unavailable"
             return htmlResponse(ScanPage.renderFailure(detail), status: .serviceUnavailable)
         }
     }
@@ -52,8 +59,9 @@ package struct ScanController<Context: RequestContext>: Sendable {
     }
 
     func htmlResponse(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 }
 
@@ -63,7 +71,8 @@ enum ScanPage {
         var html = header("Discovery scan")
         html += "<p class=\"counts\"><strong id=\"discovered\">\(report.discovered)</strong> discovered, "
         html += "<strong id=\"updated\">\(report.updated)</strong> updated, <strong id=\"seen\">\(report.services.count)</strong> units seen.</p>\n"
-        html += "<table>\n<thead><tr><th>Name</th><th>Status</th><th>systemd state</th><th>Port</th><th>Ports</th><th>URL</th><th>Description</th></tr></thead>\n<tbody>\n"
+        html +=
+            "<table>\n<thead><tr><th>Name</th><th>Status</th><th>systemd state</th><th>Port</th><th>Ports</th><th>URL</th><th>Description</th></tr></thead>\n<tbody>\n"
         for record in report.services {
             let state = [record.activeState, record.subState].compactMap { $0 }.joined(separator: " / ")
             let link = HTML.linkableURL(record.url).map { "<a href=\"\(HTML.escape($0))\">\(HTML.escape($0))</a>" } ?? ""
@@ -77,7 +86,8 @@ enum ScanPage {
     }
 
     static func renderFailure(_ detail: String) -> String {
-        header("Discovery scan failed") + "<p class=\"error\">\(HTML.escape(detail))</p>\n<p><a href=\"/\">Back to the dashboard</a></p>\n</body>\n</html>\n"
+        header("Discovery scan failed")
+            + "<p class=\"error\">\(HTML.escape(detail))</p>\n<p><a href=\"/\">Back to the dashboard</a></p>\n</body>\n</html>\n"
     }
 
     private static func header(_ title: String) -> String {

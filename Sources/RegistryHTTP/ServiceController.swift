@@ -52,11 +52,15 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
             func counts<Key: CaseIterable & RawRepresentable>(_ name: String, _ values: [Key: Int]) where Key.RawValue == String {
                 w.key(name)
                 w.beginObject()
-                for key in Key.allCases { w.key(key.rawValue); w.int(values[key] ?? 0) }
+                for key in Key.allCases {
+                    w.key(key.rawValue)
+                    w.int(values[key] ?? 0)
+                }
                 w.endObject()
             }
             w.beginObject()
-            w.key("total"); w.int(summary.total)
+            w.key("total")
+            w.int(summary.total)
             counts("health", summary.health)
             counts("status", summary.status)
             counts("source", summary.source)
@@ -74,8 +78,9 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
         let patch = try ServiceInput.parse(try await request.decodeJSONBody(), mode: .create)
         if !allowLinkLocal { try LinkLocal.validate(patch) }
         let (record, created) = try await repository.register(patch)
-        context.logger.info(created ? "service registered" : "service re-registered",
-                            metadata: ["id": "\(record.id)", "name": "\(record.name)", "url": "\(URLCredentials.redacted(record.url ?? ""))"])
+        context.logger.info(
+            created ? "service registered" : "service re-registered",
+            metadata: ["id": "\(record.id)", "name": "\(record.name)", "url": "\(URLCredentials.redacted(record.url ?? ""))"])
         // 200 for both: the documented client code checks for 200 (SPEC §2).
         return jsonResponse(record.jsonBytes)
     }
@@ -101,7 +106,10 @@ public struct ServiceController<Repository: ServiceRepository, Context: RequestC
         let events = try repository.history(id: id, limit: ServiceStore.historyLimit)
         return jsonResponse { w in
             w.beginArray()
-            for event in events { w.comma(); event.writeJSON(to: &w) }
+            for event in events {
+                w.comma()
+                event.writeJSON(to: &w)
+            }
             w.endArray()
         }
     }
@@ -133,7 +141,7 @@ enum ListHeaders {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)

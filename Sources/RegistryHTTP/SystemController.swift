@@ -22,18 +22,29 @@ package struct SystemController<Context: RequestContext>: Sendable {
         let usage = store.storageUsage
         return jsonResponse { w in
             w.beginObject()
-            w.key("status"); w.string("healthy")
-            w.key("version"); w.string(RegistryVersion.current)
-            w.key("services"); w.int(snapshot.count)
-            w.key("uptime_seconds"); w.number((Date().timeIntervalSince(startedAt) * 10).rounded() / 10)
-            w.key("storage_used_bytes"); w.int(usage.usedBytes)
-            w.key("storage_map_bytes"); w.int(usage.mapSize)
+            w.key("status")
+            w.string("healthy")
+            w.key("version")
+            w.string(RegistryVersion.current)
+            w.key("services")
+            w.int(snapshot.count)
+            w.key("uptime_seconds")
+            w.number((Date().timeIntervalSince(startedAt) * 10).rounded() / 10)
+            w.key("storage_used_bytes")
+            w.int(usage.usedBytes)
+            w.key("storage_map_bytes")
+            w.int(usage.mapSize)
             w.endObject()
         }
     }
 
     /// The store is opened before the server starts listening, so answering at all means ready.
     @Sendable package func ready(_ request: Request, context: Context) async throws -> Response {
-        jsonResponse { w in w.beginObject(); w.key("status"); w.string("ready"); w.endObject() }
+        jsonResponse { w in
+            w.beginObject()
+            w.key("status")
+            w.string("ready")
+            w.endObject()
+        }
     }
 }

@@ -7,7 +7,10 @@ public enum CheckKind: String, Codable, Sendable, CaseIterable {
 
 /// A check's verdict. `warning` counts as passing; `unknown`: no result yet.
 public enum CheckStatus: String, Codable, Sendable, CaseIterable {
-    case passing = "passing", warning = "warning", critical = "critical", unknown = "unknown"
+    case passing = "passing"
+    case warning = "warning"
+    case critical = "critical"
+    case unknown = "unknown"
 }
 
 /// What a service reported through `POST /api/services/{id}/heartbeat`, or the TTL check's expiry.
@@ -21,7 +24,10 @@ public struct Heartbeat: Codable, Sendable, Equatable {
 
     /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
     enum CodingKeys: String, CodingKey {
-        case at = "at", status = "status", output = "output", expired = "expired"
+        case at = "at"
+        case status = "status"
+        case output = "output"
+        case expired = "expired"
     }
 
     public init(at: Date, status: CheckStatus, output: String? = nil, expired: Bool? = nil) {
@@ -55,11 +61,16 @@ public struct HealthCheck: Sendable, Equatable {
 
     package func writeJSON(to w: inout JSONWriter) {
         w.beginObject()
-        w.key("kind"); w.string(kind.rawValue)
-        w.key("target"); w.optional(target)
-        w.key("status"); w.string(status.rawValue)
-        w.key("output"); w.optional(output)
-        w.key("at"); w.optional(at)
+        w.key("kind")
+        w.string(kind.rawValue)
+        w.key("target")
+        w.optional(target)
+        w.key("status")
+        w.string(status.rawValue)
+        w.key("output")
+        w.optional(output)
+        w.key("at")
+        w.optional(at)
         w.endObject()
     }
 }

@@ -3,12 +3,17 @@ import Foundation
 /// A transition of a service's health or status, kept in LMDB (bounded per service).
 public struct HistoryEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
-        case health = "health", status = "status"
+        case health = "health"
+        case status = "status"
     }
 
     /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
     enum CodingKeys: String, CodingKey {
-        case at = "at", kind = "kind", from = "from", to = "to", detail = "detail"
+        case at = "at"
+        case kind = "kind"
+        case from = "from"
+        case to = "to"
+        case detail = "detail"
     }
 
     public var at: Date
@@ -28,11 +33,16 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
 
     public func writeJSON(to w: inout JSONWriter) {
         w.beginObject()
-        w.key("at"); w.timestamp(at)
-        w.key("kind"); w.string(kind.rawValue)
-        w.key("from"); w.string(from)
-        w.key("to"); w.string(to)
-        w.key("detail"); w.optional(detail)
+        w.key("at")
+        w.timestamp(at)
+        w.key("kind")
+        w.string(kind.rawValue)
+        w.key("from")
+        w.string(from)
+        w.key("to")
+        w.string(to)
+        w.key("detail")
+        w.optional(detail)
         w.endObject()
     }
 }

@@ -17,8 +17,12 @@ public struct PortRange: Sendable, Equatable, CustomStringConvertible {
         for part in text.split(separator: ",") {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             switch bounds.count {
-            case 1: guard let p = bounds[0], (1...65535).contains(p) else { return nil }; ranges.append(p...p)
-            case 2: guard let a = bounds[0], let b = bounds[1], 1 <= a, a <= b, b <= 65535 else { return nil }; ranges.append(a...b)
+            case 1:
+                guard let p = bounds[0], (1...65535).contains(p) else { return nil }
+                ranges.append(p...p)
+            case 2:
+                guard let a = bounds[0], let b = bounds[1], 1 <= a, a <= b, b <= 65535 else { return nil }
+                ranges.append(a...b)
             default: return nil
             }
         }

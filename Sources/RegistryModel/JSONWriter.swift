@@ -15,10 +15,22 @@ public struct JSONWriter: Sendable {
         needsComma.removeAll(keepingCapacity: true)
     }
 
-    public mutating func beginObject() { bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma.removeLast() }
-    public mutating func beginArray() { bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma.removeLast() }
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma.removeLast()
+    }
+    public mutating func beginArray() {
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+    }
 
     /// Separates array elements; call before each element.
     public mutating func comma() {
@@ -38,16 +50,22 @@ public struct JSONWriter: Sendable {
     /// Decimal digits written straight into the buffer (no intermediate String).
     public mutating func int(_ value: Int) {
         if value < 0 {
-            guard value != .min else { bytes.append(contentsOf: String(value).utf8); return }
+            guard value != .min else {
+                bytes.append(contentsOf: String(value).utf8)
+                return
+            }
             bytes.append(UInt8(ascii: "-"))
         }
         appendDigits(UInt(value.magnitude), minimumWidth: 1)
     }
 
     private mutating func appendDigits(_ value: UInt, minimumWidth: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         var v = value
         withUnsafeMutableBytes(of: &digits) { buffer in
@@ -81,7 +99,10 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func number(_ value: Double) {
-        if !value.isFinite { null(); return }
+        if !value.isFinite {
+            null()
+            return
+        }
         if value == value.rounded(), abs(value) < 1e15 {
             int(Int(value))
         } else {
@@ -95,8 +116,10 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         // Fast path: most strings need no escaping and are copied in one go.
-        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
-            && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&") }) {
+        if value.utf8.allSatisfy({
+            $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+                && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&")
+        }) {
             bytes.append(contentsOf: value.utf8)
             bytes.append(UInt8(ascii: "\""))
             return

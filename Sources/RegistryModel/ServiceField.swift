@@ -25,8 +25,10 @@ public struct ServiceField: Sendable, Equatable {
     /// Numbers and integers: the accepted range.
     public let bounds: ClosedRange<Double>?
 
-    package init(_ name: String, _ kind: Kind, nullable: Bool = false, writable: Bool = false, userOwned: UserOwnedField? = nil,
-         maxLength: Int? = nil, bounds: ClosedRange<Double>? = nil) {
+    package init(
+        _ name: String, _ kind: Kind, nullable: Bool = false, writable: Bool = false, userOwned: UserOwnedField? = nil,
+        maxLength: Int? = nil, bounds: ClosedRange<Double>? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.nullable = nullable
@@ -56,10 +58,12 @@ public struct ServiceField: Sendable, Equatable {
     /// At most `maxLength` labels; each value at most `labelValueMaxLength` characters.
     public static let labels = ServiceField("labels", .stringMap, writable: true, userOwned: .labels, maxLength: 32)
     public static let labelValueMaxLength = 1024
-    public static let probeIntervalSeconds = ServiceField("probe_interval_seconds", .number, nullable: true, writable: true,
-                                                          bounds: ProbeDefaults.intervalBounds)
-    public static let probeTimeoutSeconds = ServiceField("probe_timeout_seconds", .number, nullable: true, writable: true,
-                                                         bounds: ProbeDefaults.timeoutBounds)
+    public static let probeIntervalSeconds = ServiceField(
+        "probe_interval_seconds", .number, nullable: true, writable: true,
+        bounds: ProbeDefaults.intervalBounds)
+    public static let probeTimeoutSeconds = ServiceField(
+        "probe_timeout_seconds", .number, nullable: true, writable: true,
+        bounds: ProbeDefaults.timeoutBounds)
     public static let followRedirects = ServiceField("follow_redirects", .boolean, writable: true)
     public static let lastStatusCode = ServiceField("last_status_code", .integer, nullable: true)
     public static let lastResponseTimeMs = ServiceField("last_response_time_ms", .number, nullable: true)
@@ -68,8 +72,9 @@ public struct ServiceField: Sendable, Equatable {
     public static let ttlSeconds = ServiceField("ttl_seconds", .integer, nullable: true, writable: true, bounds: range(ttlRange))
     public static let rise = ServiceField("rise", .integer, nullable: true, writable: true, bounds: range(riseFallRange))
     public static let fall = ServiceField("fall", .integer, nullable: true, writable: true, bounds: range(riseFallRange))
-    public static let deregisterAfterSeconds = ServiceField("deregister_after_seconds", .integer, nullable: true, writable: true,
-                                                            bounds: range(deregisterAfterRange))
+    public static let deregisterAfterSeconds = ServiceField(
+        "deregister_after_seconds", .integer, nullable: true, writable: true,
+        bounds: range(deregisterAfterRange))
     /// Whole seconds a TTL check waits for a heartbeat; consecutive results to change health; seconds unhealthy before
     /// an API-registered record is deleted (SPEC §9). The check kinds (Probe) read them from here.
     public static let ttlRange = 1...86_400

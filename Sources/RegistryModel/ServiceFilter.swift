@@ -42,9 +42,17 @@ public struct ServiceFilter: Sendable, Equatable {
         for (name, value) in parameters {
             switch name {
             case "status":
-                if let v = ServiceStatus(rawValue: value) { filter.status = v } else { issue(name, "Input should be 'active', 'inactive' or 'failed'", "enum") }
+                if let v = ServiceStatus(rawValue: value) {
+                    filter.status = v
+                } else {
+                    issue(name, "Input should be 'active', 'inactive' or 'failed'", "enum")
+                }
             case "health_status":
-                if let v = HealthStatus(rawValue: value) { filter.health = v } else { issue(name, "Input should be 'healthy', 'unhealthy' or 'unknown'", "enum") }
+                if let v = HealthStatus(rawValue: value) {
+                    filter.health = v
+                } else {
+                    issue(name, "Input should be 'healthy', 'unhealthy' or 'unknown'", "enum")
+                }
             case "source":
                 if let v = ServiceSource(rawValue: value) { filter.source = v } else { issue(name, "Input should be 'api' or 'systemd'", "enum") }
             case "label":
@@ -66,8 +74,10 @@ public struct ServiceFilter: Sendable, Equatable {
     /// Parses a query that carries the list's filters and parameters of its own (`GET /api/services`, `GET /api/events`).
     /// Each of `own` may be given once; `handle` takes its value and answers what is wrong with it, if anything. The rest
     /// are filters. Every problem is reported at once.
-    public static func parse(_ parameters: [(String, String)], own: Set<String>,
-                             _ handle: (_ name: String, _ value: String) -> (msg: String, type: String)?) throws(ValidationFailure) -> ServiceFilter {
+    public static func parse(
+        _ parameters: [(String, String)], own: Set<String>,
+        _ handle: (_ name: String, _ value: String) -> (msg: String, type: String)?
+    ) throws(ValidationFailure) -> ServiceFilter {
         var issues: [ValidationIssue] = []
         func issue(_ name: String, _ msg: String, _ type: String) {
             issues.append(ValidationIssue(loc: [.key("query"), .key(name)], msg: msg, type: type))
@@ -75,8 +85,14 @@ public struct ServiceFilter: Sendable, Equatable {
         var filterParameters: [(String, String)] = []
         var seen: Set<String> = []
         for (name, value) in parameters {
-            guard own.contains(name) else { filterParameters.append((name, value)); continue }
-            guard seen.insert(name).inserted else { issue(name, "given more than once", "value_error"); continue }
+            guard own.contains(name) else {
+                filterParameters.append((name, value))
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                issue(name, "given more than once", "value_error")
+                continue
+            }
             if let problem = handle(name, value) { issue(name, problem.msg, problem.type) }
         }
         var filter = ServiceFilter()

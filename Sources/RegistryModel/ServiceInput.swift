@@ -191,10 +191,12 @@ public enum ServiceInput {
             for key in members.keys.sorted() {
                 let loc: [ValidationIssue.Location] = [.key("body"), .key("labels"), .key(key)]
                 if !isValidLabelKey(key) {
-                    issues.append(ValidationIssue(loc: loc, msg: "label keys must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __", type: "value_error"))
+                    issues.append(
+                        ValidationIssue(loc: loc, msg: "label keys must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __", type: "value_error"))
                 } else if case .string(let v) = members[key]! {
                     if v.unicodeScalars.count > maxLabelValueLength {
-                        issues.append(ValidationIssue(loc: loc, msg: "label values must be at most \(maxLabelValueLength) characters", type: "string_too_long"))
+                        issues.append(
+                            ValidationIssue(loc: loc, msg: "label values must be at most \(maxLabelValueLength) characters", type: "string_too_long"))
                     } else {
                         labels[key] = v
                     }
@@ -215,8 +217,10 @@ public enum ServiceInput {
             case .number(let n)?:
                 if bounds.contains(n) { return .value(n) }
                 let text = { (d: Double) in d == d.rounded() ? String(Int(d)) : String(d) }
-                issues.append(.body(field, "\(field) must be between \(text(bounds.lowerBound)) and \(text(bounds.upperBound)) seconds",
-                                    type: "value_error"))
+                issues.append(
+                    .body(
+                        field, "\(field) must be between \(text(bounds.lowerBound)) and \(text(bounds.upperBound)) seconds",
+                        type: "value_error"))
             case .some:
                 issues.append(.body(field, "Input should be a valid number", type: "float_type"))
             }
@@ -233,7 +237,8 @@ public enum ServiceInput {
 
         // SPEC §9: integers in a range, or null to clear.
         func integer(_ spec: ServiceField) -> PatchField<Int> {
-            let field = spec.name, range = Int(spec.bounds!.lowerBound)...Int(spec.bounds!.upperBound)
+            let field = spec.name
+            let range = Int(spec.bounds!.lowerBound)...Int(spec.bounds!.upperBound)
             switch object[field] {
             case nil: return .absent
             case .null?: return .null
@@ -310,7 +315,7 @@ public enum ServiceInput {
             throw .body(field, "\(field) must not contain spaces or control characters", type: "url_parsing")
         }
         guard let components = URLComponents(string: value),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https"
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https"
         else {
             throw .body(field, "\(field) must be an absolute http:// or https:// URL", type: "url_scheme")
         }

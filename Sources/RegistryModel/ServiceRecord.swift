@@ -2,7 +2,9 @@ import Foundation
 
 // Raw values are stored (docs/STORAGE.md) and served: spelled out so that renaming a case changes neither.
 public enum ServiceStatus: String, Codable, Sendable, CaseIterable {
-    case active = "active", inactive = "inactive", failed = "failed"
+    case active = "active"
+    case inactive = "inactive"
+    case failed = "failed"
 }
 
 public enum HealthStatus: String, Codable, Sendable, CaseIterable {
@@ -10,7 +12,8 @@ public enum HealthStatus: String, Codable, Sendable, CaseIterable {
 }
 
 public enum ServiceSource: String, Codable, Sendable, CaseIterable {
-    case api = "api", systemd = "systemd"
+    case api = "api"
+    case systemd = "systemd"
 }
 
 /// Time spent in each phase of a probe, in seconds (blackbox_exporter's phase names).
@@ -31,7 +34,11 @@ public struct ProbePhases: Codable, Sendable, Equatable {
 
     /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
     enum CodingKeys: String, CodingKey {
-        case resolve = "resolve", connect = "connect", tls = "tls", processing = "processing", transfer = "transfer"
+        case resolve = "resolve"
+        case connect = "connect"
+        case tls = "tls"
+        case processing = "processing"
+        case transfer = "transfer"
     }
 
     public static let names = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -57,8 +64,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
     /// The stored keys (docs/STORAGE.md); renaming a property must not change them.
     enum CodingKeys: String, CodingKey {
-        case finishedAt = "finishedAt", healthy = "healthy", statusCode = "statusCode", totalSeconds = "totalSeconds"
-        case phases = "phases", certificateExpiry = "certificateExpiry", error = "error", settled = "settled", streak = "streak"
+        case finishedAt = "finishedAt"
+        case healthy = "healthy"
+        case statusCode = "statusCode"
+        case totalSeconds = "totalSeconds"
+        case phases = "phases"
+        case certificateExpiry = "certificateExpiry"
+        case error = "error"
+        case settled = "settled"
+        case streak = "streak"
     }
 
     /// The check's settled verdict: `rise`/`fall` consecutive results are needed to change it.
@@ -71,8 +85,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             && error == previous.error && certificateExpiry == previous.certificateExpiry
     }
 
-    public init(finishedAt: Date, healthy: Bool, statusCode: Int?, totalSeconds: Double,
-                phases: ProbePhases = ProbePhases(), certificateExpiry: Date? = nil, error: String? = nil) {
+    public init(
+        finishedAt: Date, healthy: Bool, statusCode: Int?, totalSeconds: Double,
+        phases: ProbePhases = ProbePhases(), certificateExpiry: Date? = nil, error: String? = nil
+    ) {
         self.finishedAt = finishedAt
         self.healthy = healthy
         self.statusCode = statusCode
@@ -85,7 +101,11 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
 /// Fields a user may set on a discovered service; a value set through the API wins over discovery (SPEC §2).
 public enum UserOwnedField: String, Codable, Sendable, CaseIterable {
-    case url = "url", port = "port", healthURL = "health_url", description = "description", labels = "labels"
+    case url = "url"
+    case port = "port"
+    case healthURL = "health_url"
+    case description = "description"
+    case labels = "labels"
 }
 
 /// One service, as stored and served. Probe results live in `lastProbe`; the `health_status`,
@@ -129,21 +149,42 @@ public struct ServiceRecord: Codable, Sendable, Equatable {
     /// out so that renaming a property cannot change the on-disk format. `lastProbe` is only read (schema 1 kept
     /// it inside the record; the 1 → 2 migration moves it out); since schema 2 it is stored in `probes`.
     enum CodingKeys: String, CodingKey {
-        case id = "id", name = "name", url = "url", status = "status", port = "port", description = "description"
-        case healthURL = "healthURL", source = "source", unit = "unit", activeState = "activeState", subState = "subState"
-        case ports = "ports", labels = "labels", probeIntervalSeconds = "probeIntervalSeconds"
-        case probeTimeoutSeconds = "probeTimeoutSeconds", followRedirects = "followRedirects", lastProbe = "lastProbe"
-        case createdAt = "createdAt", updatedAt = "updatedAt", userOwned = "userOwned", ttlSeconds = "ttlSeconds"
-        case heartbeat = "heartbeat", rise = "rise", fall = "fall", deregisterAfterSeconds = "deregisterAfterSeconds"
+        case id = "id"
+        case name = "name"
+        case url = "url"
+        case status = "status"
+        case port = "port"
+        case description = "description"
+        case healthURL = "healthURL"
+        case source = "source"
+        case unit = "unit"
+        case activeState = "activeState"
+        case subState = "subState"
+        case ports = "ports"
+        case labels = "labels"
+        case probeIntervalSeconds = "probeIntervalSeconds"
+        case probeTimeoutSeconds = "probeTimeoutSeconds"
+        case followRedirects = "followRedirects"
+        case lastProbe = "lastProbe"
+        case createdAt = "createdAt"
+        case updatedAt = "updatedAt"
+        case userOwned = "userOwned"
+        case ttlSeconds = "ttlSeconds"
+        case heartbeat = "heartbeat"
+        case rise = "rise"
+        case fall = "fall"
+        case deregisterAfterSeconds = "deregisterAfterSeconds"
         case tcpCheckPort = "tcpCheckPort"
     }
 
-    public init(id: Int, name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
-                description: String? = nil, healthURL: String? = nil, source: ServiceSource = .api,
-                unit: String? = nil, activeState: String? = nil, subState: String? = nil, ports: [Int] = [],
-                labels: [String: String] = [:], probeIntervalSeconds: Double? = nil, probeTimeoutSeconds: Double? = nil,
-                followRedirects: Bool = false, lastProbe: ProbeResult? = nil, createdAt: Date, updatedAt: Date,
-                userOwned: Set<UserOwnedField> = []) {
+    public init(
+        id: Int, name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
+        description: String? = nil, healthURL: String? = nil, source: ServiceSource = .api,
+        unit: String? = nil, activeState: String? = nil, subState: String? = nil, ports: [Int] = [],
+        labels: [String: String] = [:], probeIntervalSeconds: Double? = nil, probeTimeoutSeconds: Double? = nil,
+        followRedirects: Bool = false, lastProbe: ProbeResult? = nil, createdAt: Date, updatedAt: Date,
+        userOwned: Set<UserOwnedField> = []
+    ) {
         self.id = id
         self.name = name
         self.url = url
@@ -194,40 +235,82 @@ extension ServiceRecord {
     /// The API representation (SPEC §1), keys in a stable order.
     public func writeJSON(to w: inout JSONWriter) {
         w.beginObject()
-        w.key("id"); w.int(id)
-        w.key("name"); w.string(name)
-        w.key("url"); w.optional(url)
-        w.key("status"); w.string(status.rawValue)
-        w.key("port"); w.optional(port)
-        w.key("last_health_check"); w.optional(lastHealthCheck)
-        w.key("health_status"); w.string(healthStatus.rawValue)
-        w.key("description"); w.optional(description)
-        w.key("health_url"); w.optional(healthURL)
-        w.key("source"); w.string(source.rawValue)
-        w.key("unit"); w.optional(unit)
-        w.key("active_state"); w.optional(activeState)
-        w.key("sub_state"); w.optional(subState)
-        w.key("ports"); w.beginArray(); for p in ports { w.comma(); w.int(p) }; w.endArray()
-        w.key("labels"); w.beginObject()
-        if labels.count == 1, let (k, v) = labels.first { w.key(k); w.string(v) } else {
-            for (k, v) in labels.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+        w.key("id")
+        w.int(id)
+        w.key("name")
+        w.string(name)
+        w.key("url")
+        w.optional(url)
+        w.key("status")
+        w.string(status.rawValue)
+        w.key("port")
+        w.optional(port)
+        w.key("last_health_check")
+        w.optional(lastHealthCheck)
+        w.key("health_status")
+        w.string(healthStatus.rawValue)
+        w.key("description")
+        w.optional(description)
+        w.key("health_url")
+        w.optional(healthURL)
+        w.key("source")
+        w.string(source.rawValue)
+        w.key("unit")
+        w.optional(unit)
+        w.key("active_state")
+        w.optional(activeState)
+        w.key("sub_state")
+        w.optional(subState)
+        w.key("ports")
+        w.beginArray()
+        for p in ports {
+            w.comma()
+            w.int(p)
+        }
+        w.endArray()
+        w.key("labels")
+        w.beginObject()
+        if labels.count == 1, let (k, v) = labels.first {
+            w.key(k)
+            w.string(v)
+        } else {
+            for (k, v) in labels.sorted(by: { $0.key < $1.key }) {
+                w.key(k)
+                w.string(v)
+            }
         }
         w.endObject()
-        w.key("probe_interval_seconds"); w.optional(probeIntervalSeconds)
-        w.key("probe_timeout_seconds"); w.optional(probeTimeoutSeconds)
-        w.key("follow_redirects"); w.bool(followRedirects)
-        w.key("last_status_code"); w.optional(lastStatusCode)
-        w.key("last_response_time_ms"); w.optional(lastResponseTimeMs)
-        w.key("last_error"); w.optional(lastError)
-        w.key("checks"); w.beginArray()
-        for check in checks { w.comma(); check.writeJSON(to: &w) }
+        w.key("probe_interval_seconds")
+        w.optional(probeIntervalSeconds)
+        w.key("probe_timeout_seconds")
+        w.optional(probeTimeoutSeconds)
+        w.key("follow_redirects")
+        w.bool(followRedirects)
+        w.key("last_status_code")
+        w.optional(lastStatusCode)
+        w.key("last_response_time_ms")
+        w.optional(lastResponseTimeMs)
+        w.key("last_error")
+        w.optional(lastError)
+        w.key("checks")
+        w.beginArray()
+        for check in checks {
+            w.comma()
+            check.writeJSON(to: &w)
+        }
         w.endArray()
-        w.key("ttl_seconds"); w.optional(ttlSeconds)
-        w.key("rise"); w.optional(rise)
-        w.key("fall"); w.optional(fall)
-        w.key("deregister_after_seconds"); w.optional(deregisterAfterSeconds)
-        w.key("created_at"); w.timestamp(createdAt)
-        w.key("updated_at"); w.timestamp(updatedAt)
+        w.key("ttl_seconds")
+        w.optional(ttlSeconds)
+        w.key("rise")
+        w.optional(rise)
+        w.key("fall")
+        w.optional(fall)
+        w.key("deregister_after_seconds")
+        w.optional(deregisterAfterSeconds)
+        w.key("created_at")
+        w.timestamp(createdAt)
+        w.key("updated_at")
+        w.timestamp(updatedAt)
         w.endObject()
     }
 

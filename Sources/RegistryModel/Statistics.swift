@@ -35,8 +35,10 @@ public struct ScanStatistics: Sendable, Equatable {
     /// Seconds between scans of the loop (`--scan-interval`), 0 when scans run on demand only.
     public var intervalSeconds: Double?
 
-    public init(lastDurationSeconds: Double? = nil, lastScanAt: Date? = nil, errorsTotal: UInt64 = 0, lastError: String? = nil,
-                intervalSeconds: Double? = nil) {
+    public init(
+        lastDurationSeconds: Double? = nil, lastScanAt: Date? = nil, errorsTotal: UInt64 = 0, lastError: String? = nil,
+        intervalSeconds: Double? = nil
+    ) {
         self.lastDurationSeconds = lastDurationSeconds
         self.lastScanAt = lastScanAt
         self.errorsTotal = errorsTotal

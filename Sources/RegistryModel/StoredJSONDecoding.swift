@@ -45,7 +45,8 @@ package enum StoredJSON {
         if !parser.take(UInt8(ascii: "}")) {
             repeat {
                 guard parser.peek() == UInt8(ascii: "\""), case .string(let key)? = try? parser.value(),
-                      parser.take(UInt8(ascii: ":")), member(&parser, key) else { return false }
+                    parser.take(UInt8(ascii: ":")), member(&parser, key)
+                else { return false }
             } while parser.take(UInt8(ascii: ","))
             guard parser.take(UInt8(ascii: "}")) else { return false }
         }
@@ -159,27 +160,29 @@ extension ServiceRecord: StoredJSONDecodable {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let id = o.required(K.id, V.int), let name = o.required(K.name, V.string),
-              let url = o.optional(K.url, V.string), let status: ServiceStatus = o.required(K.status, V.raw),
-              let port = o.optional(K.port, V.int), let description = o.optional(K.description, V.string),
-              let healthURL = o.optional(K.healthURL, V.string), let source: ServiceSource = o.required(K.source, V.raw),
-              let unit = o.optional(K.unit, V.string), let activeState = o.optional(K.activeState, V.string),
-              let subState = o.optional(K.subState, V.string), let ports = o.required(K.ports, { V.array($0, V.int) }),
-              let labels = o.required(K.labels, V.stringDictionary),
-              let probeIntervalSeconds = o.optional(K.probeIntervalSeconds, V.double),
-              let probeTimeoutSeconds = o.optional(K.probeTimeoutSeconds, V.double),
-              let followRedirects = o.required(K.followRedirects, V.bool),
-              let lastProbe: ProbeResult? = o.optional(K.lastProbe, V.object),
-              let createdAt = o.required(K.createdAt, V.date), let updatedAt = o.required(K.updatedAt, V.date),
-              let userOwned = o.required(K.userOwned, { V.array($0, V.raw as (JSONValue) -> UserOwnedField?) }),
-              let ttlSeconds = o.optional(K.ttlSeconds, V.int), let heartbeat: Heartbeat? = o.optional(K.heartbeat, V.object),
-              let rise = o.optional(K.rise, V.int), let fall = o.optional(K.fall, V.int),
-              let deregisterAfterSeconds = o.optional(K.deregisterAfterSeconds, V.int),
-              let tcpCheckPort = o.optional(K.tcpCheckPort, V.int) else { return nil }
-        self.init(id: id, name: name, url: url, status: status, port: port, description: description, healthURL: healthURL,
-                  source: source, unit: unit, activeState: activeState, subState: subState, ports: ports, labels: labels,
-                  probeIntervalSeconds: probeIntervalSeconds, probeTimeoutSeconds: probeTimeoutSeconds,
-                  followRedirects: followRedirects, lastProbe: lastProbe, createdAt: createdAt, updatedAt: updatedAt,
-                  userOwned: Set(userOwned))
+            let url = o.optional(K.url, V.string), let status: ServiceStatus = o.required(K.status, V.raw),
+            let port = o.optional(K.port, V.int), let description = o.optional(K.description, V.string),
+            let healthURL = o.optional(K.healthURL, V.string), let source: ServiceSource = o.required(K.source, V.raw),
+            let unit = o.optional(K.unit, V.string), let activeState = o.optional(K.activeState, V.string),
+            let subState = o.optional(K.subState, V.string), let ports = o.required(K.ports, { V.array($0, V.int) }),
+            let labels = o.required(K.labels, V.stringDictionary),
+            let probeIntervalSeconds = o.optional(K.probeIntervalSeconds, V.double),
+            let probeTimeoutSeconds = o.optional(K.probeTimeoutSeconds, V.double),
+            let followRedirects = o.required(K.followRedirects, V.bool),
+            let lastProbe: ProbeResult? = o.optional(K.lastProbe, V.object),
+            let createdAt = o.required(K.createdAt, V.date), let updatedAt = o.required(K.updatedAt, V.date),
+            let userOwned = o.required(K.userOwned, { V.array($0, V.raw as (JSONValue) -> UserOwnedField?) }),
+            let ttlSeconds = o.optional(K.ttlSeconds, V.int), let heartbeat: Heartbeat? = o.optional(K.heartbeat, V.object),
+            let rise = o.optional(K.rise, V.int), let fall = o.optional(K.fall, V.int),
+            let deregisterAfterSeconds = o.optional(K.deregisterAfterSeconds, V.int),
+            let tcpCheckPort = o.optional(K.tcpCheckPort, V.int)
+        else { return nil }
+        self.init(
+            id: id, name: name, url: url, status: status, port: port, description: description, healthURL: healthURL,
+            source: source, unit: unit, activeState: activeState, subState: subState, ports: ports, labels: labels,
+            probeIntervalSeconds: probeIntervalSeconds, probeTimeoutSeconds: probeTimeoutSeconds,
+            followRedirects: followRedirects, lastProbe: lastProbe, createdAt: createdAt, updatedAt: updatedAt,
+            userOwned: Set(userOwned))
         self.ttlSeconds = ttlSeconds
         self.heartbeat = heartbeat
         self.rise = rise
@@ -194,12 +197,14 @@ extension ProbeResult: StoredJSONDecodable {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let finishedAt = o.required(K.finishedAt, V.date), let healthy = o.required(K.healthy, V.bool),
-              let statusCode = o.optional(K.statusCode, V.int), let totalSeconds = o.required(K.totalSeconds, V.double),
-              let phases: ProbePhases = o.required(K.phases, V.object),
-              let certificateExpiry = o.optional(K.certificateExpiry, V.date), let error = o.optional(K.error, V.string),
-              let settled = o.optional(K.settled, V.bool), let streak = o.optional(K.streak, V.int) else { return nil }
-        self.init(finishedAt: finishedAt, healthy: healthy, statusCode: statusCode, totalSeconds: totalSeconds, phases: phases,
-                  certificateExpiry: certificateExpiry, error: error)
+            let statusCode = o.optional(K.statusCode, V.int), let totalSeconds = o.required(K.totalSeconds, V.double),
+            let phases: ProbePhases = o.required(K.phases, V.object),
+            let certificateExpiry = o.optional(K.certificateExpiry, V.date), let error = o.optional(K.error, V.string),
+            let settled = o.optional(K.settled, V.bool), let streak = o.optional(K.streak, V.int)
+        else { return nil }
+        self.init(
+            finishedAt: finishedAt, healthy: healthy, statusCode: statusCode, totalSeconds: totalSeconds, phases: phases,
+            certificateExpiry: certificateExpiry, error: error)
         self.settled = settled
         self.streak = streak
     }
@@ -210,8 +215,9 @@ extension ProbePhases: StoredJSONDecodable {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let resolve = o.required(K.resolve, V.double), let connect = o.required(K.connect, V.double),
-              let tls = o.required(K.tls, V.double), let processing = o.required(K.processing, V.double),
-              let transfer = o.required(K.transfer, V.double) else { return nil }
+            let tls = o.required(K.tls, V.double), let processing = o.required(K.processing, V.double),
+            let transfer = o.required(K.transfer, V.double)
+        else { return nil }
         self.init(resolve: resolve, connect: connect, tls: tls, processing: processing, transfer: transfer)
     }
 }
@@ -221,7 +227,8 @@ extension Heartbeat: StoredJSONDecodable {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let at = o.required(K.at, V.date), let status: CheckStatus = o.required(K.status, V.raw),
-              let output = o.optional(K.output, V.string), let expired = o.optional(K.expired, V.bool) else { return nil }
+            let output = o.optional(K.output, V.string), let expired = o.optional(K.expired, V.bool)
+        else { return nil }
         self.init(at: at, status: status, output: output, expired: expired)
     }
 }
@@ -231,8 +238,9 @@ extension HistoryEvent: StoredJSONDecodable {
         typealias K = CodingKeys
         typealias V = StoredJSONValue
         guard let at = o.required(K.at, V.date), let kind: Kind = o.required(K.kind, V.raw),
-              let from = o.required(K.from, V.string), let to = o.required(K.to, V.string),
-              let detail = o.optional(K.detail, V.string) else { return nil }
+            let from = o.required(K.from, V.string), let to = o.required(K.to, V.string),
+            let detail = o.optional(K.detail, V.string)
+        else { return nil }
         self.init(at: at, kind: kind, from: from, to: to, detail: detail)
     }
 }
@@ -263,11 +271,32 @@ extension ServiceRecord {
         typealias S = StoredJSON
         typealias V = StoredJSONValue
         // nil: the key was not seen; an optional's `.some(nil)`: it was null.
-        var id: Int?, name: String?, url: String??, status: ServiceStatus?, port: Int??, description: String??
-        var healthURL: String??, source: ServiceSource?, unit: String??, activeState: String??, subState: String??
-        var ports: [Int]?, labels: [String: String]?, probeIntervalSeconds: Double??, probeTimeoutSeconds: Double??
-        var followRedirects: Bool?, lastProbe: ProbeResult??, createdAt: Date?, updatedAt: Date?, userOwned: [UserOwnedField]?
-        var ttlSeconds: Int??, heartbeat: Heartbeat??, rise: Int??, fall: Int??, deregisterAfterSeconds: Int??, tcpCheckPort: Int??
+        var id: Int?
+        var name: String?
+        var url: String??
+        var status: ServiceStatus?
+        var port: Int??
+        var description: String??
+        var healthURL: String??
+        var source: ServiceSource?
+        var unit: String??
+        var activeState: String??
+        var subState: String??
+        var ports: [Int]?
+        var labels: [String: String]?
+        var probeIntervalSeconds: Double??
+        var probeTimeoutSeconds: Double??
+        var followRedirects: Bool?
+        var lastProbe: ProbeResult??
+        var createdAt: Date?
+        var updatedAt: Date?
+        var userOwned: [UserOwnedField]?
+        var ttlSeconds: Int??
+        var heartbeat: Heartbeat??
+        var rise: Int??
+        var fall: Int??
+        var deregisterAfterSeconds: Int??
+        var tcpCheckPort: Int??
         var unknown: [String] = []
         let walked = S.walk(bytes) { p, key in
             guard let known = CodingKeys(stringValue: key) else { return S.skip(&p, key, &unknown) }
@@ -301,13 +330,15 @@ extension ServiceRecord {
             }
         }
         guard walked, let id, let name, let status, let source, let ports, let labels, let followRedirects, let createdAt,
-              let updatedAt, let userOwned else { return nil }
-        var record = ServiceRecord(id: id, name: name, url: url ?? nil, status: status, port: port ?? nil,
-                                   description: description ?? nil, healthURL: healthURL ?? nil, source: source, unit: unit ?? nil,
-                                   activeState: activeState ?? nil, subState: subState ?? nil, ports: ports, labels: labels,
-                                   probeIntervalSeconds: probeIntervalSeconds ?? nil, probeTimeoutSeconds: probeTimeoutSeconds ?? nil,
-                                   followRedirects: followRedirects, lastProbe: lastProbe ?? nil, createdAt: createdAt,
-                                   updatedAt: updatedAt, userOwned: Set(userOwned))
+            let updatedAt, let userOwned
+        else { return nil }
+        var record = ServiceRecord(
+            id: id, name: name, url: url ?? nil, status: status, port: port ?? nil,
+            description: description ?? nil, healthURL: healthURL ?? nil, source: source, unit: unit ?? nil,
+            activeState: activeState ?? nil, subState: subState ?? nil, ports: ports, labels: labels,
+            probeIntervalSeconds: probeIntervalSeconds ?? nil, probeTimeoutSeconds: probeTimeoutSeconds ?? nil,
+            followRedirects: followRedirects, lastProbe: lastProbe ?? nil, createdAt: createdAt,
+            updatedAt: updatedAt, userOwned: Set(userOwned))
         record.ttlSeconds = ttlSeconds ?? nil
         record.heartbeat = heartbeat ?? nil
         record.rise = rise ?? nil
@@ -322,8 +353,15 @@ extension ProbeResult {
     package static func streamed(_ bytes: [UInt8]) -> ProbeResult? {
         typealias S = StoredJSON
         typealias V = StoredJSONValue
-        var finishedAt: Date?, healthy: Bool?, statusCode: Int??, totalSeconds: Double?, phases: ProbePhases?
-        var certificateExpiry: Date??, error: String??, settled: Bool??, streak: Int??
+        var finishedAt: Date?
+        var healthy: Bool?
+        var statusCode: Int??
+        var totalSeconds: Double?
+        var phases: ProbePhases?
+        var certificateExpiry: Date??
+        var error: String??
+        var settled: Bool??
+        var streak: Int??
         var unknown: [String] = []
         let walked = S.walk(bytes) { p, key in
             guard let known = CodingKeys(stringValue: key) else { return S.skip(&p, key, &unknown) }
@@ -340,8 +378,9 @@ extension ProbeResult {
             }
         }
         guard walked, let finishedAt, let healthy, let totalSeconds, let phases else { return nil }
-        var probe = ProbeResult(finishedAt: finishedAt, healthy: healthy, statusCode: statusCode ?? nil, totalSeconds: totalSeconds,
-                                phases: phases, certificateExpiry: certificateExpiry ?? nil, error: error ?? nil)
+        var probe = ProbeResult(
+            finishedAt: finishedAt, healthy: healthy, statusCode: statusCode ?? nil, totalSeconds: totalSeconds,
+            phases: phases, certificateExpiry: certificateExpiry ?? nil, error: error ?? nil)
         probe.settled = settled ?? nil
         probe.streak = streak ?? nil
         return probe

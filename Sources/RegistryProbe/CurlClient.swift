@@ -31,8 +31,10 @@ public enum CurlClient {
         public let description: String
     }
 
-    public static func perform(method: String, url: String, body: [UInt8]? = nil, headers: [String] = [],
-                               tls: TLSOptions = TLSOptions(), timeout: Double = 30) throws -> Response {
+    public static func perform(
+        method: String, url: String, body: [UInt8]? = nil, headers: [String] = [],
+        tls: TLSOptions = TLSOptions(), timeout: Double = 30
+    ) throws -> Response {
         _ = CurlMulti.globalInit
         guard let h = curl_easy_init() else { throw Failure(description: "curl_easy_init failed") }
         defer { curl_easy_cleanup(h) }
@@ -49,7 +51,9 @@ public enum CurlClient {
         sr_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, max(1, Int(timeout * 1000)))
         if let body {
             sr_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            _ = body.withUnsafeBytes { sr_easy_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer))) }
+            _ = body.withUnsafeBytes {
+                sr_easy_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            }
         } else if method == "POST" || method == "PUT" {
             sr_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, 0)
             sr_easy_setopt_string(h, CURLOPT_COPYPOSTFIELDS, "")

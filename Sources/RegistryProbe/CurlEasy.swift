@@ -139,7 +139,9 @@ package final class CurlEasy {
 
 /// Opens the socket libcurl asks for, unless the address is link-local and the probe does not allow it:
 /// then no socket is created, so nothing is ever sent there (libcurl reports a failed connect).
-private func curlEasyOpenSocket(_ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+private func curlEasyOpenSocket(_ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>?)
+    -> curl_socket_t
+{
     guard let context, let address else { return CURL_SOCKET_BAD }
     let easy = Unmanaged<CurlEasy>.fromOpaque(context).takeUnretainedValue()
     if !easy.allowLinkLocal, let socketAddress = sr_curl_sockaddr_address(address), LinkLocal.isLinkLocal(UnsafePointer(socketAddress)) {

@@ -36,7 +36,8 @@ public final class Deregistration: Sendable {
             var seen: [Int: Date] = [:]
             for entry in snapshot.entries.values {
                 guard let after = entry.record.deregisterAfterSeconds, entry.record.source == .api,
-                      entry.record.healthStatus == .unhealthy else { continue }
+                    entry.record.healthStatus == .unhealthy
+                else { continue }
                 let id = entry.record.id
                 let since = s.unhealthySince[id] ?? now
                 seen[id] = since
@@ -60,10 +61,12 @@ public final class Deregistration: Sendable {
             for record in deleted { s.unhealthySince[record.id] = nil }
         }
         for record in deleted {
-            logger.notice("service deregistered after being unhealthy too long", metadata: [
-                "id": "\(record.id)", "name": "\(record.name)",
-                "deregister_after_seconds": "\(record.deregisterAfterSeconds ?? 0)", "last_error": "\(record.lastError ?? "")",
-            ])
+            logger.notice(
+                "service deregistered after being unhealthy too long",
+                metadata: [
+                    "id": "\(record.id)", "name": "\(record.name)",
+                    "deregister_after_seconds": "\(record.deregisterAfterSeconds ?? 0)", "last_error": "\(record.lastError ?? "")",
+                ])
         }
         return deleted.map(\.id)
     }

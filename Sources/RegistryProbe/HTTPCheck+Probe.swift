@@ -19,8 +19,9 @@ extension HTTPCheck {
     /// should switch to a TCP check of that port.
     static func shouldSwitchToTCP(_ record: ServiceRecord, probedURL: String, outcome: CurlOutcome) -> Bool {
         guard record.source == .systemd, record.healthURL == nil, record.ttlSeconds == nil, record.tcpFallbackPort == nil,
-              !record.userOwned.contains(.url), let port = record.port, let url = record.url, url == probedURL,
-              url == discoveredURL(port: port) else { return false }
+            !record.userOwned.contains(.url), let port = record.port, let url = record.url, url == probedURL,
+            url == discoveredURL(port: port)
+        else { return false }
         // The connection was made (libcurl reports a connect time), then the exchange failed.
         return notHTTPCodes.contains(outcome.code) && outcome.connectMicros > 0
     }

@@ -42,9 +42,11 @@ public final class HealthProber: Service, ServiceProber {
 
     public func run() async throws {
         engine.start()
-        logger.info("prober started", metadata: [
-            "interval": "\(settings.interval)", "timeout": "\(settings.timeout)", "concurrency": "\(settings.concurrency)",
-        ])
+        logger.info(
+            "prober started",
+            metadata: [
+                "interval": "\(settings.interval)", "timeout": "\(settings.timeout)", "concurrency": "\(settings.concurrency)",
+            ])
         try? await cancelWhenGracefulShutdown {
             var flushes = 0
             while true {
@@ -94,7 +96,7 @@ public final class HealthProber: Service, ServiceProber {
 
     static func releaseFreedMemory() {
         #if os(Linux)
-        _ = mallocTrim(0)
+            _ = mallocTrim(0)
         #endif
     }
 

@@ -50,8 +50,10 @@ public enum LinkLocal {
     /// The validation issue for a URL field whose host is a link-local address, or nil.
     package static func issue(url: String?, field: String) -> ValidationIssue? {
         guard let url, let host = URLComponents(string: url)?.host, isLinkLocal(host: host) else { return nil }
-        return .body(field, "\(field) points to a link-local address (169.254.0.0/16, fe80::/10), which the prober refuses "
-                     + "(start the registry with --probe-allow-link-local to allow it)", type: "value_error")
+        return .body(
+            field,
+            "\(field) points to a link-local address (169.254.0.0/16, fe80::/10), which the prober refuses "
+                + "(start the registry with --probe-allow-link-local to allow it)", type: "value_error")
     }
 
     /// 422 when a patch's `url` or `health_url` is a literal link-local address.

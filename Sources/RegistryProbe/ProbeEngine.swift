@@ -53,8 +53,10 @@ final class ProbeEngine: Sendable {
     private let inbox = Mutex(Inbox())
     private let multi: UncheckedBox<CurlMulti>
 
-    init(store: ServiceStore, settings: ProbeSettings, statistics: ProbeStatisticsRecorder, logger: Logger,
-         onResult: @escaping @Sendable (Int, Bool) -> Void) {
+    init(
+        store: ServiceStore, settings: ProbeSettings, statistics: ProbeStatisticsRecorder, logger: Logger,
+        onResult: @escaping @Sendable (Int, Bool) -> Void
+    ) {
         self.store = store
         self.settings = settings
         self.statistics = statistics
@@ -113,7 +115,10 @@ final class ProbeEngine: Sendable {
                 inbox.exited = continuation
                 return false
             }
-            if resumeNow { continuation.resume(); return }
+            if resumeNow {
+                continuation.resume()
+                return
+            }
             multi.value.wakeup()
             BlockingWork.queue.asyncAfter(deadline: .now() + Self.stopWaitSeconds) { [self] in
                 let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in
@@ -121,8 +126,9 @@ final class ProbeEngine: Sendable {
                     return inbox.exited
                 }
                 guard let waiter else { return }
-                logger.error("prober thread did not stop in time; shutting down without it",
-                             metadata: ["seconds": "\(Self.stopWaitSeconds)"])
+                logger.error(
+                    "prober thread did not stop in time; shutting down without it",
+                    metadata: ["seconds": "\(Self.stopWaitSeconds)"])
                 waiter.resume()
             }
         }
@@ -300,8 +306,10 @@ private final class ProbeLoop {
             if transfers.count < concurrency && waitingChecks.isEmpty {
                 start(id, request, kind: .check(reply))
             } else if waitingChecks.count < concurrency {
-                waitingChecks.append(WaitingCheck(id: id, request: request, reply: reply, arrived: now,
-                                                  deadline: now + request.timeoutSeconds))
+                waitingChecks.append(
+                    WaitingCheck(
+                        id: id, request: request, reply: reply, arrived: now,
+                        deadline: now + request.timeoutSeconds))
             } else {
                 reply.resume(throwing: busy(request))
             }
@@ -344,7 +352,8 @@ private final class ProbeLoop {
         let outcome = transfer.easy.outcome(code: code)
         recycle(transfer.easy)
         let finishedAt = Date()
-        var result = transfer.request.isTCP
+        var result =
+            transfer.request.isTCP
             ? TCPCheck.result(outcome, finishedAt: finishedAt, timeoutSeconds: transfer.request.timeoutSeconds)
             : outcome.result(finishedAt: finishedAt, timeoutSeconds: transfer.request.timeoutSeconds)
         let store = engine.engineStore
@@ -352,9 +361,10 @@ private final class ProbeLoop {
         // A discovered port that answered but not in HTTP switches to a TCP check of that port (SPEC §9): no
         // false failure is stored, the TCP check runs at once (a `check` waits for it).
         if let before, before.probeTarget == transfer.request.url,
-           HTTPCheck.shouldSwitchToTCP(before, probedURL: transfer.request.url, outcome: outcome),
-           let switched = switchToTCP(before, reason: result.error),
-           let request = ProbeRequest(record: switched, settings: engine.engineSettings) {
+            HTTPCheck.shouldSwitchToTCP(before, probedURL: transfer.request.url, outcome: outcome),
+            let switched = switchToTCP(before, reason: result.error),
+            let request = ProbeRequest(record: switched, settings: engine.engineSettings)
+        {
             if case .check = transfer.kind {
                 start(transfer.id, request, kind: transfer.kind)
             } else {
@@ -364,8 +374,9 @@ private final class ProbeLoop {
         }
         if let before {
             let settings = engine.engineSettings
-            result = FlapDamping.apply(result, previous: before.lastProbe, rise: before.rise ?? settings.rise,
-                                       fall: before.fall ?? settings.fall)
+            result = FlapDamping.apply(
+                result, previous: before.lastProbe, rise: before.rise ?? settings.rise,
+                fall: before.fall ?? settings.fall)
         }
         // A result for a target the record no longer has is stale (changed while in flight).
         guard let before, before.probeTarget == transfer.request.url, let updated = store.setProbeResult(id: transfer.id, result) else {
@@ -377,7 +388,8 @@ private final class ProbeLoop {
         finished.append((transfer.id, result.healthy))
         store.rollups.add(id: transfer.id, at: result.finishedAt, healthy: result.healthy, ms: result.totalSeconds * 1000)
         // A health transition went to the history with the result (`setProbeResult`).
-        var changed = before.healthStatus != updated.healthStatus || before.lastProbe?.statusCode != result.statusCode
+        var changed =
+            before.healthStatus != updated.healthStatus || before.lastProbe?.statusCode != result.statusCode
             || before.lastProbe?.error != result.error
         if case .check = transfer.kind { changed = true }
         engine.deliver(id: transfer.id, changed: changed)
@@ -394,9 +406,11 @@ private final class ProbeLoop {
             return txn.record(id: record.id)
         }
         guard let switched = switched ?? nil else { return nil }
-        engine.engineLogger.info("discovered port does not speak HTTP; checking it over TCP", metadata: [
-            "id": "\(record.id)", "name": "\(record.name)", "port": "\(record.port ?? 0)", "http_error": "\(reason ?? "")",
-        ])
+        engine.engineLogger.info(
+            "discovered port does not speak HTTP; checking it over TCP",
+            metadata: [
+                "id": "\(record.id)", "name": "\(record.name)", "port": "\(record.port ?? 0)", "http_error": "\(reason ?? "")",
+            ])
         return switched
     }
 
@@ -425,14 +439,18 @@ private final class ProbeLoop {
         guard !startLags.isEmpty || !finished.isEmpty || now - lastPublish >= 0.5 else { return }
         lastPublish = now
         let overdue = nextDue.map { max(0, now - $0) } ?? 0
-        if let window = engine.engineStatistics.record(now: now, startLags: startLags, finished: finished,
-                                                       headOverdue: overdue, inFlight: transfers.count) {
-            engine.engineLogger.debug("probe window", metadata: [
-                "seconds": "\(ProbeStatisticsRecorder.windowSeconds)", "started": "\(window.started)",
-                "finished": "\(window.finished)", "failed": "\(window.failed)",
-                "lag_p50": "\(window.lagP50)", "lag_p99": "\(window.lagP99)", "lag_max": "\(window.lagMax)",
-                "in_flight": "\(transfers.count)", "services": "\(schedule.count)",
-            ])
+        if let window = engine.engineStatistics.record(
+            now: now, startLags: startLags, finished: finished,
+            headOverdue: overdue, inFlight: transfers.count)
+        {
+            engine.engineLogger.debug(
+                "probe window",
+                metadata: [
+                    "seconds": "\(ProbeStatisticsRecorder.windowSeconds)", "started": "\(window.started)",
+                    "finished": "\(window.finished)", "failed": "\(window.failed)",
+                    "lag_p50": "\(window.lagP50)", "lag_p99": "\(window.lagP99)", "lag_max": "\(window.lagMax)",
+                    "in_flight": "\(transfers.count)", "services": "\(schedule.count)",
+                ])
         }
         startLags.removeAll(keepingCapacity: true)
         finished.removeAll(keepingCapacity: true)

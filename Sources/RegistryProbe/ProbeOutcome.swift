@@ -80,9 +80,10 @@ extension CurlOutcome {
         } else {
             error = failureReason(timeoutSeconds: timeoutSeconds)
         }
-        return ProbeResult(finishedAt: finishedAt, healthy: error == nil, statusCode: complete ? status : nil,
-                           totalSeconds: Double(totalMicros) / 1_000_000, phases: phases,
-                           certificateExpiry: leafCertificateExpiry, error: error.map { URLCredentials.redacted($0) })
+        return ProbeResult(
+            finishedAt: finishedAt, healthy: error == nil, statusCode: complete ? status : nil,
+            totalSeconds: Double(totalMicros) / 1_000_000, phases: phases,
+            certificateExpiry: leafCertificateExpiry, error: error.map { URLCredentials.redacted($0) })
     }
 
     func failureReason(timeoutSeconds: Double) -> String {
@@ -133,7 +134,8 @@ extension CurlOutcome {
     /// The leaf certificate's "Expire date" (libcurl lists the chain leaf first).
     var leafCertificateExpiry: Date? {
         guard let leaf = certificates.first,
-              let line = leaf.first(where: { $0.hasPrefix("Expire date:") }) else { return nil }
+            let line = leaf.first(where: { $0.hasPrefix("Expire date:") })
+        else { return nil }
         return Self.parseCertificateDate(String(line.dropFirst("Expire date:".count)))
     }
 
@@ -141,11 +143,13 @@ extension CurlOutcome {
     static func parseCertificateDate(_ text: String) -> Date? {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard parts.count == 5, parts[4] == "GMT",
-              let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].firstIndex(of: String(parts[0])),
-              let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
+            let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].firstIndex(of: String(parts[0])),
+            let day = Int(parts[1]), let year = Int(parts[3])
+        else { return nil }
         let clock = parts[2].split(separator: ":").map { Int($0) }
         guard clock.count == 3, let hour = clock[0], let minute = clock[1], let second = clock[2],
-              (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second) else { return nil }
+            (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
+        else { return nil }
         var components = DateComponents()
         components.year = year
         components.month = month + 1

@@ -36,8 +36,9 @@ struct ProbeRequest: Sendable, Equatable {
     /// The probe of `record` with the global defaults, or nil when it has nothing to probe (SPEC §3).
     init?(record: ServiceRecord, settings: ProbeSettings) {
         guard let target = record.probeTarget, !target.isEmpty else { return nil }
-        self.init(url: target, timeoutSeconds: settings.defaults.timeout(for: record),
-                  followRedirects: record.followRedirects, caFile: settings.caFile)
+        self.init(
+            url: target, timeoutSeconds: settings.defaults.timeout(for: record),
+            followRedirects: record.followRedirects, caFile: settings.caFile)
         allowLinkLocal = settings.allowLinkLocal
         resolveOverrides = settings.resolveOverrides
     }

@@ -13,10 +13,12 @@ extension TCPCheck {
     package static func result(_ outcome: CurlOutcome, finishedAt: Date, timeoutSeconds: Double) -> ProbeResult {
         let connected = outcome.code == CurlCode.ok
         let micros = outcome.connectMicros > 0 ? outcome.connectMicros : outcome.totalMicros
-        return ProbeResult(finishedAt: finishedAt, healthy: connected, statusCode: nil,
-                           totalSeconds: Double(max(0, micros)) / 1_000_000,
-                           phases: ProbePhases(resolve: Double(max(0, outcome.namelookupMicros)) / 1_000_000,
-                                               connect: Double(max(0, outcome.connectMicros - outcome.namelookupMicros)) / 1_000_000),
-                           error: connected ? nil : outcome.failureReason(timeoutSeconds: timeoutSeconds))
+        return ProbeResult(
+            finishedAt: finishedAt, healthy: connected, statusCode: nil,
+            totalSeconds: Double(max(0, micros)) / 1_000_000,
+            phases: ProbePhases(
+                resolve: Double(max(0, outcome.namelookupMicros)) / 1_000_000,
+                connect: Double(max(0, outcome.connectMicros - outcome.namelookupMicros)) / 1_000_000),
+            error: connected ? nil : outcome.failureReason(timeoutSeconds: timeoutSeconds))
     }
 }

@@ -127,7 +127,8 @@ public final class ChangeLog: Sendable {
             if state.closed { return .closed }
             if since < state.floor || since > state.latest { return .reset(latest: state.latest) }
             // Binary search for the first entry after `since`.
-            var low = state.head, high = state.entries.count
+            var low = state.head
+            var high = state.entries.count
             while low < high {
                 let middle = (low + high) / 2
                 if state.entries[middle].version <= since { low = middle + 1 } else { high = middle }
@@ -182,7 +183,10 @@ public final class ChangeLog: Sendable {
                 let since = at - (state.lastTimingEntry[id] ?? 0)
                 if since >= 1 { due.append(id) } else { wait = min(wait, 1 - since) }
             }
-            for id in due { state.deferredTimings.remove(id); state.lastTimingEntry[id] = nil }
+            for id in due {
+                state.deferredTimings.remove(id)
+                state.lastTimingEntry[id] = nil
+            }
             if !state.deferredTimings.isEmpty { scheduleFlush(&state, after: wait) }
             return due.sorted()
         }

@@ -49,7 +49,8 @@ extension ServiceStore: ServiceRepository {
         try await transaction { txn in
             guard var record = txn.record(id: id) else { throw RegistryError.notFound }
             guard record.ttlSeconds != nil else {
-                throw RegistryError.validation(ValidationFailure([.body(nil, "the service has no TTL check: set ttl_seconds first", type: "value_error")]))
+                throw RegistryError.validation(
+                    ValidationFailure([.body(nil, "the service has no TTL check: set ttl_seconds first", type: "value_error")]))
             }
             record.heartbeat = Heartbeat(at: txn.now, status: status, output: output.map(TTLCheck.boundedOutput))
             try txn.save(record)
@@ -97,7 +98,10 @@ extension ServiceStore: ServiceRepository {
         r.fall = patch.fall.apply(to: r.fall)
         r.deregisterAfterSeconds = patch.deregisterAfterSeconds.apply(to: r.deregisterAfterSeconds)
         if r.deregisterAfterSeconds != nil && r.source != .api {
-            throw RegistryError.validation(ValidationFailure([.body("deregister_after_seconds", "deregister_after_seconds applies to API-registered services only", type: "value_error")]))
+            throw RegistryError.validation(
+                ValidationFailure([
+                    .body("deregister_after_seconds", "deregister_after_seconds applies to API-registered services only", type: "value_error")
+                ]))
         }
         // A TTL check that is new waits ttl_seconds for its first heartbeat; removing the TTL forgets it.
         r.heartbeat = TTLCheck.heartbeatAfterChange(old: existing, new: r, now: now)

@@ -19,7 +19,7 @@ public final class ServiceStore: Sendable {
     public static let schemaVersion: UInt64 = 2
     /// Schema migrations: the closure at index `n` upgrades version `n` to `n + 1`.
     static let migrations: [Int: @Sendable (LMDBTransaction, StoreDatabases) throws -> Void] = [
-        1: moveProbeResultsOutOfRecords,
+        1: moveProbeResultsOutOfRecords
     ]
     /// A service's history keeps its newest events: at most `historyLimit` of them and at most `historyByteLimit`
     /// bytes of stored JSON (SPEC §11; about 1,000 ordinary events, or about 200 whose detail is a 512-character
@@ -46,8 +46,10 @@ public final class ServiceStore: Sendable {
     public let changes: ChangeLog
 
     /// Opens (creating if needed) the store in `directory`.
-    public init(directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
-                housekeeping: StoreHousekeeping = StoreHousekeeping(), changeRetention: ChangeLog.Retention = ChangeLog.Retention()) throws {
+    public init(
+        directory: String, mapSizeBytes: Int = 1 << 30, now: @escaping @Sendable () -> Date = Date.init,
+        housekeeping: StoreHousekeeping = StoreHousekeeping(), changeRetention: ChangeLog.Retention = ChangeLog.Retention()
+    ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let env = try LMDBEnvironment(path: directory, mapSize: mapSizeBytes)
         let dbs = StoreDatabases(
@@ -64,9 +66,10 @@ public final class ServiceStore: Sendable {
         self.now = now
         self.housekeeping = housekeeping
         try Self.migrate(env, dbs)
-        historyKeys = HistoryKeys(next: try env.read { txn in
-            try txn.get(dbs.meta, HistoryKeys.metaKey).flatMap(UInt64.init(bigEndianBytes:))
-        } ?? 1)
+        historyKeys = HistoryKeys(
+            next: try env.read { txn in
+                try txn.get(dbs.meta, HistoryKeys.metaKey).flatMap(UInt64.init(bigEndianBytes:))
+            } ?? 1)
         // Read the stored bytes in one transaction, then decode them on every core: decoding is nearly all of what a
         // start costs (100,000 services: two JSON documents each).
         var probeRows: [(id: Int, bytes: [UInt8])] = []
@@ -85,8 +88,9 @@ public final class ServiceStore: Sendable {
         // In key order, so ascending ids: found by binary search rather than through a 100,000-entry dictionary.
         let probeIDs = probeRows.map(\.id)
         probeRows = []
-        var snapshot = ServiceSnapshot(entries: Dictionary(minimumCapacity: recordRows.count), order: [],
-                                       byName: Dictionary(minimumCapacity: recordRows.count), version: 0)
+        var snapshot = ServiceSnapshot(
+            entries: Dictionary(minimumCapacity: recordRows.count), order: [],
+            byName: Dictionary(minimumCapacity: recordRows.count), version: 0)
         snapshot.order.reserveCapacity(recordRows.count)
         // Only a name that is not ASCII can be keyed otherwise in the name index (ASCII is NFC already).
         var nonASCIINames: [ServiceRecord] = []
@@ -122,8 +126,10 @@ public final class ServiceStore: Sendable {
     }
 
     /// `decodeInParallel`, each value then passed through `transform` on the core that decoded it.
-    static func decodeInParallel<T: StoredJSONDecodable, U: Sendable>(_ documents: [[UInt8]], as type: T.Type,
-                                                                      _ transform: @Sendable (T) -> U) throws -> [U] {
+    static func decodeInParallel<T: StoredJSONDecodable, U: Sendable>(
+        _ documents: [[UInt8]], as type: T.Type,
+        _ transform: @Sendable (T) -> U
+    ) throws -> [U] {
         if documents.isEmpty { return [] }
         let chunks = min(documents.count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
         let results = Mutex<[Int: Result<[U], any Error>]>([:])
@@ -142,7 +148,8 @@ public final class ServiceStore: Sendable {
     /// The probe result of `id` among `results`, whose ids are `ids` in ascending order (the probes database's key
     /// order): a binary search.
     package static func probe(_ id: Int, ids: [Int], results: [ProbeResult]) -> ProbeResult? {
-        var low = 0, high = ids.count
+        var low = 0
+        var high = ids.count
         while low < high {
             let middle = (low + high) / 2
             if ids[middle] < id { low = middle + 1 } else { high = middle }
@@ -176,7 +183,8 @@ public final class ServiceStore: Sendable {
             let stored = try txn.get(dbs.meta, Array("schema_version".utf8)).flatMap(UInt64.init(bigEndianBytes:))
             var version = stored ?? schemaVersion
             if version > schemaVersion {
-                throw StoreOpenError("the data directory was written by a newer service-registry (schema \(version), this build knows \(schemaVersion))")
+                throw StoreOpenError(
+                    "the data directory was written by a newer service-registry (schema \(version), this build knows \(schemaVersion))")
             }
             while version < schemaVersion {
                 try migrations[Int(version)]?(txn, dbs)
@@ -340,8 +348,9 @@ public final class ServiceStore: Sendable {
             let timingsOnly = record.healthStatus == before && previous.map { result.differsOnlyInTimings(from: $0) } ?? false
             changes.append(id: id, kind: timingsOnly ? .timings : .upsert, version: snapshot.version)
             if record.healthStatus != before {
-                let event = HistoryEvent(at: result.finishedAt, kind: .health, from: before.rawValue,
-                                         to: record.healthStatus.rawValue, detail: result.error)
+                let event = HistoryEvent(
+                    at: result.finishedAt, kind: .health, from: before.rawValue,
+                    to: record.healthStatus.rawValue, detail: result.error)
                 let key = historyKeys.next()
                 // Taken inside the snapshot's lock: nobody sees the new health before the event is there.
                 pendingHistory.withLock { $0.append(id: id, key: key, event) }
@@ -391,7 +400,11 @@ public final class ServiceStore: Sendable {
             let prefix = UInt64(id).bigEndianBytes
             try txn.forEach(dbs.history, from: prefix) { key, value in
                 guard key.starts(with: prefix) else { return false }
-                events.append((UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0, try StoredJSON.decode(HistoryEvent.self, from: value, fallback: decoder)))
+                events.append(
+                    (
+                        UInt64(bigEndianBytes: Array(key.dropFirst(prefix.count))) ?? 0,
+                        try StoredJSON.decode(HistoryEvent.self, from: value, fallback: decoder)
+                    ))
                 return true
             }
             return events
@@ -569,8 +582,11 @@ public struct StoreTransaction {
         let oldHealth = old?.healthStatus ?? .unknown
         if oldHealth != record.healthStatus, record.healthStatus != .unknown {
             let reason = record.checks.first(where: { $0.status == .critical })?.output
-            try appendHistory(id: record.id, HistoryEvent(at: now, kind: .health, from: oldHealth.rawValue,
-                                                          to: record.healthStatus.rawValue, detail: reason))
+            try appendHistory(
+                id: record.id,
+                HistoryEvent(
+                    at: now, kind: .health, from: oldHealth.rawValue,
+                    to: record.healthStatus.rawValue, detail: reason))
         }
         // The record and its probe result are saved together, so what memory holds after the commit is on disk.
         try writeProbeResult(id: record.id, record.lastProbe)
@@ -621,7 +637,8 @@ public struct StoreTransaction {
             return true
         }
         // Newest first: keep while both budgets allow (the newest event whatever its size).
-        var keep = 0, bytes = 0
+        var keep = 0
+        var bytes = 0
         for event in events.reversed() {
             if keep == ServiceStore.historyLimit || (keep > 0 && bytes + event.bytes > ServiceStore.historyByteLimit) { break }
             keep += 1
@@ -656,7 +673,12 @@ package final class HistoryKeys: Sendable {
 
     init(next: UInt64) { nextKey = Mutex(next) }
 
-    package func next() -> UInt64 { nextKey.withLock { key in defer { key += 1 }; return key } }
+    package func next() -> UInt64 {
+        nextKey.withLock { key in
+            defer { key += 1 }
+            return key
+        }
+    }
     func peekNext() -> UInt64 { nextKey.withLock { $0 } }
 }
 

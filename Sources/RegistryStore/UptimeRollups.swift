@@ -68,7 +68,10 @@ public final class UptimeRollups: Sendable {
     public static let minuteWindow: Int64 = 24 * 3600
     public static let hourWindow: Int64 = 30 * 86_400
 
-    package enum Resolution: UInt8 { case minute = 0, hour = 1 }
+    package enum Resolution: UInt8 {
+        case minute = 0
+        case hour = 1
+    }
 
     private struct State {
         var current: [Int: RollupBucket] = [:]
@@ -147,7 +150,8 @@ public struct UptimeReport: Sendable, Equatable {
     public var hours: [RollupBucket]
 
     package static func ratio(_ buckets: some Sequence<RollupBucket>) -> Double? {
-        var probes = 0, failures = 0
+        var probes = 0
+        var failures = 0
         for bucket in buckets {
             probes += bucket.probes
             failures += bucket.failures
@@ -161,24 +165,36 @@ public struct UptimeReport: Sendable, Equatable {
             for bucket in buckets {
                 w.comma()
                 w.beginObject()
-                w.key("start"); w.timestamp(Date(timeIntervalSince1970: Double(bucket.start)))
-                w.key("probes"); w.int(bucket.probes)
-                w.key("failures"); w.int(bucket.failures)
-                w.key("latency_ms"); w.beginObject()
-                w.key("min"); w.number(Self.rounded(bucket.minMs))
-                w.key("avg"); w.number(Self.rounded(bucket.avgMs))
-                w.key("max"); w.number(Self.rounded(bucket.maxMs))
+                w.key("start")
+                w.timestamp(Date(timeIntervalSince1970: Double(bucket.start)))
+                w.key("probes")
+                w.int(bucket.probes)
+                w.key("failures")
+                w.int(bucket.failures)
+                w.key("latency_ms")
+                w.beginObject()
+                w.key("min")
+                w.number(Self.rounded(bucket.minMs))
+                w.key("avg")
+                w.number(Self.rounded(bucket.avgMs))
+                w.key("max")
+                w.number(Self.rounded(bucket.maxMs))
                 w.endObject()
                 w.endObject()
             }
             w.endArray()
         }
         w.beginObject()
-        w.key("24h"); w.optional(ratio24h)
-        w.key("7d"); w.optional(ratio7d)
-        w.key("30d"); w.optional(ratio30d)
-        w.key("minutes"); bucketArray(minutes)
-        w.key("hours"); bucketArray(hours)
+        w.key("24h")
+        w.optional(ratio24h)
+        w.key("7d")
+        w.optional(ratio7d)
+        w.key("30d")
+        w.optional(ratio30d)
+        w.key("minutes")
+        bucketArray(minutes)
+        w.key("hours")
+        bucketArray(hours)
         w.endObject()
     }
 
@@ -209,7 +225,8 @@ extension ServiceStore {
             let prefix = UInt64(id).bigEndianBytes
             try txn.forEach(dbs.rollups, from: prefix) { key, value in
                 guard key.count == 17, key.starts(with: prefix), let start = UInt64(bigEndianBytes: Array(key[9..<17])),
-                      let bucket = RollupBucket(start: Int64(bitPattern: start), encoded: value) else { return false }
+                    let bucket = RollupBucket(start: Int64(bitPattern: start), encoded: value)
+                else { return false }
                 if key[8] == UptimeRollups.Resolution.minute.rawValue { minutes.append(bucket) } else { hours.append(bucket) }
                 return true
             }
@@ -227,8 +244,9 @@ extension ServiceStore {
         }
         minutes = minutes.filter { $0.probes > 0 && $0.start > nowSeconds - UptimeRollups.minuteWindow }.sorted { $0.start < $1.start }
         hours = hours.filter { $0.probes > 0 && $0.start > nowSeconds - UptimeRollups.hourWindow }.sorted { $0.start < $1.start }
-        return UptimeReport(ratio24h: UptimeReport.ratio(minutes),
-                            ratio7d: UptimeReport.ratio(hours.lazy.filter { $0.start > nowSeconds - 7 * 86_400 }),
-                            ratio30d: UptimeReport.ratio(hours), minutes: minutes, hours: hours)
+        return UptimeReport(
+            ratio24h: UptimeReport.ratio(minutes),
+            ratio7d: UptimeReport.ratio(hours.lazy.filter { $0.start > nowSeconds - 7 * 86_400 }),
+            ratio30d: UptimeReport.ratio(hours), minutes: minutes, hours: hours)
     }
 }

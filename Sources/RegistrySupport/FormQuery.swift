@@ -41,7 +41,8 @@ public enum FormQuery {
             case UInt8(ascii: "%"):
                 let high = utf8.index(after: index)
                 guard high != utf8.endIndex, utf8.index(after: high) != utf8.endIndex,
-                      let h = hexValue(utf8[high]), let l = hexValue(utf8[utf8.index(after: high)]) else {
+                    let h = hexValue(utf8[high]), let l = hexValue(utf8[utf8.index(after: high)])
+                else {
                     valid = false
                     bytes.append(byte)
                     break
@@ -68,8 +69,8 @@ public enum FormQuery {
     }
 }
 
-private extension String {
-    func replacingPlusWithSpace() -> String {
+extension String {
+    fileprivate func replacingPlusWithSpace() -> String {
         String(decoding: utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }

@@ -24,7 +24,7 @@ public final class Liveness: Sendable {
     /// Records progress of `component`. Cheap: one uncontended lock.
     public func beat(_ component: Component) {
         #if DEBUG
-        DebugWedge.wedgeIfAsked(component, since: createdAt)
+            DebugWedge.wedgeIfAsked(component, since: createdAt)
         #endif
         let now = DispatchTime.now().uptimeNanoseconds
         stamps.withLock { $0[component.rawValue] = now }
@@ -39,23 +39,24 @@ public final class Liveness: Sendable {
 }
 
 #if DEBUG
-/// Debug builds only (compiled out of release builds): `SERVICE_REGISTRY_DEBUG_WEDGE=prober:2` blocks the prober
-/// thread for good at its first beat 2 s after start (`store`, `http` likewise), so a test can see the watchdog
-/// stop. Never set in production; release binaries do not contain it.
-enum DebugWedge {
-    package static let request: (Liveness.Component, UInt64)? = {
-        guard let text = ProcessInfo.processInfo.environment["SERVICE_REGISTRY_DEBUG_WEDGE"] else { return nil }
-        let parts = text.split(separator: ":")
-        let names: [String: Liveness.Component] = ["http": .httpEventLoop, "prober": .prober, "store": .storeWriter]
-        guard let first = parts.first, let component = names[String(first)] else { return nil }
-        let seconds = parts.count > 1 ? Double(parts[1]) ?? 0 : 0
-        return (component, UInt64(seconds * 1e9))
-    }()
+    /// Debug builds only (compiled out of release builds): `SERVICE_REGISTRY_DEBUG_WEDGE=prober:2` blocks the prober
+    /// thread for good at its first beat 2 s after start (`store`, `http` likewise), so a test can see the watchdog
+    /// stop. Never set in production; release binaries do not contain it.
+    enum DebugWedge {
+        package static let request: (Liveness.Component, UInt64)? = {
+            guard let text = ProcessInfo.processInfo.environment["SERVICE_REGISTRY_DEBUG_WEDGE"] else { return nil }
+            let parts = text.split(separator: ":")
+            let names: [String: Liveness.Component] = ["http": .httpEventLoop, "prober": .prober, "store": .storeWriter]
+            guard let first = parts.first, let component = names[String(first)] else { return nil }
+            let seconds = parts.count > 1 ? Double(parts[1]) ?? 0 : 0
+            return (component, UInt64(seconds * 1e9))
+        }()
 
-    static func wedgeIfAsked(_ component: Liveness.Component, since start: UInt64) {
-        guard let (wedged, after) = request, wedged == component,
-              DispatchTime.now().uptimeNanoseconds - start >= after else { return }
-        while true { sleep(3600) }
+        static func wedgeIfAsked(_ component: Liveness.Component, since start: UInt64) {
+            guard let (wedged, after) = request, wedged == component,
+                DispatchTime.now().uptimeNanoseconds - start >= after
+            else { return }
+            while true { sleep(3600) }
+        }
     }
-}
 #endif

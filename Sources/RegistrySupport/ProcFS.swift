@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small, allocation-light reads of procfs and cgroupfs through the C library (discovery's port scan, the
@@ -13,7 +13,10 @@ package enum ProcFS {
     /// The whole file, or nil when it cannot be opened (a process that exited, a missing cgroup).
     package static func readFile(_ path: String) -> [UInt8]? {
         var bytes: [UInt8] = []
-        let opened = readChunks(path) { chunk in bytes.append(contentsOf: chunk); return true }
+        let opened = readChunks(path) { chunk in
+            bytes.append(contentsOf: chunk)
+            return true
+        }
         return opened ? bytes : nil
     }
 
@@ -67,14 +70,16 @@ package enum ProcFS {
     /// Decimal numbers, one per line (`cgroup.procs`).
     package static func integers(_ bytes: [UInt8]) -> [Int] {
         var values: [Int] = []
-        var current = 0, digits = 0
+        var current = 0
+        var digits = 0
         for byte in bytes {
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
                 current = current * 10 + Int(byte - UInt8(ascii: "0"))
                 digits += 1
             } else {
                 if digits > 0 { values.append(current) }
-                current = 0; digits = 0
+                current = 0
+                digits = 0
             }
         }
         if digits > 0 { values.append(current) }

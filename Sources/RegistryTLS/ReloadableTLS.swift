@@ -110,8 +110,9 @@ package struct TLSReloadService: Service, CustomStringConvertible {
             case .success(let summary):
                 logger.notice("SIGHUP: TLS certificate reloaded", metadata: ["certificate": "\(summary)"])
             case .failure(let error):
-                logger.error("SIGHUP: TLS reload failed, still serving the previous certificate",
-                             metadata: ["error": "\(error)", "certificate": "\(provider.certificateSummary)"])
+                logger.error(
+                    "SIGHUP: TLS reload failed, still serving the previous certificate",
+                    metadata: ["error": "\(error)", "certificate": "\(provider.certificateSummary)"])
             }
         }
     }

@@ -48,7 +48,9 @@ public struct TLSSettings: Sendable, Equatable {
     public static func resolve(certFile: String?, keyFile: String?, clientCAFile: String?, webConfigFile: String?) throws -> TLSSettings? {
         if let webConfigFile {
             if certFile != nil || keyFile != nil || clientCAFile != nil {
-                throw TLSSettingsError("--web-config-file cannot be combined with --tls-cert-file, --tls-key-file or --tls-client-ca-file: put everything in the file's tls_server_config")
+                throw TLSSettingsError(
+                    "--web-config-file cannot be combined with --tls-cert-file, --tls-key-file or --tls-client-ca-file: put everything in the file's tls_server_config"
+                )
             }
             return try WebConfigFile.load(path: webConfigFile)
         }
@@ -110,7 +112,8 @@ public struct TLSSettings: Sendable, Equatable {
         do {
             return (try NIOSSLContext(configuration: configuration), leaf)
         } catch {
-            throw TLSSettingsError("cannot use \(certFile) with \(keyFile) (\(origin)), does the key belong to the certificate? \(Self.describe(error))")
+            throw TLSSettingsError(
+                "cannot use \(certFile) with \(keyFile) (\(origin)), does the key belong to the certificate? \(Self.describe(error))")
         }
     }
 

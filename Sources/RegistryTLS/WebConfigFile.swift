@@ -20,8 +20,10 @@ import Yams
 /// `basic_auth_users` is refused (the registry's own bearer tokens protect it), so nobody believes a password
 /// protects the registry when it does not.
 public enum WebConfigFile {
-    static let supportedTLSKeys = ["cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
-                                   "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"]
+    static let supportedTLSKeys = [
+        "cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
+        "cipher_suites", "curve_preferences", "prefer_server_cipher_suites",
+    ]
     /// exporter-toolkit keys the registry knows but does not implement, with what to do instead.
     static let unsupportedTLSKeys = [
         "cert": "inline certificates are not supported: put the PEM in a file and use cert_file",
@@ -54,7 +56,9 @@ public enum WebConfigFile {
             root = try Yams.compose(yaml: text)
         } catch {
             // One line, as every start-up error (the parser's message quotes the offending line below its own).
-            throw fail("not valid YAML: " + "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+            throw fail(
+                "not valid YAML: "
+                    + "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
         }
         guard let root, let top = root.mapping else { throw fail("expected a mapping with tls_server_config") }
         var tlsNode: Node.Mapping?
@@ -124,7 +128,9 @@ public enum WebConfigFile {
             case "VerifyClientCertIfGiven": clientAuth = .verifyIfGiven
             case "RequireAndVerifyClientCert": clientAuth = .requireAndVerify
             case "RequestClientCert", "RequireAnyClientCert", "RequireClientCert":
-                throw fail("client_auth_type \(name) is not supported: the registry accepts only client certificates it verifies (VerifyClientCertIfGiven or RequireAndVerifyClientCert, with client_ca_file)")
+                throw fail(
+                    "client_auth_type \(name) is not supported: the registry accepts only client certificates it verifies (VerifyClientCertIfGiven or RequireAndVerifyClientCert, with client_ca_file)"
+                )
             default:
                 throw fail("client_auth_type \(name.debugDescription): expected NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert")
             }
@@ -136,8 +142,9 @@ public enum WebConfigFile {
         if clientCAFile == nil && clientAuth != .none {
             throw fail("client_auth_type \(clientAuth.rawValue) needs client_ca_file")
         }
-        var settings = TLSSettings(certFile: certFile, keyFile: keyFile, clientCAFile: clientCAFile, clientAuth: clientAuth,
-                                   origin: "--web-config-file \(path)")
+        var settings = TLSSettings(
+            certFile: certFile, keyFile: keyFile, clientCAFile: clientCAFile, clientAuth: clientAuth,
+            origin: "--web-config-file \(path)")
         settings.webConfigFile = path
         if let minVersion = try version("min_version") { settings.minVersion = minVersion }
         settings.maxVersion = try version("max_version")
@@ -147,7 +154,9 @@ public enum WebConfigFile {
         if let names = try list("cipher_suites") {
             var suites: [NIOTLSCipher] = []
             for name in names {
-                guard let suite = cipherSuites[name] else { throw fail("tls_server_config.cipher_suites: unknown or unsupported cipher suite \(name)") }
+                guard let suite = cipherSuites[name] else {
+                    throw fail("tls_server_config.cipher_suites: unknown or unsupported cipher suite \(name)")
+                }
                 // TLS 1.3 suites are accepted and not configurable, as in Go.
                 if let suite { suites.append(suite) }
             }
@@ -156,7 +165,9 @@ public enum WebConfigFile {
         if let names = try list("curve_preferences") {
             settings.curves = try names.map { name in
                 guard let curve = curves[name] else {
-                    throw fail("tls_server_config.curve_preferences: unknown curve \(name) (expected CurveP256, CurveP384, CurveP521, X25519 or X25519MLKEM768)")
+                    throw fail(
+                        "tls_server_config.curve_preferences: unknown curve \(name) (expected CurveP256, CurveP384, CurveP521, X25519 or X25519MLKEM768)"
+                    )
                 }
                 return curve
             }

@@ -8,7 +8,10 @@ import RegistrySupport
 struct RegistryOptions: ParsableArguments {
     @Option(help: "Registry URL (default $SERVICE_REGISTRY_URL or http://127.0.0.1:8000).")
     var registry: String?
-    @Option(help: "Bearer token (default $SERVICE_REGISTRY_TOKEN, else SERVICE_REGISTRY_TOKEN in /etc/default/service-registry when readable; $SERVICE_REGISTRY_TOKEN_FILE names another file).")
+    @Option(
+        help:
+            "Bearer token (default $SERVICE_REGISTRY_TOKEN, else SERVICE_REGISTRY_TOKEN in /etc/default/service-registry when readable; $SERVICE_REGISTRY_TOKEN_FILE names another file)."
+    )
     var token: String?
     @Option(help: "PEM CA bundle to trust for an https registry, besides the system's (default $SERVICE_REGISTRY_CA_FILE).")
     var caFile: String?
@@ -21,11 +24,13 @@ struct RegistryOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let base = registry ?? environment["SERVICE_REGISTRY_URL"] ?? "http://127.0.0.1:8000"
         func env(_ name: String) -> String? { environment["SERVICE_REGISTRY_" + name].flatMap { $0.isEmpty ? nil : $0 } }
-        return RegistryClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
-                              token: token ?? environment["SERVICE_REGISTRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-                                  ?? TokenFile.read(path: TokenFile.path(environment: environment)),
-                              tls: CurlClient.TLSOptions(caFile: caFile ?? env("CA_FILE"), certFile: clientCertFile ?? env("CLIENT_CERT_FILE"),
-                                                         keyFile: clientKeyFile ?? env("CLIENT_KEY_FILE")))
+        return RegistryClient(
+            base: base.hasSuffix("/") ? String(base.dropLast()) : base,
+            token: token ?? environment["SERVICE_REGISTRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? TokenFile.read(path: TokenFile.path(environment: environment)),
+            tls: CurlClient.TLSOptions(
+                caFile: caFile ?? env("CA_FILE"), certFile: clientCertFile ?? env("CLIENT_CERT_FILE"),
+                keyFile: clientKeyFile ?? env("CLIENT_KEY_FILE")))
     }
 }
 
@@ -62,16 +67,17 @@ struct RegistryClient {
         case .string(let text)?: return text
         case .array(let issues)?:
             return issues.map { issue in
-                let loc: [String] = issue["loc"].flatMap { loc -> [String]? in
-                    guard case .array(let parts) = loc else { return nil }
-                    return parts.map { part in
-                        switch part {
-                        case .string(let s): return s
-                        case .number(let n): return String(Int(n))
-                        default: return "?"
+                let loc: [String] =
+                    issue["loc"].flatMap { loc -> [String]? in
+                        guard case .array(let parts) = loc else { return nil }
+                        return parts.map { part in
+                            switch part {
+                            case .string(let s): return s
+                            case .number(let n): return String(Int(n))
+                            default: return "?"
+                            }
                         }
-                    }
-                } ?? []
+                    } ?? []
                 let msg: String
                 if case .string(let m)? = issue["msg"] { msg = m } else { msg = "invalid" }
                 return "\(loc.dropFirst().joined(separator: ".")): \(msg)"
@@ -85,8 +91,9 @@ struct RegistryClient {
         if let id = Int(service) { return id }
         let q = service.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? service
         guard case .array(let records)? = await call("GET", "/api/services?q=\(q)"),
-              let match = records.first(where: { $0["name"] == .string(service) }),
-              case .number(let id)? = match["id"] else { fail("no service named \(service.debugDescription)") }
+            let match = records.first(where: { $0["name"] == .string(service) }),
+            case .number(let id)? = match["id"]
+        else { fail("no service named \(service.debugDescription)") }
         return Int(id)
     }
 }
@@ -115,8 +122,10 @@ enum ClientExitStatus {
             "    service name matches no service",
         ]
         if check {
-            lines += ["3   the probe ran and the service is not healthy (unhealthy, or unknown",
-                      "    when it has nothing to probe)"]
+            lines += [
+                "3   the probe ran and the service is not healthy (unhealthy, or unknown",
+                "    when it has nothing to probe)",
+            ]
         }
         lines += ["64  bad command line (unknown option, missing or invalid value)"]
         return lines.joined(separator: "\n")
@@ -128,22 +137,28 @@ func printTable(_ rows: [[String]], skipHeader: Bool = false) {
     guard let header = rows.first else { return }
     let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
     for row in rows.dropFirst(skipHeader ? 1 : 0) {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        print(
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
     }
 }
 
 func printServices(_ records: [JSONValue], header: Bool = true) {
     let head = [["ID", "NAME", "STATUS", "HEALTH", "PORT", "RESPONSE_MS", "URL"]]
-    printTable(head + records.map {
-        [$0.text("id"), $0.text("name"), $0.text("status"), $0.text("health_status"), $0.text("port"),
-         $0.text("last_response_time_ms"), $0.text("url")]
-    }, skipHeader: !header)
+    printTable(
+        head
+            + records.map {
+                [
+                    $0.text("id"), $0.text("name"), $0.text("status"), $0.text("health_status"), $0.text("port"),
+                    $0.text("last_response_time_ms"), $0.text("url"),
+                ]
+            }, skipHeader: !header)
 }
 
 struct ListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the services of a running registry.",
-                                                    discussion: ClientExitStatus.discussion())
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the services of a running registry.",
+        discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
     @Option(help: "active, inactive or failed.") var status: String?
     @Option(help: "healthy, unhealthy or unknown.") var health: String?
@@ -218,8 +233,9 @@ struct RegisterCommand: AsyncParsableCommand {
 }
 
 struct DeregisterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "deregister", abstract: "Delete a service by id or name.",
-                                                    discussion: ClientExitStatus.discussion())
+    static let configuration = CommandConfiguration(
+        commandName: "deregister", abstract: "Delete a service by id or name.",
+        discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
     @Argument(help: "Id or name.") var service: String
 
@@ -232,8 +248,9 @@ struct DeregisterCommand: AsyncParsableCommand {
 }
 
 struct ScanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Run a systemd discovery scan on a running registry.",
-                                                    discussion: ClientExitStatus.discussion())
+    static let configuration = CommandConfiguration(
+        commandName: "scan", abstract: "Run a systemd discovery scan on a running registry.",
+        discussion: ClientExitStatus.discussion())
     @OptionGroup var options: RegistryOptions
 
     func run() async throws {
@@ -244,8 +261,9 @@ struct ScanCommand: AsyncParsableCommand {
 }
 
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Probe a service now (by id or name).",
-                                                    discussion: ClientExitStatus.discussion(check: true))
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Probe a service now (by id or name).",
+        discussion: ClientExitStatus.discussion(check: true))
     @OptionGroup var options: RegistryOptions
     @Argument(help: "Id or name.") var service: String
 
@@ -254,8 +272,9 @@ struct CheckCommand: AsyncParsableCommand {
         let id = await client.id(of: service)
         guard let record = await client.call("POST", "/api/services/\(id)/check") else { fail("unexpected answer") }
         let error = record.text("last_error")
-        print("\(record.text("name")): \(record.text("health_status")) (HTTP \(record.text("last_status_code")), \(record.text("last_response_time_ms")) ms)"
-            + (error == "-" ? "" : ": \(error)"))
+        print(
+            "\(record.text("name")): \(record.text("health_status")) (HTTP \(record.text("last_status_code")), \(record.text("last_response_time_ms")) ms)"
+                + (error == "-" ? "" : ": \(error)"))
         if record["health_status"] != "healthy" { throw ExitCode(3) }
     }
 }

@@ -21,7 +21,8 @@ struct DiscoverCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let scope: SystemdScope, range: PortRange
+        let scope: SystemdScope
+        let range: PortRange
         do {
             scope = try O.systemdScope.resolve(text: systemdScope, environment: [:])
             range = try O.portRange.resolve(text: portRange, environment: [:])
@@ -48,17 +49,33 @@ struct DiscoverCommand: AsyncParsableCommand {
             let port = unit.webPort(in: range)
             w.comma()
             w.beginObject()
-            w.key("unit"); w.string(unit.name)
-            w.key("status"); w.string(unit.status.rawValue)
-            w.key("load_state"); w.string(unit.properties.loadState)
-            w.key("active_state"); w.string(unit.properties.activeState)
-            w.key("sub_state"); w.string(unit.properties.subState)
-            w.key("main_pid"); w.optional(unit.properties.mainPID > 0 ? unit.properties.mainPID : nil)
-            w.key("restarts"); w.optional(unit.properties.restarts)
-            w.key("port"); w.optional(port)
-            w.key("ports"); w.beginArray(); for p in unit.ports { w.comma(); w.int(p) }; w.endArray()
-            w.key("url"); w.optional(port.map(HTTPCheck.discoveredURL(port:)))
-            w.key("description"); w.optional(unit.displayDescription)
+            w.key("unit")
+            w.string(unit.name)
+            w.key("status")
+            w.string(unit.status.rawValue)
+            w.key("load_state")
+            w.string(unit.properties.loadState)
+            w.key("active_state")
+            w.string(unit.properties.activeState)
+            w.key("sub_state")
+            w.string(unit.properties.subState)
+            w.key("main_pid")
+            w.optional(unit.properties.mainPID > 0 ? unit.properties.mainPID : nil)
+            w.key("restarts")
+            w.optional(unit.properties.restarts)
+            w.key("port")
+            w.optional(port)
+            w.key("ports")
+            w.beginArray()
+            for p in unit.ports {
+                w.comma()
+                w.int(p)
+            }
+            w.endArray()
+            w.key("url")
+            w.optional(port.map(HTTPCheck.discoveredURL(port:)))
+            w.key("description")
+            w.optional(unit.displayDescription)
             w.endObject()
         }
         w.endArray()
@@ -68,9 +85,11 @@ struct DiscoverCommand: AsyncParsableCommand {
     static func table(_ units: [DiscoveredUnit], range: PortRange) -> String {
         let header = ["UNIT", "STATUS", "STATE", "PORT", "PORTS", "DESCRIPTION"]
         let rows = units.map { unit -> [String] in
-            [unit.name, unit.status.rawValue, "\(unit.properties.activeState)/\(unit.properties.subState)",
-             unit.webPort(in: range).map(String.init) ?? "-", unit.ports.isEmpty ? "-" : unit.ports.map(String.init).joined(separator: ","),
-             unit.displayDescription ?? ""]
+            [
+                unit.name, unit.status.rawValue, "\(unit.properties.activeState)/\(unit.properties.subState)",
+                unit.webPort(in: range).map(String.init) ?? "-", unit.ports.isEmpty ? "-" : unit.ports.map(String.init).joined(separator: ","),
+                unit.displayDescription ?? "",
+            ]
         }
         var widths = header.map(\.count)
         for row in rows { for i in 0..<row.count - 1 { widths[i] = max(widths[i], row[i].count) } }

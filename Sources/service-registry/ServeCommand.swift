@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the registry daemon.",
-        discussion: "Every option can also be set with an environment variable SERVICE_REGISTRY_<NAME>, e.g. SERVICE_REGISTRY_PORT=9000; a flag wins over the variable."
+        discussion:
+            "Every option can also be set with an environment variable SERVICE_REGISTRY_<NAME>, e.g. SERVICE_REGISTRY_PORT=9000; a flag wins over the variable."
     )
 
     // Names, defaults, environment variables, help and bounds: `ConfigurationOptions` (one place for each).
@@ -64,10 +65,13 @@ struct ServeCommand: AsyncParsableCommand {
             return logger
         }()
         if let (before, after) = OpenFileLimit.raiseToHardLimit() {
-            let connections = configuration.connections.effectiveMaxConnections(openFileLimit: after, probeConcurrency: configuration.probeConcurrency)
+            let connections = configuration.connections.effectiveMaxConnections(
+                openFileLimit: after, probeConcurrency: configuration.probeConcurrency)
             logger.info("open-file limit", metadata: ["soft_before": "\(before)", "soft": "\(after)", "max_connections": "\(connections)"])
             if connections < configuration.connections.maxConnections {
-                logger.warning("--max-connections \(configuration.connections.maxConnections) lowered to \(connections): the open-file limit is \(after) and probing keeps \(ConnectionLimits.reservedDescriptors(probeConcurrency: configuration.probeConcurrency)) descriptors")
+                logger.warning(
+                    "--max-connections \(configuration.connections.maxConnections) lowered to \(connections): the open-file limit is \(after) and probing keeps \(ConnectionLimits.reservedDescriptors(probeConcurrency: configuration.probeConcurrency)) descriptors"
+                )
             }
         }
 
@@ -82,14 +86,21 @@ struct ServeCommand: AsyncParsableCommand {
         }
         components.tls = tls
         if configuration.apiToken == nil {
-            logger.warning("no --api-token set: anyone who can reach \(configuration.host):\(configuration.port) can register, change and delete services")
+            logger.warning(
+                "no --api-token set: anyone who can reach \(configuration.host):\(configuration.port) can register, change and delete services")
         }
         if configuration.tokensTravelInClearText {
-            logger.warning("no TLS: the bearer tokens travel in clear text to \(configuration.host):\(configuration.port); set --tls-cert-file and --tls-key-file (or --web-config-file) to serve HTTPS")
+            logger.warning(
+                "no TLS: the bearer tokens travel in clear text to \(configuration.host):\(configuration.port); set --tls-cert-file and --tls-key-file (or --web-config-file) to serve HTTPS"
+            )
         }
         let app = buildApplication(configuration, components: components, logger: logger) { port in
-            logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "scheme": "\(tls == nil ? "http" : "https")",
-                                                "data_dir": "\(configuration.dataDirectory)"])
+            logger.info(
+                "listening",
+                metadata: [
+                    "address": "\(configuration.host):\(port)", "scheme": "\(tls == nil ? "http" : "https")",
+                    "data_dir": "\(configuration.dataDirectory)",
+                ])
             if let tls { logger.info("TLS certificate loaded", metadata: ["certificate": "\(tls.certificateSummary)"]) }
             SystemdNotifier.notify("READY=1")
         }
@@ -137,10 +148,11 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxEventStreams = try O.maxEventStreams.resolve(flag: maxEventStreams, environment: e)
         c.excludeUnits = try excludeUnit.isEmpty ? O.excludeUnit.resolve(flag: nil, environment: e) : excludeUnit
         do {
-            c.tls = try TLSSettings.resolve(certFile: try O.tlsCertFile.resolve(text: tlsCertFile, environment: e),
-                                            keyFile: try O.tlsKeyFile.resolve(text: tlsKeyFile, environment: e),
-                                            clientCAFile: try O.tlsClientCAFile.resolve(text: tlsClientCaFile, environment: e),
-                                            webConfigFile: try O.webConfigFile.resolve(text: webConfigFile, environment: e))
+            c.tls = try TLSSettings.resolve(
+                certFile: try O.tlsCertFile.resolve(text: tlsCertFile, environment: e),
+                keyFile: try O.tlsKeyFile.resolve(text: tlsKeyFile, environment: e),
+                clientCAFile: try O.tlsClientCAFile.resolve(text: tlsClientCaFile, environment: e),
+                webConfigFile: try O.webConfigFile.resolve(text: webConfigFile, environment: e))
         } catch let error as TLSSettingsError {
             throw ConfigurationError(error.description)
         } catch let error as ConfigurationError {

@@ -6,8 +6,10 @@ struct ServiceRegistryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service-registry",
         abstract: "Knows every service on this host and whether it is healthy.",
-        subcommands: [ServeCommand.self, ListCommand.self, RegisterCommand.self, DeregisterCommand.self, ScanCommand.self, CheckCommand.self,
-                      DiscoverCommand.self],
+        subcommands: [
+            ServeCommand.self, ListCommand.self, RegisterCommand.self, DeregisterCommand.self, ScanCommand.self, CheckCommand.self,
+            DiscoverCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RegistryModel
 
 @Test func registerAndGet() async throws {

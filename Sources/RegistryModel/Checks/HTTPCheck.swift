@@ -16,8 +16,9 @@ package enum HTTPCheck {
         } else {
             output = "connected"
         }
-        return HealthCheck(kind: kind, target: target, status: result.settledHealthy ? .passing : .critical,
-                           output: output, at: result.finishedAt)
+        return HealthCheck(
+            kind: kind, target: target, status: result.settledHealthy ? .passing : .critical,
+            output: output, at: result.finishedAt)
     }
 
     /// SPEC §1: the URL discovery gives a record with a web port: `http://127.0.0.1:PORT`, `https://` for 443.

@@ -10,8 +10,9 @@ package enum TCPCheck {
     /// the protocol handler; nothing is sent). nil when the target is not a valid tcp target.
     package static func connectURL(_ target: String) -> String? {
         guard isTCPTarget(target), let components = URLComponents(string: target), let host = components.host, !host.isEmpty,
-              let port = components.port, (1...65535).contains(port),
-              components.path.isEmpty || components.path == "/", components.query == nil, components.user == nil else { return nil }
+            let port = components.port, (1...65535).contains(port),
+            components.path.isEmpty || components.path == "/", components.query == nil, components.user == nil
+        else { return nil }
         let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return "http://\(bracketed):\(port)/"
     }

@@ -8,8 +8,9 @@ package enum TTLCheck {
 
     package static func check(ttlSeconds: Int, heartbeat: Heartbeat?) -> HealthCheck {
         guard let heartbeat else { return HealthCheck(kind: .ttl, target: nil, status: .unknown, output: nil, at: nil) }
-        return HealthCheck(kind: .ttl, target: nil, status: heartbeat.status, output: heartbeat.output,
-                           at: heartbeat.status == .unknown ? nil : heartbeat.at)
+        return HealthCheck(
+            kind: .ttl, target: nil, status: heartbeat.status, output: heartbeat.output,
+            at: heartbeat.status == .unknown ? nil : heartbeat.at)
     }
 
     /// Heartbeat state after the TTL is set or changed: a new TTL check waits `ttl_seconds` for its first heartbeat.

@@ -1,6 +1,7 @@
 import Testing
-@testable import RegistryHTTP
+
 @testable import RegistryApp
+@testable import RegistryHTTP
 
 @Suite struct AuthTests {
     static func bothTokens(_ c: inout RegistryConfiguration) {

@@ -1,13 +1,17 @@
 import Foundation
-import Testing
-import RegistrySupport
 import RegistryHTTP
+import RegistrySupport
+import Testing
 
 /// `service-registry list|register|deregister|scan|check` against a running daemon (SPEC §7).
 /// Processes are started and waited for off the cooperative pool (`blocking`), so registries served in this
 /// process by other tests keep their threads.
 @Suite(.serialized) struct ClientCommandTests {
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
         try await blocking { try Self.runBlocking(arguments, environment: environment) }
@@ -18,7 +22,8 @@ import RegistryHTTP
         process.executableURL = URL(fileURLWithPath: TestPaths.executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -29,14 +34,16 @@ import RegistryHTTP
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         errorRead.wait()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: errors.data, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: errors.data, as: UTF8.self))
     }
 
     @Test func registerListDeregister() async throws {
         let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "t"])
         let env = ["SERVICE_REGISTRY_URL": daemon.baseURL, "SERVICE_REGISTRY_TOKEN": "t"]
-        let registered = try await run(["register", "--name", "billing", "--url", "http://127.0.0.1:8080", "--port", "8080", "--label", "team=pay"], environment: env)
+        let registered = try await run(
+            ["register", "--name", "billing", "--url", "http://127.0.0.1:8080", "--port", "8080", "--label", "team=pay"], environment: env)
         #expect(registered.status == 0, "\(registered.stderr)")
         #expect(registered.stdout.contains("id 1"))
         let listed = try await run(["list"], environment: env)
@@ -66,12 +73,15 @@ import RegistryHTTP
 
     /// `check` exits 3 when the probed service is not healthy, 0 when it is (the README and `--help` say so).
     @Test func checkExitsThreeWhenTheServiceIsNotHealthy() async throws {
-        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--scan-interval", "0",
-                                                               "--probe-interval", "0"])
+        let daemon = try await DaemonProcess.start(arguments: [
+            "--data-dir", TemporaryDirectory().path, "--scan-interval", "0",
+            "--probe-interval", "0",
+        ])
         let env = ["SERVICE_REGISTRY_URL": daemon.baseURL]
         // The registry's own /health is a healthy target; a closed port is not.
         #expect(try await run(["register", "--name", "self", "--url", "\(daemon.baseURL)/health"], environment: env).status == 0)
-        #expect(try await run(["register", "--name", "closed", "--url", "http://127.0.0.1:\(DaemonProcess.freePort())/"], environment: env).status == 0)
+        #expect(
+            try await run(["register", "--name", "closed", "--url", "http://127.0.0.1:\(DaemonProcess.freePort())/"], environment: env).status == 0)
         let healthy = try await run(["check", "self"], environment: env)
         #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
         let unhealthy = try await run(["check", "closed"], environment: env)

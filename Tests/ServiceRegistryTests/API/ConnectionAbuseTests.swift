@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 
 /// SPEC §12: clients holding every connection they can must not starve `/health`, probing or discovery; and
@@ -35,10 +36,12 @@ import Testing
     @Test func elevenHundredIdleConnectionsUnderTheSystemdSoftLimitDoNotStarveHealthOrProbing() throws {
         let target = try ProbeTargetServer()
         let directory = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data"), "--probe-interval", "1", "--scan-interval", "0"],
-                                       openFileSoftLimit: 1024)
-        let created = try HTTP.request("POST", "\(daemon.baseURL)/api/services",
-                                       body: serviceJSON("starve-target", url: target.url("/ok"), extra: #""health_url": "\#(target.url("/count/starve"))""#))
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", directory.file("data"), "--probe-interval", "1", "--scan-interval", "0"],
+            openFileSoftLimit: 1024)
+        let created = try HTTP.request(
+            "POST", "\(daemon.baseURL)/api/services",
+            body: serviceJSON("starve-target", url: target.url("/ok"), extra: #""health_url": "\#(target.url("/count/starve"))""#))
         #expect(created.status == 200)
         let idle = Self.openIdle(1100, port: daemon.port)
         #expect(idle.count == 1100)
@@ -59,12 +62,16 @@ import Testing
     @Test func fiveThousandIdleAndTwoHundredSlowlorisConnections() throws {
         let target = try ProbeTargetServer()
         let directory = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data"), "--probe-interval", "1", "--scan-interval", "0",
-                                                   "--header-timeout", "120", "--idle-timeout", "120"],
-                                       openFileSoftLimit: 1024)
+        let daemon = try DaemonProcess(
+            arguments: [
+                "--data-dir", directory.file("data"), "--probe-interval", "1", "--scan-interval", "0",
+                "--header-timeout", "120", "--idle-timeout", "120",
+            ],
+            openFileSoftLimit: 1024)
         let pid = daemon.process.processIdentifier
-        let created = try HTTP.request("POST", "\(daemon.baseURL)/api/services",
-                                       body: serviceJSON("abuse-target", url: target.url("/ok"), extra: #""health_url": "\#(target.url("/count/abuse"))""#))
+        let created = try HTTP.request(
+            "POST", "\(daemon.baseURL)/api/services",
+            body: serviceJSON("abuse-target", url: target.url("/ok"), extra: #""health_url": "\#(target.url("/count/abuse"))""#))
         #expect(created.status == 200)
         Thread.sleep(forTimeInterval: 1.5)
         let baseline = openDescriptorCount(pid: pid)

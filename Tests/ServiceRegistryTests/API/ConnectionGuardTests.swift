@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryHTTP
 
 /// SPEC §12 "Connections cannot starve it": header and idle timeouts and the connection limit, against the real
@@ -110,8 +111,9 @@ import Testing
 
     @Test func limitsAreConfigurableByEnvironmentAndValidated() throws {
         let directory = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data"), "--probe-interval", "0", "--scan-interval", "0"],
-                                       environment: ["SERVICE_REGISTRY_HEADER_TIMEOUT": "1"])
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", directory.file("data"), "--probe-interval", "0", "--scan-interval", "0"],
+            environment: ["SERVICE_REGISTRY_HEADER_TIMEOUT": "1"])
         let socket = try #require(RawSocket(port: daemon.port))
         #expect(socket.waitForClose(timeout: 15))
         let bad = Process()

@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import RegistryStore
+
 /// A thread-safe counter shared by concurrent tasks.
 final class Counter: Sendable {
     private let count = Mutex(0)
@@ -9,9 +11,8 @@ final class Counter: Sendable {
     var value: Int { count.withLock { $0 } }
 }
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
-@testable import RegistryStore
 
 /// The real `service-registry serve` binary: restarts, signals, crashes and bad configuration.
 /// Daemons are started, waited for and asked off the cooperative pool (`DaemonProcess.start`, `HTTP.send`).
@@ -19,7 +20,8 @@ import FoundationNetworking
     @Test func recordsSurviveARestart() async throws {
         let data = TemporaryDirectory()
         var daemon: DaemonProcess? = try await DaemonProcess.start(arguments: ["--data-dir", data.path])
-        let created = try await HTTP.send("POST", "\(daemon!.baseURL)/api/services", body: #"{"name":"web","url":"http://127.0.0.1:8080","port":8080}"#)
+        let created = try await HTTP.send(
+            "POST", "\(daemon!.baseURL)/api/services", body: #"{"name":"web","url":"http://127.0.0.1:8080","port":8080}"#)
         #expect(created.status == 200)
         daemon!.signal(SIGTERM)
         #expect(try await daemon!.exitStatus() == 0)
@@ -127,9 +129,13 @@ import FoundationNetworking
 
     @Test func environmentVariablesConfigureServe() async throws {
         let data = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(arguments: [], environment: ["SERVICE_REGISTRY_DATA_DIR": data.path, "SERVICE_REGISTRY_TOKEN": "tok"])
+        let daemon = try await DaemonProcess.start(
+            arguments: [], environment: ["SERVICE_REGISTRY_DATA_DIR": data.path, "SERVICE_REGISTRY_TOKEN": "tok"])
         #expect(try await HTTP.send("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"a","url":"http://127.0.0.1:9"}"#).status == 401)
-        #expect(try await HTTP.send("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"a","url":"http://127.0.0.1:9"}"#, headers: ["Authorization": "Bearer tok"]).status == 200)
+        #expect(
+            try await HTTP.send(
+                "POST", "\(daemon.baseURL)/api/services", body: #"{"name":"a","url":"http://127.0.0.1:9"}"#, headers: ["Authorization": "Bearer tok"]
+            ).status == 200)
         #expect(FileManager.default.fileExists(atPath: data.file("data.mdb")))
         // The token is never logged.
         #expect(!daemon.readOutput().contains("tok\""))
@@ -157,8 +163,10 @@ import FoundationNetworking
     /// Runs `writers` loops of unique registrations; once `duration` has passed and at least
     /// `minimumAcknowledged` writes were answered (a loaded machine starts slowly), calls `interrupt` while
     /// they are still writing; returns the names whose POST got a 200. Bounded: 30 s at most.
-    static func writeLoad(_ base: String, writers: Int, duration: TimeInterval, minimumAcknowledged: Int,
-                          interrupt: @escaping @Sendable () -> Void) async throws -> Set<String> {
+    static func writeLoad(
+        _ base: String, writers: Int, duration: TimeInterval, minimumAcknowledged: Int,
+        interrupt: @escaping @Sendable () -> Void
+    ) async throws -> Set<String> {
         let session = URLSession(configuration: .ephemeral)
         let deadline = Date().addingTimeInterval(30)
         let earliestInterrupt = Date().addingTimeInterval(duration)

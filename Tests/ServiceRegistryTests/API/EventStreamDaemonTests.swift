@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+
 @testable import RegistryModel
 
 /// A Server-Sent Events subscriber on a raw socket: reads what has arrived, undoes the chunked encoding and parses
@@ -48,8 +49,9 @@ final class SSESubscriber: @unchecked Sendable {
         var index = end + 4
         var out: [UInt8] = []
         while let lineEnd = (index..<max(index, received.count - 1)).first(where: { received[$0] == 13 && received[$0 + 1] == 10 }),
-              let size = Int(String(decoding: received[index..<lineEnd], as: UTF8.self), radix: 16), size > 0,
-              lineEnd + 2 + size <= received.count {
+            let size = Int(String(decoding: received[index..<lineEnd], as: UTF8.self), radix: 16), size > 0,
+            lineEnd + 2 + size <= received.count
+        {
             out += received[(lineEnd + 2)..<(lineEnd + 2 + size)]
             index = lineEnd + 2 + size + 2
         }
@@ -75,14 +77,16 @@ final class SSESubscriber: @unchecked Sendable {
     static let quiet = ["--probe-interval", "0", "--scan-interval", "0"]
 
     static func create(_ daemon: DaemonProcess, _ name: String) async throws -> Int {
-        let reply = try await HTTP.send("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"\#(name)","url":"http://127.0.0.1:9/"}"#,
-                                        headers: ["Content-Type": "application/json"])
+        let reply = try await HTTP.send(
+            "POST", "\(daemon.baseURL)/api/services", body: #"{"name":"\#(name)","url":"http://127.0.0.1:9/"}"#,
+            headers: ["Content-Type": "application/json"])
         return try #require(reply.status == 200 ? (try? JSONValue.parse(Array(reply.body.utf8)))?["id"]?.int : nil)
     }
 
     static func describe(_ daemon: DaemonProcess, _ id: Int, _ text: String) async throws {
-        let reply = try await HTTP.send("PUT", "\(daemon.baseURL)/api/services/\(id)", body: #"{"description":"\#(text)"}"#,
-                                        headers: ["Content-Type": "application/json"])
+        let reply = try await HTTP.send(
+            "PUT", "\(daemon.baseURL)/api/services/\(id)", body: #"{"description":"\#(text)"}"#,
+            headers: ["Content-Type": "application/json"])
         #expect(reply.status == 200)
     }
 
@@ -97,7 +101,11 @@ final class SSESubscriber: @unchecked Sendable {
         let doomed = try await Self.create(daemon, "doomed")
         // Live, from now: the stream starts with the position it starts from, then each change in order, ids increasing.
         let live = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events") }
-        let index = try #require(try await blocking { live.read(timeout: 10) { _ in live.lastEventID != nil }; return live.lastEventID })
+        let index = try #require(
+            try await blocking {
+                live.read(timeout: 10) { _ in live.lastEventID != nil }
+                return live.lastEventID
+            })
         let web = try await Self.create(daemon, "web")
         _ = try await blocking { live.read(timeout: 10) { $0.count >= 1 } }
         try await Self.describe(daemon, web, "first")
@@ -144,7 +152,10 @@ final class SSESubscriber: @unchecked Sendable {
         let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.path] + Self.quiet)
         let gzip = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events", headers: ["Accept-Encoding": "gzip"]) }
         let plain = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events") }
-        _ = try await blocking { gzip.read(timeout: 20) { _ in !gzip.rawBody.isEmpty }; plain.read(timeout: 10) { _ in plain.lastEventID != nil } }
+        _ = try await blocking {
+            gzip.read(timeout: 20) { _ in !gzip.rawBody.isEmpty }
+            plain.read(timeout: 10) { _ in plain.lastEventID != nil }
+        }
         for i in 0..<30 { _ = try await Self.create(daemon, "gz-\(i)") }
         let events = try await blocking { plain.read(timeout: 10) { $0.count >= 30 } }
         // Each compressed write is flushed: what has arrived decodes to the same frames, now, without the stream ending.
@@ -171,7 +182,8 @@ final class SSESubscriber: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", "import sys, zlib; sys.stdout.buffer.write(zlib.decompressobj(31).decompress(sys.stdin.buffer.read()))"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -201,17 +213,17 @@ final class SSESubscriber: @unchecked Sendable {
         let before = try #require(daemon.residentBytes())
         // 1,000 updates over one keep-alive connection (a process per request would take minutes).
         let script = """
-        import http.client, json, sys
-        conn = http.client.HTTPConnection("127.0.0.1", \(daemon.port), timeout=10)
-        ids = \(ids)
-        ok = 0
-        for n in range(1000):
-            labels = {"k%d" % i: ("%d-" % n) + "x" * 1000 for i in range(16)}
-            conn.request("PUT", "/api/services/%d" % ids[n % len(ids)], json.dumps({"labels": labels}), {"Content-Type": "application/json"})
-            response = conn.getresponse(); response.read()
-            ok += response.status == 200
-        print(ok)
-        """
+            import http.client, json, sys
+            conn = http.client.HTTPConnection("127.0.0.1", \(daemon.port), timeout=10)
+            ids = \(ids)
+            ok = 0
+            for n in range(1000):
+                labels = {"k%d" % i: ("%d-" % n) + "x" * 1000 for i in range(16)}
+                conn.request("PUT", "/api/services/%d" % ids[n % len(ids)], json.dumps({"labels": labels}), {"Content-Type": "application/json"})
+                response = conn.getresponse(); response.read()
+                ok += response.status == 200
+            print(ok)
+            """
         let updated = try await blocking { () -> String in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -248,8 +260,9 @@ final class SSESubscriber: @unchecked Sendable {
         }
         // Every stream has started (a stream starts from the moment its request is handled) before the change.
         try await blocking { for stream in streams { stream.read(timeout: 20) { _ in stream.lastEventID != nil } } }
-        let reply = try await HTTP.send("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"one","url":"http://127.0.0.1:9/"}"#,
-                                        headers: ["Content-Type": "application/json", "Authorization": "Bearer reader"])
+        let reply = try await HTTP.send(
+            "POST", "\(daemon.baseURL)/api/services", body: #"{"name":"one","url":"http://127.0.0.1:9/"}"#,
+            headers: ["Content-Type": "application/json", "Authorization": "Bearer reader"])
         #expect(reply.status == 200)
         _ = try await blocking {
             let deadline = Date().addingTimeInterval(20)
@@ -262,7 +275,12 @@ final class SSESubscriber: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         #expect(status == 0, "exit status \(String(describing: status)) after \(elapsed) s")
         // Every stream was ended by the server: the terminating zero-length chunk arrived.
-        let ended = try await blocking { streams.filter { stream in stream.read(timeout: 2); return stream.received.suffix(5) == Array("0\r\n\r\n".utf8) }.count }
+        let ended = try await blocking {
+            streams.filter { stream in
+                stream.read(timeout: 2)
+                return stream.received.suffix(5) == Array("0\r\n\r\n".utf8)
+            }.count
+        }
         #expect(ended == 50)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import RegistryModel
-@testable import RegistryHTTP
+
 @testable import RegistryApp
+@testable import RegistryHTTP
+@testable import RegistryModel
 
 /// `--max-event-streams` (SPEC §12, connections cannot starve it): open `GET /api/events` streams are busy
 /// connections, never closed to admit others, so without a cap a client could hold every connection with streams.
@@ -15,9 +16,10 @@ import Testing
             // Complete once the Content-Length bytes after the head have arrived.
             let text = String(decoding: subscriber.received, as: UTF8.self)
             guard let split = text.range(of: "\r\n\r\n"),
-                  let length = text[..<split.lowerBound].split(separator: "\r\n")
-                  .first(where: { $0.lowercased().hasPrefix("content-length:") })
-                  .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }) else { return false }
+                let length = text[..<split.lowerBound].split(separator: "\r\n")
+                    .first(where: { $0.lowercased().hasPrefix("content-length:") })
+                    .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
+            else { return false }
             return text.utf8.count - text.utf8.distance(from: text.startIndex, to: split.upperBound) >= length
         }
         let text = String(decoding: subscriber.received, as: UTF8.self)
@@ -51,8 +53,9 @@ import Testing
 
     @Test func streamsPastTheCapAre503AndAClosedStreamFreesItsPlace() async throws {
         let directory = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.path, "--max-event-streams", "5"]
-                                                   + EventStreamDaemonTests.quiet)
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-event-streams", "5"]
+                + EventStreamDaemonTests.quiet)
         let open = try await blocking { try (0..<5).map { _ in try SSESubscriber(port: daemon.port, path: "/api/events") } }
         // Every one has started: its first frame names its position.
         try await blocking { for stream in open { stream.read(timeout: 20) { _ in stream.lastEventID != nil } } }

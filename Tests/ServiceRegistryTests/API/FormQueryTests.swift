@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RegistrySupport
 
 /// `application/x-www-form-urlencoded` query decoding (SPEC §2), the one decoder every query reader uses.

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-@testable import RegistrySupport
+
+@testable import RegistryApp
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryProbe
-@testable import RegistryHTTP
-@testable import RegistryApp
+@testable import RegistrySupport
 
 /// `GET /api/services` is answered on the event loop by `ListFastPathHandler` when nothing could make the
 /// router's answer differ. These tests talk to a live server over a raw socket, so pipelining is real.
@@ -34,7 +35,9 @@ import Testing
             #expect(withoutDate(fast[0]) == withoutDate(routed[0]))
             #expect(fast[0].headers.contains { $0 == ("content-length", "\(fast[0].body.utf8.count)") })
             let date = try #require(fast[0].headers.first { $0.name == "date" }?.value)
-            #expect(date.wholeMatch(of: /(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/) != nil, "\(date)")
+            #expect(
+                date.wholeMatch(of: /(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/)
+                    != nil, "\(date)")
         }
     }
 
@@ -149,7 +152,10 @@ final class RawHTTPConnection: @unchecked Sendable {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard withLoopbackAddress(port: port, { connect(fd, $0, $1) }) == 0 else { close(fd); throw DaemonError("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard withLoopbackAddress(port: port, { connect(fd, $0, $1) }) == 0 else {
+            close(fd)
+            throw DaemonError("connect to 127.0.0.1:\(port) failed: errno \(errno)")
+        }
     }
 
     deinit { close(fd) }

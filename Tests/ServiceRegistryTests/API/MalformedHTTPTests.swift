@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryProbe
 
 /// SPEC §12: malformed HTTP is a 4xx (400/413/431), never a 500, never a crash. Real daemon, raw sockets.
@@ -57,7 +58,8 @@ import Testing
     @Test func fuzzedRequestsNeverGet5xx() throws {
         let (daemon, _) = try Self.daemon(["--header-timeout", "2", "--idle-timeout", "2"])
         let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_10B
-        let total = 3000, workers = 4
+        let total = 3000
+        let workers = 4
         let failures = Locked<[String]>([])
         let answered = Locked(0)
         let started = Date()
@@ -105,7 +107,8 @@ enum FuzzCase {
     static let body = #"{"name": "fuzz", "url": "http://127.0.0.1:9"}"#
 
     static func valid(_ r: inout SplitMix64) -> String {
-        let method = r.pick(methods), path = r.pick(paths)
+        let method = r.pick(methods)
+        let path = r.pick(paths)
         if method == "POST" || method == "PUT" {
             return "\(method) \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         }
@@ -117,7 +120,9 @@ enum FuzzCase {
         switch r.next(12) {
         case 0:
             let size = r.pick(["zz", "-1", "ffffffffffffffffffff", "1;\u{0}", "", " ", "0x10", "10000000000", "4\r\n", "g"])
-            return ("bad chunk size", Array("POST \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabcd\r\n0\r\n\r\n".utf8))
+            return (
+                "bad chunk size", Array("POST \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabcd\r\n0\r\n\r\n".utf8)
+            )
         case 1:
             var bytes = Array(valid(&r).utf8)
             for _ in 0...r.next(3) { bytes.insert(0, at: Int(r.next(UInt64(bytes.count)))) }
@@ -129,7 +134,11 @@ enum FuzzCase {
         case 3:
             let length = 10 + Int(r.next(70_000))
             let sent = Int(r.next(UInt64(length)))
-            return ("body cut short", Array("POST /api/services HTTP/1.1\r\nHost: x\r\nContent-Length: \(length)\r\n\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "{"), count: sent))
+            return (
+                "body cut short",
+                Array("POST /api/services HTTP/1.1\r\nHost: x\r\nContent-Length: \(length)\r\n\r\n".utf8)
+                    + [UInt8](repeating: UInt8(ascii: "{"), count: sent)
+            )
         case 4:
             var garbage = [UInt8]()
             for _ in 0..<(1 + r.next(200)) { garbage.append(UInt8(truncatingIfNeeded: r.next())) }
@@ -149,8 +158,10 @@ enum FuzzCase {
             let bytes = Array(valid(&r).utf8)
             return ("truncated", Array(bytes[..<Int(r.next(UInt64(bytes.count)))]))
         case 7:
-            let line = r.pick(["GET", "G\u{7f}T /health HTTP/1.1", "GET /health HTTP/9.9", "GET health HTTP/1.1", "GET /health", "GET /health HTTP/1.1 extra",
-                               "GET /he alth HTTP/1.1", "\r\n\r\nGET /health HTTP/1.1", "GET /%zz HTTP/1.1", "GET /health?\u{0}=1 HTTP/1.1"])
+            let line = r.pick([
+                "GET", "G\u{7f}T /health HTTP/1.1", "GET /health HTTP/9.9", "GET health HTTP/1.1", "GET /health", "GET /health HTTP/1.1 extra",
+                "GET /he alth HTTP/1.1", "\r\n\r\nGET /health HTTP/1.1", "GET /%zz HTTP/1.1", "GET /health?\u{0}=1 HTTP/1.1",
+            ])
             return ("bad request line", Array("\(line)\r\nHost: x\r\n\r\n".utf8))
         case 8:
             var request = "POST /api/services HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -158,9 +169,11 @@ enum FuzzCase {
             for _ in 0..<chunks { request += "800\r\n" + String(repeating: "a", count: 2048) + "\r\n" }
             return ("chunked body", Array((request + "0\r\n\r\n").utf8))
         case 9:
-            let headers = r.pick(["Content-Length: 5\r\nContent-Length: 6", "Content-Length: -1", "Content-Length: 99999999999999999999",
-                                  "Content-Length: 5\r\nTransfer-Encoding: chunked", "Transfer-Encoding: gzip", "Content-Length: abc",
-                                  "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity"])
+            let headers = r.pick([
+                "Content-Length: 5\r\nContent-Length: 6", "Content-Length: -1", "Content-Length: 99999999999999999999",
+                "Content-Length: 5\r\nTransfer-Encoding: chunked", "Transfer-Encoding: gzip", "Content-Length: abc",
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
+            ])
             return ("conflicting framing", Array("POST /api/services HTTP/1.1\r\nHost: x\r\n\(headers)\r\n\r\n{}\r\n".utf8))
         case 10:
             var request = "GET \(path) HTTP/1.1\r\nHost: x\r\n"

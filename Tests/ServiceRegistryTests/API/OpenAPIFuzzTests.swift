@@ -12,18 +12,22 @@ import Testing
         let data = TemporaryDirectory()
         // The fuzzer registers services with arbitrary URLs (`https://0.com`): nothing may probe them, since
         // tests talk to loopback only. Background probing is off and the check route (which probes) is excluded.
-        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--api-token", "fuzz-token",
-                                                               "--scan-interval", "0", "--probe-interval", "0"])
+        let daemon = try await DaemonProcess.start(arguments: [
+            "--data-dir", data.path, "--api-token", "fuzz-token",
+            "--scan-interval", "0", "--probe-interval", "0",
+        ])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         // schemathesis keeps a cache in its working directory: keep it out of the repository.
         process.currentDirectoryURL = URL(fileURLWithPath: data.path)
         // /api/scan and /scan answer 503 where systemd is not reachable, which the "server error" check would flag.
-        process.arguments = ["run", "\(daemon.baseURL)/openapi.json", "--checks", "all", "--max-examples", "25",
-                             "--seed", "42", "-H", "Authorization: Bearer fuzz-token", "--exclude-path", "/api/scan",
-                             "--exclude-path", "/scan", "--exclude-path", "/api/services/{id}/check",
-                             // A stream does not end; EventStreamDaemonTests and ChangeStreamTests cover it.
-                             "--exclude-path", "/api/events"]
+        process.arguments = [
+            "run", "\(daemon.baseURL)/openapi.json", "--checks", "all", "--max-examples", "25",
+            "--seed", "42", "-H", "Authorization: Bearer fuzz-token", "--exclude-path", "/api/scan",
+            "--exclude-path", "/scan", "--exclude-path", "/api/services/{id}/check",
+            // A stream does not end; EventStreamDaemonTests and ChangeStreamTests cover it.
+            "--exclude-path", "/api/events",
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         environment["SCHEMATHESIS_HOOKS"] = nil

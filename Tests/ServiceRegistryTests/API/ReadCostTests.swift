@@ -1,12 +1,13 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryModel
-@testable import RegistryProbe
+
 @testable import RegistryDashboard
 @testable import RegistryHTTP
+@testable import RegistryModel
+@testable import RegistryProbe
 
 /// SPEC §10: paging, conditional and compressed reads, the summary. What a reader pays follows what it reads.
 @Suite struct ReadCostTests {
@@ -26,7 +27,9 @@ import Testing
 
     static func register(_ client: any TestClientProtocol, _ count: Int, labels: (Int) -> String = { _ in "{}" }) async throws {
         for i in 1...count {
-            let status = try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:9/\#(i)","labels":\#(labels(i))}"#).status
+            let status = try await client.send(
+                .post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:9/\#(i)","labels":\#(labels(i))}"#
+            ).status
             #expect(status == 200)
         }
     }
@@ -105,8 +108,10 @@ import Testing
 
     @Test func badPagingParametersAre422() async throws {
         try await withRegistry { client, _ in
-            for query in ["limit=0", "limit=1001", "limit=-1", "limit=1e3", "limit=abc", "limit=", "limit=%205", "after=x", "after=1.5",
-                          "limit=2&limit=3", "limit=99999999999999999999999"] {
+            for query in [
+                "limit=0", "limit=1001", "limit=-1", "limit=1e3", "limit=abc", "limit=", "limit=%205", "after=x", "after=1.5",
+                "limit=2&limit=3", "limit=99999999999999999999999",
+            ] {
                 let reply = try await Self.get(client, "/api/services?\(query)")
                 #expect(reply.status == 422, "\(query)")
                 #expect(reply.json?["detail"]?[0]?["loc"]?[0]?.string == "query", "\(query)")
@@ -120,8 +125,10 @@ import Testing
     @Test func conditionalReadsAnswer304UntilSomethingChanges() async throws {
         try await withRegistry { client, _ in
             try await Self.register(client, 3)
-            for uri in ["/api/services", "/api/services?status=active", "/api/services/1", "/api/sd", "/api/services/1/history",
-                        "/api/summary", "/openapi.json", "/"] {
+            for uri in [
+                "/api/services", "/api/services?status=active", "/api/services/1", "/api/sd", "/api/services/1/history",
+                "/api/summary", "/openapi.json", "/",
+            ] {
                 let first = try await Self.get(client, uri)
                 #expect(first.status == 200, "\(uri)")
                 let tag = try #require(first.headers[.eTag], "\(uri) has no ETag")
@@ -225,11 +232,15 @@ extension ReadCostTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/gzip")
         process.arguments = ["-dc"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        let writer = Thread { input.fileHandleForWriting.write(Data(bytes)); try? input.fileHandleForWriting.close() }
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(bytes))
+            try? input.fileHandleForWriting.close()
+        }
         writer.start()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

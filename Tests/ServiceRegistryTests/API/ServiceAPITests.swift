@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
+
+@testable import RegistryApp
 @testable import RegistryDashboard
 @testable import RegistryHTTP
-@testable import RegistryApp
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// The REST contract of SPEC §2 against a real store in a temp dir, through Hummingbird's router client.
 @Suite struct ServiceAPITests {
@@ -26,8 +27,12 @@ import Testing
             let updated = try await client.send(.put, "/api/services/\(id)", #"{"port": 9090}"#)
             #expect(updated.status == 200)
             #expect(updated.json?["port"]?.int == 9090)
-            var before = try #require(created.json), after = try #require(updated.json)
-            for key in ["port", "updated_at"] { before = before.removing(key); after = after.removing(key) }
+            var before = try #require(created.json)
+            var after = try #require(updated.json)
+            for key in ["port", "updated_at"] {
+                before = before.removing(key)
+                after = after.removing(key)
+            }
             #expect(before == after)
         }
     }
@@ -99,7 +104,8 @@ import Testing
 
     @Test func partialUpdateNullClearsAndRenameClashIs409() async throws {
         try await withRegistry { client, _ in
-            try await client.send(.post, "/api/services", #"{"name":"a","url":"http://127.0.0.1:1","port":1,"description":"d","labels":{"team":"x"}}"#)
+            try await client.send(
+                .post, "/api/services", #"{"name":"a","url":"http://127.0.0.1:1","port":1,"description":"d","labels":{"team":"x"}}"#)
             try await client.send(.post, "/api/services", #"{"name":"b","url":"http://127.0.0.1:2"}"#)
             let cleared = try await client.send(.put, "/api/services/1", #"{"port":null,"description":null,"labels":null}"#)
             #expect(cleared.status == 200)
@@ -177,8 +183,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["{", "{\"name\":", "not json", "[1,2", "{\"a\":1,}", "{\"a\":1}x", "{'a':1}", "{\"a\":01}",
-                      "{\"a\":\"\\ud800\"}", "{\"name\":\"a\",\"name\":\"b\"}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    @Test(arguments: [
+        "{", "{\"name\":", "not json", "[1,2", "{\"a\":1,}", "{\"a\":1}x", "{'a':1}", "{\"a\":01}",
+        "{\"a\":\"\\ud800\"}", "{\"name\":\"a\",\"name\":\"b\"}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
     func malformedJSONIs422(body: String) async throws {
         try await withRegistry { client, _ in
             let reply = try await client.send(.post, "/api/services", body)
@@ -224,7 +232,12 @@ import Testing
         try await withRegistry { client, components in
             for name in names {
                 var w = JSONWriter()
-                w.beginObject(); w.key("name"); w.string(name); w.key("url"); w.string("http://127.0.0.1:1"); w.endObject()
+                w.beginObject()
+                w.key("name")
+                w.string(name)
+                w.key("url")
+                w.string("http://127.0.0.1:1")
+                w.endObject()
                 let reply = try await client.send(.post, "/api/services", String(decoding: w.bytes, as: UTF8.self))
                 #expect(reply.status == 200, "\(name): \(reply.text)")
                 let id = try #require(reply.json?["id"]?.int)
@@ -238,7 +251,10 @@ import Testing
         try await withRegistry { client, _ in
             let created = try await client.send(.post, "/api/services", Self.web)
             // A client that PUTs back the record it just GOT (with one change) succeeds.
-            guard case .object(var members)? = created.json else { Issue.record("no record"); return }
+            guard case .object(var members)? = created.json else {
+                Issue.record("no record")
+                return
+            }
             members["port"] = 9999
             let echoed = try await client.send(.put, "/api/services/1", String(decoding: JSONValue.object(members).bytes, as: UTF8.self))
             #expect(echoed.status == 200, "\(echoed.text)")
@@ -253,11 +269,13 @@ import Testing
 
     @Test func filters() async throws {
         try await withRegistry { client, components in
-            try await client.send(.post, "/api/services", #"{"name":"api-gateway","url":"http://h:1","labels":{"team":"edge"},"description":"Front door"}"#)
+            try await client.send(
+                .post, "/api/services", #"{"name":"api-gateway","url":"http://h:1","labels":{"team":"edge"},"description":"Front door"}"#)
             try await client.send(.post, "/api/services", #"{"name":"billing","url":"http://h:2","status":"failed","labels":{"team":"money"}}"#)
             try await client.send(.post, "/api/services", #"{"name":"search","url":"http://h:3","status":"inactive"}"#)
             components.store.setProbeResult(id: 1, ProbeResult(finishedAt: Date(), healthy: true, statusCode: 200, totalSeconds: 0.01))
-            components.store.setProbeResult(id: 2, ProbeResult(finishedAt: Date(), healthy: false, statusCode: 503, totalSeconds: 0.01, error: "HTTP 503"))
+            components.store.setProbeResult(
+                id: 2, ProbeResult(finishedAt: Date(), healthy: false, statusCode: 503, totalSeconds: 0.01, error: "HTTP 503"))
 
             func names(_ query: String) async throws -> [String] {
                 try await client.send(.get, "/api/services?\(query)").json?.array?.compactMap { $0["name"]?.string } ?? []
@@ -328,7 +346,10 @@ import Testing
         let components = RegistryComponents(store: try ServiceStore(directory: directory.path))
         let endpoints = buildEndpoints(configuration, components, context: BasicRequestContext.self)
         let routed = Set(endpoints.map { "\($0.method.rawValue) \($0.openAPIPath)" })
-        guard case .object(let paths)? = OpenAPIDocument.document["paths"] else { Issue.record("no paths"); return }
+        guard case .object(let paths)? = OpenAPIDocument.document["paths"] else {
+            Issue.record("no paths")
+            return
+        }
         var documented = Set<String>()
         for (path, operations) in paths {
             guard case .object(let byMethod) = operations else { continue }

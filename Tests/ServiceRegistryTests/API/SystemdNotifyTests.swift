@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryApp
 
 /// The packaged unit is `Type=notify` with `WatchdogSec=`: the daemon must say READY=1 once it listens,
@@ -20,8 +21,9 @@ import Testing
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
-        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", directory.file("data")],
-                                                   environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.file("data")],
+            environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])
         /// Datagrams received until `stopAt` arrives or the deadline passes (generous: the daemon may start
         /// slowly on a loaded machine); read off the cooperative pool, since `recv` blocks.
         @Sendable func drain(seconds: Double, stopAt: String) async throws -> [String] {
@@ -65,8 +67,9 @@ import Testing
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var environment = ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"]
         if component != "none" { environment["SERVICE_REGISTRY_DEBUG_WEDGE"] = "\(component):2" }
-        let daemon = try DaemonProcess(arguments: ["--data-dir", directory.file("data"), "--scan-interval", "0", "--probe-interval", "1"],
-                                       environment: environment, waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", directory.file("data"), "--scan-interval", "0", "--probe-interval", "1"],
+            environment: environment, waitReady: false)
         let start = Date()
         var pings: [Double] = []
         var buffer = [UInt8](repeating: 0, count: 512)

@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import RegistryHTTP
+
 @testable import RegistryApp
+@testable import RegistryHTTP
 
 /// The option table (`ConfigurationOptions`) is the one place for each option: `serve --help`, `discover --help`,
 /// `RegistryConfiguration`'s defaults and the resolution rules all come from it.
@@ -23,16 +24,20 @@ import Testing
     @Test func serveHelpShowsEveryOptionOfTheTableWithItsHelp() throws {
         let text = try Self.help(["serve"])
         // The options section: each option's line starts with two spaces and its flag.
-        let flags = Set(try Self.rawHelp(["serve"]).split(separator: "\n").filter { $0.hasPrefix("  --") }
-            .map { String($0.dropFirst(4).prefix { $0 != " " }) })
+        let flags = Set(
+            try Self.rawHelp(["serve"]).split(separator: "\n").filter { $0.hasPrefix("  --") }
+                .map { String($0.dropFirst(4).prefix { $0 != " " }) })
         #expect(flags == Set(O.serve.map(\.name)))
-        for (option, help) in [(O.host.name, O.host.help), (O.port.name, O.port.help), (O.probeInterval.name, O.probeInterval.help),
-                               (O.probeTimeout.name, O.probeTimeout.help), (O.probeRise.name, O.probeRise.help),
-                               (O.scanInterval.name, O.scanInterval.help), (O.portRange.name, O.portRange.help),
-                               (O.headerTimeout.name, O.headerTimeout.help), (O.metricsDetail.name, O.metricsDetail.help)] {
+        for (option, help) in [
+            (O.host.name, O.host.help), (O.port.name, O.port.help), (O.probeInterval.name, O.probeInterval.help),
+            (O.probeTimeout.name, O.probeTimeout.help), (O.probeRise.name, O.probeRise.help),
+            (O.scanInterval.name, O.scanInterval.help), (O.portRange.name, O.portRange.help),
+            (O.headerTimeout.name, O.headerTimeout.help), (O.metricsDetail.name, O.metricsDetail.help),
+        ] {
             #expect(text.contains("--\(option) <\(option)> \(help)"), "\(option)")
         }
-        #expect(O.port.help == "Listen port (default 8000)." && O.probeTimeout.help.hasSuffix("(default 2.0).")
+        #expect(
+            O.port.help == "Listen port (default 8000)." && O.probeTimeout.help.hasSuffix("(default 2.0).")
                 && O.probeInterval.help.hasPrefix("Seconds between probes of each service (default 60);"))
     }
 
@@ -75,17 +80,24 @@ import Testing
 
     @Test func valuesOutOfBoundsAreRefusedNamingTheFlag() {
         func message(_ body: () throws -> Void) -> String? {
-            do { try body(); return nil } catch { return (error as? ConfigurationError)?.message ?? "not a ConfigurationError: \(error)" }
+            do {
+                try body()
+                return nil
+            } catch { return (error as? ConfigurationError)?.message ?? "not a ConfigurationError: \(error)" }
         }
         #expect(message { _ = try O.port.resolve(flag: 70000, environment: [:]) } == "--port 70000: must be between 0 and 65535")
-        #expect(message { _ = try O.port.resolve(flag: nil, environment: ["SERVICE_REGISTRY_PORT": "x"]) } == "SERVICE_REGISTRY_PORT=x is not a number")
-        #expect(message { _ = try O.probeInterval.resolve(flag: 0.5, environment: [:]) }
+        #expect(
+            message { _ = try O.port.resolve(flag: nil, environment: ["SERVICE_REGISTRY_PORT": "x"]) } == "SERVICE_REGISTRY_PORT=x is not a number")
+        #expect(
+            message { _ = try O.probeInterval.resolve(flag: 0.5, environment: [:]) }
                 == "--probe-interval 0.5: must be 0 (background probing off) or between 1 and 86400 seconds")
         #expect(message { _ = try O.probeInterval.resolve(flag: 0, environment: [:]) } == nil)
-        #expect(message { _ = try O.probeTimeout.resolve(flag: 60.5, environment: [:]) } == "--probe-timeout 60.5: must be between 0.1 and 60 seconds")
+        #expect(
+            message { _ = try O.probeTimeout.resolve(flag: 60.5, environment: [:]) } == "--probe-timeout 60.5: must be between 0.1 and 60 seconds")
         #expect(message { _ = try O.probeRise.resolve(flag: 11, environment: [:]) } == "--probe-rise 11: must be between 1 and 10")
         #expect(message { _ = try O.metricsDetail.resolve(text: "some", environment: [:]) } == "--metrics-detail some: must be full or basic")
-        #expect(message { _ = try O.logLevel.resolve(text: nil, environment: ["SERVICE_REGISTRY_LOG_LEVEL": "loud"]) }
+        #expect(
+            message { _ = try O.logLevel.resolve(text: nil, environment: ["SERVICE_REGISTRY_LOG_LEVEL": "loud"]) }
                 == "--log-level loud: must be one of trace, debug, info, notice, warning, error, critical")
     }
 

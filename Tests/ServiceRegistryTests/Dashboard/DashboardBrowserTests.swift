@@ -2,17 +2,18 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistrySupport
+
+@testable import RegistryApp
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryApp
+@testable import RegistrySupport
 
 /// The dashboard in a real headless Chromium, driven through the DevTools protocol by
 /// `scripts/dashboard/browser_checks.py` (one browser for the whole run, killed at the end even on failure).
 /// Two registries run in-process on live ports: an open one with the real prober, and one with an API token.
 /// Screenshots (1280×800, 390×844, light and dark) go to `artifacts/dashboard/` (gitignored).
 @Suite(.serialized) struct DashboardBrowserTests {
-    static let python = "/usr/bin/python3"   // Debian's, which has python3-websocket
+    static let python = "/usr/bin/python3"  // Debian's, which has python3-websocket
     static let driver = TestPaths.packageRoot.appendingPathComponent("scripts/dashboard/browser_checks.py").path
     static let hostileName = "<img src=x onerror=alert(1)>"
     static let hostileDescription = #"<script>alert(2)</script>" onmouseover="alert(3)"#
@@ -69,11 +70,16 @@ import Testing
                 ]
                 let expectJSON = String(decoding: try JSONSerialization.data(withJSONObject: expect), as: UTF8.self)
                 let artifacts = TestPaths.packageRoot.appendingPathComponent("artifacts/dashboard").path
-                let output = try await Self.run(Self.python, [Self.driver, "--base", base, "--auth-base", authBase, "--token", token,
-                                                               "--expect", expectJSON, "--flip-file", flipFile, "--artifacts", artifacts],
-                                                timeout: 150)
+                let output = try await Self.run(
+                    Self.python,
+                    [
+                        Self.driver, "--base", base, "--auth-base", authBase, "--token", token,
+                        "--expect", expectJSON, "--flip-file", flipFile, "--artifacts", artifacts,
+                    ],
+                    timeout: 150)
                 guard case .object(let report)? = try? JSONValue.parse(Array(output.utf8)),
-                      case .array(let checks)? = report["checks"] else {
+                    case .array(let checks)? = report["checks"]
+                else {
                     Issue.record("the browser driver printed no report:\n\(output)")
                     return
                 }
@@ -108,27 +114,36 @@ import Testing
             return id
         }
         func probe(_ id: Int, healthy: Bool, ms: Double, error: String? = nil) {
-            store.setProbeResult(id: id, ProbeResult(finishedAt: Date().addingTimeInterval(-30), healthy: healthy,
-                                                     statusCode: healthy ? 200 : nil, totalSeconds: ms / 1000, error: error))
+            store.setProbeResult(
+                id: id,
+                ProbeResult(
+                    finishedAt: Date().addingTimeInterval(-30), healthy: healthy,
+                    statusCode: healthy ? 200 : nil, totalSeconds: ms / 1000, error: error))
         }
-        let alpha = try await register(#"{"name":"alpha-api","url":"http://127.0.0.1:9/","port":9,"description":"Alpha frontend","labels":{"team":"core"}}"#)
+        let alpha = try await register(
+            #"{"name":"alpha-api","url":"http://127.0.0.1:9/","port":9,"description":"Alpha frontend","labels":{"team":"core"}}"#)
         let beta = try await register(#"{"name":"beta-worker","url":"\#(betaURL)","description":"Background jobs"}"#)
-        let gamma = try await register(#"{"name":"gamma-db","url":"http://127.0.0.1:9/db","port":5432,"description":"Database","labels":{"env":"prod","team":"data"}}"#)
+        let gamma = try await register(
+            #"{"name":"gamma-db","url":"http://127.0.0.1:9/db","port":5432,"description":"Database","labels":{"env":"prod","team":"data"}}"#)
         _ = try await register(#"{"name":"delta-cache","url":"http://127.0.0.1:9/cache","status":"inactive"}"#)
-        let hostile = String(decoding: try JSONSerialization.data(withJSONObject: [
-            "name": hostileName, "url": "http://127.0.0.1:9/x", "description": hostileDescription]), as: UTF8.self)
+        let hostile = String(
+            decoding: try JSONSerialization.data(withJSONObject: [
+                "name": hostileName, "url": "http://127.0.0.1:9/x", "description": hostileDescription,
+            ]), as: UTF8.self)
         _ = try await register(hostile)
         try await store.transaction { txn in
             let id = try txn.nextID()
-            try txn.save(ServiceRecord(id: id, name: "epsilon.service", source: .systemd, unit: "epsilon.service",
-                                       activeState: "active", subState: "running", createdAt: Date(), updatedAt: Date()))
+            try txn.save(
+                ServiceRecord(
+                    id: id, name: "epsilon.service", source: .systemd, unit: "epsilon.service",
+                    activeState: "active", subState: "running", createdAt: Date(), updatedAt: Date()))
         }
         // gamma was healthy two minutes ago, then failed: both probe results are transitions in its history.
         store.setProbeResult(id: gamma, ProbeResult(finishedAt: Date().addingTimeInterval(-120), healthy: true, statusCode: 200, totalSeconds: 0.001))
         probe(alpha, healthy: true, ms: 12.5)
         probe(beta, healthy: true, ms: 3.2)
         probe(gamma, healthy: false, ms: 1.1, error: "connection refused")
-        let failed = try await client.send(.put, "/api/services/\(gamma)", #"{"status":"failed"}"#)   // records a status transition
+        let failed = try await client.send(.put, "/api/services/\(gamma)", #"{"status":"failed"}"#)  // records a status transition
         guard failed.status == 200 else { throw DaemonError("seed failed: \(failed.text)") }
         return Seeded(flipID: beta)
     }
@@ -146,7 +161,10 @@ import Testing
         process.standardError = FileHandle.standardError
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { process.terminationHandler = nil; continuation.resume(throwing: error) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
             let pid = process.processIdentifier
             BlockingWork.queue.asyncAfter(deadline: .now() + timeout) { if process.isRunning { kill(pid, SIGTERM) } }
         }

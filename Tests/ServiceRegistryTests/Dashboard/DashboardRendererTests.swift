@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+
+@testable import RegistryDashboard
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryDashboard
 
 @Suite struct HTMLEscapingTests {
     @Test func escapesTheFiveSpecialCharacters() {
@@ -39,13 +40,17 @@ import Testing
     static let hostile = #"<img src=x onerror=alert(1)>"#
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func record(_ id: Int, _ name: String, status: ServiceStatus = .active, healthy: Bool? = nil,
-                       description: String? = nil, url: String? = "http://127.0.0.1:8080/", port: Int? = 8080) -> ServiceRecord {
-        var record = ServiceRecord(id: id, name: name, url: url, status: status, port: port, description: description,
-                                   labels: ["team": #"a"b<c>"#], createdAt: now, updatedAt: now)
+    static func record(
+        _ id: Int, _ name: String, status: ServiceStatus = .active, healthy: Bool? = nil,
+        description: String? = nil, url: String? = "http://127.0.0.1:8080/", port: Int? = 8080
+    ) -> ServiceRecord {
+        var record = ServiceRecord(
+            id: id, name: name, url: url, status: status, port: port, description: description,
+            labels: ["team": #"a"b<c>"#], createdAt: now, updatedAt: now)
         if let healthy {
-            record.lastProbe = ProbeResult(finishedAt: now.addingTimeInterval(-42), healthy: healthy, statusCode: healthy ? 200 : nil,
-                                           totalSeconds: 0.0123, error: healthy ? nil : #"connection refused <"x">"#)
+            record.lastProbe = ProbeResult(
+                finishedAt: now.addingTimeInterval(-42), healthy: healthy, statusCode: healthy ? 200 : nil,
+                totalSeconds: 0.0123, error: healthy ? nil : #"connection refused <"x">"#)
         }
         return record
     }
@@ -72,8 +77,9 @@ import Testing
 
     @Test func indexEscapesEveryValue() throws {
         let (snapshot, directory) = try Self.snapshot([
-            Self.record(1, Self.hostile, healthy: false, description: #"</td><script>alert("d")</script>"#,
-                        url: #"http://127.0.0.1:1/"onmouseover="alert(1)"#),
+            Self.record(
+                1, Self.hostile, healthy: false, description: #"</td><script>alert("d")</script>"#,
+                url: #"http://127.0.0.1:1/"onmouseover="alert(1)"#)
         ])
         _ = directory
         let html = DashboardRenderer().indexPage(snapshot, now: Self.now)
@@ -83,10 +89,13 @@ import Testing
         #expect(html.contains(#"title="connection refused &lt;&quot;x&quot;&gt;""#))
         #expect(!html.contains("<img"))
         #expect(!html.contains("<script>"))
-        #expect(Self.tags(html).isSubset(of: ["!doctype", "html", "head", "meta", "title", "link", "script", "body", "a", "header", "h1",
-                                             "nav", "main", "section", "div", "span", "button", "details", "summary", "form", "label",
-                                             "input", "textarea", "select", "option", "small", "p", "table", "caption", "thead", "tr",
-                                             "th", "tbody", "td", "time", "dialog", "h3", "noscript"]))
+        #expect(
+            Self.tags(html).isSubset(of: [
+                "!doctype", "html", "head", "meta", "title", "link", "script", "body", "a", "header", "h1",
+                "nav", "main", "section", "div", "span", "button", "details", "summary", "form", "label",
+                "input", "textarea", "select", "option", "small", "p", "table", "caption", "thead", "tr",
+                "th", "tbody", "td", "time", "dialog", "h3", "noscript",
+            ]))
     }
 
     @Test func servicePageEscapesFieldsLabelsAndHistory() throws {
@@ -123,13 +132,16 @@ import Testing
         func ids(_ html: String) -> [Int] {
             html.components(separatedBy: "<tr data-id=\"").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
         }
-        #expect(ids(all) == [2, 1, 3, 4])                                   // by name
+        #expect(ids(all) == [2, 1, 3, 4])  // by name
         #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("status", "failed")]), now: Self.now)) == [2])
         #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("q", "WEB")]), now: Self.now)) == [1])
         #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "health")]), now: Self.now)) == [2, 3, 1, 4])
         // Missing ports last in both directions.
         #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "port"), ("dir", "desc")]), now: Self.now)).last == 4)
-        #expect(ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "bogus"), ("status", "nope")]), now: Self.now)) == [2, 1, 3, 4])
+        #expect(
+            ids(renderer.indexPage(snapshot, query: DashboardQuery(parameters: [("sort", "bogus"), ("status", "nope")]), now: Self.now)) == [
+                2, 1, 3, 4,
+            ])
     }
 
     /// The page window (one pass keeping the best candidates) gives exactly the pages of a full sort, for every sort
@@ -139,10 +151,12 @@ import Testing
         var records: [ServiceRecord] = []
         for id in 1...530 {
             let healthy: Bool? = [true, false, nil].randomElement(using: &generator)!
-            records.append(Self.record(id, ["web", "Web", "db", "cache", "api", "Zed"].randomElement(using: &generator)! + "-\(id % 50)-\(id)",
-                                       status: ServiceStatus.allCases.randomElement(using: &generator)!, healthy: healthy,
-                                       description: Bool.random(using: &generator) ? nil : "d\(id % 5)",
-                                       port: Bool.random(using: &generator) ? nil : Int.random(in: 1...20, using: &generator)))
+            records.append(
+                Self.record(
+                    id, ["web", "Web", "db", "cache", "api", "Zed"].randomElement(using: &generator)! + "-\(id % 50)-\(id)",
+                    status: ServiceStatus.allCases.randomElement(using: &generator)!, healthy: healthy,
+                    description: Bool.random(using: &generator) ? nil : "d\(id % 5)",
+                    port: Bool.random(using: &generator) ? nil : Int.random(in: 1...20, using: &generator)))
         }
         let (snapshot, directory) = try Self.snapshot(records)
         _ = directory
@@ -161,7 +175,9 @@ import Testing
                     }
                     #expect(paged == full.map(\.id), "\(base)")
                     // Past the last page: the last page.
-                    #expect(query.window(snapshot).records.map(\.id) == Array(full.map(\.id).suffix(full.count % 100 == 0 ? min(100, full.count) : full.count % 100)))
+                    #expect(
+                        query.window(snapshot).records.map(\.id)
+                            == Array(full.map(\.id).suffix(full.count % 100 == 0 ? min(100, full.count) : full.count % 100)))
                 }
             }
         }
@@ -190,7 +206,8 @@ import Testing
         }
         return records.sorted { a, b in
             let (x, y) = (value(a), value(b))
-            let xMissing = x.text == nil && x.number == nil, yMissing = y.text == nil && y.number == nil
+            let xMissing = x.text == nil && x.number == nil
+            let yMissing = y.text == nil && y.number == nil
             if xMissing != yMissing { return yMissing }
             if !xMissing {
                 if let p = x.text, let q = y.text, p != q { return query.descending ? p > q : p < q }

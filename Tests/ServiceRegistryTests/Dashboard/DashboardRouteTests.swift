@@ -3,15 +3,18 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
+
+@testable import RegistryApp
 @testable import RegistryDashboard
 @testable import RegistryHTTP
-@testable import RegistryApp
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// The dashboard's routes through the router (no browser): content types, caching, 404 page, auth, OpenAPI.
 @Suite struct DashboardRouteTests {
-    func get(_ client: any TestClientProtocol, _ uri: String, headers: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, text: String) {
+    func get(_ client: any TestClientProtocol, _ uri: String, headers: HTTPFields = [:]) async throws -> (
+        status: Int, headers: HTTPFields, text: String
+    ) {
         try await client.execute(uri: uri, method: .get, headers: headers, body: nil) { response in
             (Int(response.status.code), response.headers, String(buffer: response.body))
         }
@@ -37,14 +40,15 @@ import Testing
         try await withRegistry { client, components in
             try await client.send(.post, "/api/services", #"{"name":"a","url":"http://127.0.0.1:8080"}"#)
             try await client.send(.post, "/api/services", #"{"name":"b","url":"http://127.0.0.1:8081"}"#)
-            components.store.setProbeResult(id: 1, ProbeResult(finishedAt: Date(timeIntervalSinceNow: -30), healthy: true, statusCode: 200, totalSeconds: 0.01))
+            components.store.setProbeResult(
+                id: 1, ProbeResult(finishedAt: Date(timeIntervalSinceNow: -30), healthy: true, statusCode: 200, totalSeconds: 0.01))
             let update: HTTPFields = [HTTPField.Name("X-Dashboard-View")!: "update"]
             let first = try await get(client, "/?q=a", headers: update)
             let tag = try #require(first.headers[.eTag])
             #expect(first.status == 200 && !first.text.contains("data-index=") && !first.text.contains(" s ago<"))
             var conditional = update
             conditional[.ifNoneMatch] = tag
-            try await Task.sleep(for: .milliseconds(1100))   // a second later: relative times would have moved
+            try await Task.sleep(for: .milliseconds(1100))  // a second later: relative times would have moved
             #expect(try await get(client, "/?q=a", headers: conditional).status == 304)
             // A change to a service the view does not show (and that moves no count): still 304.
             try await client.send(.put, "/api/services/2", #"{"description":"elsewhere"}"#)
@@ -122,13 +126,16 @@ import Testing
     @Test func pageKnowsWhenATokenIsNeeded() async throws {
         try await withRegistry(configure: { $0.apiToken = "secret" }) { client, _ in
             let page = try await get(client, "/")
-            #expect(page.status == 200)   // reads stay open with only an API token
+            #expect(page.status == 200)  // reads stay open with only an API token
             #expect(page.text.contains(#"data-auth="token""#))
         }
     }
 
     @Test func readTokenProtectsThePages() async throws {
-        try await withRegistry(configure: { $0.apiToken = "secret"; $0.readToken = "reader" }) { client, _ in
+        try await withRegistry(configure: {
+            $0.apiToken = "secret"
+            $0.readToken = "reader"
+        }) { client, _ in
             let anonymous = try await get(client, "/")
             let reader = try await get(client, "/", headers: [.authorization: "Bearer reader"])
             #expect(anonymous.status == 401)
@@ -142,8 +149,9 @@ import Testing
         for key in ["GET /", "GET /services/{id}", "GET /static/app.js", "GET /static/app.css"] {
             #expect(operations[key] != nil, "\(key) missing from the OpenAPI document")
         }
-        let endpoints = buildEndpoints(RegistryConfiguration(), RegistryComponents(store: try ServiceStore(directory: directory.path)),
-                                       context: BasicRequestContext.self)
+        let endpoints = buildEndpoints(
+            RegistryConfiguration(), RegistryComponents(store: try ServiceStore(directory: directory.path)),
+            context: BasicRequestContext.self)
         let documented = Set(operations.keys)
         for endpoint in endpoints {
             #expect(documented.contains("\(endpoint.method.rawValue) \(endpoint.openAPIPath)"), "\(endpoint.method) \(endpoint.path) undocumented")

@@ -1,13 +1,15 @@
 import Foundation
 import Testing
+
 @testable import RegistryDiscovery
 
 /// The runner behind every systemctl call: output, exit status, deadline, and (issue 11) a deadline killer
 /// that can never signal a PID after the child was reaped (the kernel may have given that PID to another process).
 @Suite struct CommandRunnerTests {
     @Test func outputAndExitStatus() throws {
-        let output = try CommandRunner.runBlocking(executable: "/bin/sh", arguments: ["-c", "echo out; echo err >&2; exit 3"],
-                                                   environment: ["PATH": "/usr/bin:/bin"], timeout: 30)
+        let output = try CommandRunner.runBlocking(
+            executable: "/bin/sh", arguments: ["-c", "echo out; echo err >&2; exit 3"],
+            environment: ["PATH": "/usr/bin:/bin"], timeout: 30)
         #expect(output.status == 3)
         #expect(String(decoding: output.stdout, as: UTF8.self) == "out\n")
         #expect(output.stderrText == "err")
@@ -33,15 +35,19 @@ import Testing
     /// fire in exactly this window and `kill()` a PID that no longer was its child.
     @Test func aDeadlineFiringAfterTheReapSignalsNothing() throws {
         // /bin/true is reaped long before 5 s even on a loaded machine; the deadline then fires while the seam waits.
-        let output = try CommandRunner.runBlocking(executable: "/bin/true", arguments: [], environment: [:], timeout: 5,
-                                                   afterReap: { Thread.sleep(forTimeInterval: 8) })
+        let output = try CommandRunner.runBlocking(
+            executable: "/bin/true", arguments: [], environment: [:], timeout: 5,
+            afterReap: { Thread.sleep(forTimeInterval: 8) })
         #expect(!output.timedOut, "the killer fired after the child was reaped")
         #expect(output.status == 0)
     }
 
     @Test func aReapedChildIsNeverSignalled() throws {
         let (child, out, err) = try CommandRunner.spawn(executable: "/bin/sleep", arguments: ["60"], environment: [:])
-        defer { close(out); close(err) }
+        defer {
+            close(out)
+            close(err)
+        }
         #expect(child.signalIfNotReaped(SIGKILL))
         let status = child.waitAndReap()
         #expect(status & 0x7F == SIGKILL)

@@ -1,18 +1,22 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 
 /// SPEC §9 "discovered services are never falsely unhealthy", with the real daemon and real units in the
 /// suite's private systemd user manager.
-@Suite(.serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
-       .systemdUserManager)
+@Suite(
+    .serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
+    .systemdUserManager)
 struct DiscoveredHealthTests {
     var manager: SystemdUserManager { SystemdUserManager.current! }
 
     static func daemon(_ manager: SystemdUserManager, directory: TemporaryDirectory) async throws -> DaemonProcess {
         // Probes only on `check` (a day's interval), scans only on demand: the test drives both.
-        let arguments = ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0",
-                         "--include-unit", "srt-h-*", "--probe-interval", "86400"]
+        let arguments = [
+            "--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0",
+            "--include-unit", "srt-h-*", "--probe-interval", "86400",
+        ]
         let environment = manager.environment
         return try await blocking { try DaemonProcess(arguments: arguments, environment: environment) }
     }
@@ -31,7 +35,9 @@ struct DiscoveredHealthTests {
         let m = manager
         let port = freeWebPort()
         try await blocking {
-            try m.install("srt-h-db.service", """
+            try m.install(
+                "srt-h-db.service",
+                """
                 [Unit]
                 Description=Speaks TCP, not HTTP
                 [Service]

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import Testing
-@testable import RegistryStore
+
+@testable import RegistryApp
 @testable import RegistryDiscovery
 @testable import RegistryHTTP
-@testable import RegistryApp
+@testable import RegistryStore
 
 /// Writes an executable shell script standing in for systemctl.
 private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) throws -> String {
@@ -23,7 +24,8 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         }
         let reply = try await request("POST", "\(d.baseURL)/api/scan")
         #expect(reply.status == 503)
-        #expect(reply.json?["detail"]?.string == "systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)")
+        #expect(
+            reply.json?["detail"]?.string == "systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)")
         let page = try await request("GET", "\(d.baseURL)/scan")
         #expect(page.status == 503 && page.body.contains("systemctl not found: /nonexistent/bin/systemctl"))
         try await Task.sleep(for: .milliseconds(1200))  // the loop has failed and retried meanwhile
@@ -37,8 +39,9 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         let directory = TemporaryDirectory()
         let emptyRuntime = TemporaryDirectory("no-manager")
         let d = try await blocking {
-            try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0"],
-                              environment: ["XDG_RUNTIME_DIR": emptyRuntime.path, "DBUS_SESSION_BUS_ADDRESS": ""])
+            try DaemonProcess(
+                arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0"],
+                environment: ["XDG_RUNTIME_DIR": emptyRuntime.path, "DBUS_SESSION_BUS_ADDRESS": ""])
         }
         let reply = try await request("POST", "\(d.baseURL)/api/scan")
         #expect(reply.status == 503)
@@ -51,12 +54,16 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
     @Test func discoverCommandFailsClearly() async throws {
         let executable = TestPaths.executable
         let (missing, badScope, badRange) = try await blocking {
-            (try SystemdUserManager.run(executable, ["discover", "--systemctl", "/nonexistent/bin/systemctl"], environment: [:]),
-             try SystemdUserManager.run(executable, ["discover", "--systemd-scope", "session"], environment: [:]),
-             try SystemdUserManager.run(executable, ["discover", "--port-range", "80-"], environment: [:]))
+            (
+                try SystemdUserManager.run(executable, ["discover", "--systemctl", "/nonexistent/bin/systemctl"], environment: [:]),
+                try SystemdUserManager.run(executable, ["discover", "--systemd-scope", "session"], environment: [:]),
+                try SystemdUserManager.run(executable, ["discover", "--port-range", "80-"], environment: [:])
+            )
         }
         #expect(missing.status == 1)
-        #expect(missing.output == "service-registry: systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)\n")
+        #expect(
+            missing.output
+                == "service-registry: systemctl not found: /nonexistent/bin/systemctl does not exist or is not executable (set --systemctl)\n")
         #expect(badScope.status == 2 && badScope.output.contains("--systemd-scope session: must be system or user"))
         #expect(badRange.status == 2 && badRange.output.contains("--port-range 80-"))
     }
@@ -116,22 +123,25 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         let log = directory.file("calls")
         let listing = directory.file("list-units.txt")
         try FileManager.default.copyItem(atPath: TestPaths.fixture("discovery/list-units-legacy.txt"), toPath: listing)
-        let script = try fakeSystemctl(directory, """
-        echo "$*" >> '\(log)'
-        case "$*" in
-          *--output=json*) echo "Unknown output 'json'." >&2; exit 1 ;;
-          *list-units*) cat '\(listing)' ;;
-          show*)
-            shift 4
-            for unit in "$@"; do
-              printf 'Id=%s\nLoadState=loaded\nActiveState=x\nSubState=x\nMainPID=0\nControlGroup=\nNRestarts=2\n\n' "$unit"
-            done ;;
-        esac
-        """)
+        let script = try fakeSystemctl(
+            directory,
+            """
+            echo "$*" >> '\(log)'
+            case "$*" in
+              *--output=json*) echo "Unknown output 'json'." >&2; exit 1 ;;
+              *list-units*) cat '\(listing)' ;;
+              show*)
+                shift 4
+                for unit in "$@"; do
+                  printf 'Id=%s\nLoadState=loaded\nActiveState=x\nSubState=x\nMainPID=0\nControlGroup=\nNRestarts=2\n\n' "$unit"
+                done ;;
+            esac
+            """)
         let discoverer = SystemdDiscoverer(options: DiscoveryOptions(systemctlPath: script, excludeUnits: ["cron-*"]))
         let first = try await discoverer.scan()
         #expect(first.goneUnits == ["ghost.service"])  // listed as not-found: gone without asking show
-        #expect(first.units.map(\.name) == ["api@blue.service", "broken.service", "cron.service", "crashed.service", "nodesc.service", "ssh.service"])
+        #expect(
+            first.units.map(\.name) == ["api@blue.service", "broken.service", "cron.service", "crashed.service", "nodesc.service", "ssh.service"])
         // States and descriptions come from the listing, the rest from show.
         #expect(first.units[1].properties.activeState == "failed" && first.units[1].properties.restarts == 2)
         #expect(first.units[0].properties.description == "API   (blue   instance)")
@@ -139,8 +149,9 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
         let second = try await discoverer.scan()
         #expect(second == first)
         var text = try String(contentsOfFile: listing, encoding: .utf8)
-        text = text.replacingOccurrences(of: "  cron.service                           loaded    active   running",
-                                          with: "  cron.service                           loaded    failed   failed ")
+        text = text.replacingOccurrences(
+            of: "  cron.service                           loaded    active   running",
+            with: "  cron.service                           loaded    failed   failed ")
         try text.write(toFile: listing, atomically: true, encoding: .utf8)
         let third = try await discoverer.scan(knownUnits: ["old.service"])
         #expect(third.units.first { $0.name == "cron.service" }?.status == .failed)
@@ -184,8 +195,9 @@ private func fakeSystemctl(_ directory: TemporaryDirectory, _ body: String) thro
     @Test func discoveryRoutesAreInTheOpenAPIDocument() throws {
         let directory = TemporaryDirectory()
         let components = RegistryComponents(store: try ServiceStore(directory: directory.path))
-        let served = Set(buildEndpoints(RegistryConfiguration(), components, context: BasicRequestContext.self)
-            .map { "\($0.method.rawValue) \($0.openAPIPath)" })
+        let served = Set(
+            buildEndpoints(RegistryConfiguration(), components, context: BasicRequestContext.self)
+                .map { "\($0.method.rawValue) \($0.openAPIPath)" })
         let ours: Set<String> = ["POST /api/scan", "GET /scan", "GET /api/ignored", "DELETE /api/ignored/{unit}"]
         #expect(ours.isSubset(of: served))
         #expect(ours.isSubset(of: Set(OpenAPIDocument.operations.keys)))

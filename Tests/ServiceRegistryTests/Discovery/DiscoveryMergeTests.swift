@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
+
 @testable import RegistryDiscovery
 @testable import RegistryExposition
+@testable import RegistryModel
+@testable import RegistryStore
 
 /// The merge rules on a real LMDB store, with scans built by hand (what systemd and /proc would report).
 @Suite struct DiscoveryMergeTests {
@@ -12,10 +13,14 @@ import Testing
 
     init() throws { store = try ServiceStore(directory: directory.path) }
 
-    static func unit(_ name: String, _ active: String = "active", _ sub: String = "running", ports: [Int] = [],
-                     description: String? = nil) -> DiscoveredUnit {
-        DiscoveredUnit(properties: UnitProperties(id: name, description: description ?? name, activeState: active, subState: sub,
-                                                  mainPID: active == "active" ? 100 : 0), ports: ports)
+    static func unit(
+        _ name: String, _ active: String = "active", _ sub: String = "running", ports: [Int] = [],
+        description: String? = nil
+    ) -> DiscoveredUnit {
+        DiscoveredUnit(
+            properties: UnitProperties(
+                id: name, description: description ?? name, activeState: active, subState: sub,
+                mainPID: active == "active" ? 100 : 0), ports: ports)
     }
 
     func merge(_ units: [DiscoveredUnit], gone: Set<String> = [], range: PortRange = .defaultWeb) async throws -> ScanReport {
@@ -26,8 +31,10 @@ import Testing
     func record(_ name: String) throws -> ServiceRecord { try #require(store.snapshot().record(named: name)) }
 
     @Test func createsRecordsThenCountsOnlyChanges() async throws {
-        let units = [Self.unit("web.service", ports: [22, 3000, 5432, 8080], description: "Web <front>"),
-                     Self.unit("worker.service"), Self.unit("crashed.service", "failed", "failed"), Self.unit("idle.service", "inactive", "dead")]
+        let units = [
+            Self.unit("web.service", ports: [22, 3000, 5432, 8080], description: "Web <front>"),
+            Self.unit("worker.service"), Self.unit("crashed.service", "failed", "failed"), Self.unit("idle.service", "inactive", "dead"),
+        ]
         let first = try await merge(units)
         #expect(first.discovered == 4 && first.updated == 0 && first.services.count == 4)
         let web = try record("web.service")
@@ -58,8 +65,10 @@ import Testing
     /// `service_registry_systemd_unit_state` (SPEC §5) agree for every state systemd reports, `refreshing`
     /// included (inactive, as SPEC §4's "everything else").
     @Test func statusAndUnitStateMetricAgreeForEveryActiveState() async throws {
-        let states = ["active", "reloading", "refreshing", "activating", "deactivating", "inactive", "failed", "maintenance",
-                      "not-found", "some-future-state"]
+        let states = [
+            "active", "reloading", "refreshing", "activating", "deactivating", "inactive", "failed", "maintenance",
+            "not-found", "some-future-state",
+        ]
         _ = try await merge(states.map { Self.unit("\($0).service", $0, "x") })
         let records = store.snapshot().records
         let text = String(decoding: MetricsRenderer.renderServices(Scrape(records: records), format: .text), as: UTF8.self)
@@ -69,12 +78,13 @@ import Testing
             }
             #expect(ones.count == 1, "\(record.name): \(ones)")
             let state = ones.first.flatMap { $0.split(separator: "state=\"").last?.split(separator: "\"").first }.map(String.init)
-            let statusOfState: ServiceStatus? = switch state {
-            case "active": .active
-            case "failed": .failed
-            case "activating", "deactivating", "inactive": .inactive
-            default: nil
-            }
+            let statusOfState: ServiceStatus? =
+                switch state {
+                case "active": .active
+                case "failed": .failed
+                case "activating", "deactivating", "inactive": .inactive
+                default: nil
+                }
             #expect(statusOfState == record.status, "\(record.name): status \(record.status), metric state \(state ?? "none")")
         }
         #expect(try record("refreshing.service").status == .inactive)
@@ -82,8 +92,9 @@ import Testing
     }
 
     @Test func webRangeIsConfigurable() async throws {
-        _ = try await merge([Self.unit("a.service", ports: [22, 443, 8080]), Self.unit("b.service", ports: [9100, 22])],
-                            range: PortRange(parsing: "9000-9200")!)
+        _ = try await merge(
+            [Self.unit("a.service", ports: [22, 443, 8080]), Self.unit("b.service", ports: [9100, 22])],
+            range: PortRange(parsing: "9000-9200")!)
         #expect(try record("a.service").port == nil && record("a.service").url == nil && record("a.service").ports == [22, 443, 8080])
         #expect(try record("b.service").port == 9100)
         _ = try await merge([Self.unit("c.service", ports: [443, 8443])])

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import RegistryModel
+
 @testable import RegistryDiscovery
+@testable import RegistryModel
 
 private func fixture(_ name: String) throws -> [UInt8] {
     Array(try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("discovery/\(name)"))))
@@ -15,8 +16,11 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
         let units = try SystemctlParser.listUnitsJSON(try fixture("list-units-252.json"))
         #expect(units.count == 9)
         let web = try #require(units.first { $0.name == "web-front.service" })
-        #expect(web == ListedUnit(name: "web-front.service", loadState: "loaded", activeState: "active", subState: "running",
-                                  description: "Web front – café ☕ \"quoted\" <b>bold</b>"))
+        #expect(
+            web
+                == ListedUnit(
+                    name: "web-front.service", loadState: "loaded", activeState: "active", subState: "running",
+                    description: "Web front – café ☕ \"quoted\" <b>bold</b>"))
         let broken = try #require(units.first { $0.name == "broken.service" })
         #expect(broken.activeState == "failed" && broken.subState == "failed")
         let missing = try #require(units.first { $0.name == "missing-dependency.service" })
@@ -39,8 +43,11 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
     /// Hand-written: header and legend, `*`/`●`/`×` markers, spaces inside descriptions, unicode, no description.
     @Test func listUnitsPlainEdgeCases() throws {
         let units = SystemctlParser.listUnitsPlain(try fixtureText("list-units-legacy.txt"))
-        #expect(units.map(\.name) == ["api@blue.service", "broken.service", "cron.service", "crashed.service",
-                                      "ghost.service", "nodesc.service", "ssh.service"])
+        #expect(
+            units.map(\.name) == [
+                "api@blue.service", "broken.service", "cron.service", "crashed.service",
+                "ghost.service", "nodesc.service", "ssh.service",
+            ])
         #expect(units[0].description == "API   (blue   instance)")
         #expect(units[3].description == "Crashed – ünïcode ✓ <script>alert(1)</script>")
         #expect(units[3].activeState == "failed")
@@ -50,8 +57,11 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
 
     @Test func showBlocksFromSystemd252() throws {
         let blocks = SystemctlParser.show(try fixtureText("show-252.txt"))
-        #expect(blocks.map(\.id) == ["broken.service", "child-web.service", "web-front.service", "two-ports.service",
-                                     "missing-dependency.service", "nonexistent.service", "dbus.service"])
+        #expect(
+            blocks.map(\.id) == [
+                "broken.service", "child-web.service", "web-front.service", "two-ports.service",
+                "missing-dependency.service", "nonexistent.service", "dbus.service",
+            ])
         let web = blocks[2]
         #expect(web.description == "Web front – café ☕ \"quoted\" <b>bold</b>")
         #expect(web.activeState == "active" && web.subState == "running" && web.loadState == "loaded")
@@ -74,16 +84,19 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
     }
 
     @Test func statusMapping() {
-        let cases: [(String, ServiceStatus)] = [("active", .active), ("reloading", .active), ("failed", .failed),
-                                                ("inactive", .inactive), ("activating", .inactive), ("deactivating", .inactive),
-                                                ("maintenance", .inactive), ("not-found", .inactive),
-                                                ("refreshing", .inactive)]
+        let cases: [(String, ServiceStatus)] = [
+            ("active", .active), ("reloading", .active), ("failed", .failed),
+            ("inactive", .inactive), ("activating", .inactive), ("deactivating", .inactive),
+            ("maintenance", .inactive), ("not-found", .inactive),
+            ("refreshing", .inactive),
+        ]
         for (state, status) in cases { #expect(ServiceStatus(systemdActiveState: state) == status, "\(state)") }
     }
 
     /// A unit whose Description= is unset is described by its own name; that is not worth storing.
     @Test func descriptionEqualToUnitNameIsDropped() {
-        let unit = DiscoveredUnit(properties: UnitProperties(id: "a.service", description: "a.service", activeState: "active", subState: "running"), ports: [])
+        let unit = DiscoveredUnit(
+            properties: UnitProperties(id: "a.service", description: "a.service", activeState: "active", subState: "running"), ports: [])
         #expect(unit.displayDescription == nil)
     }
 }
@@ -103,20 +116,22 @@ private func fixtureText(_ name: String) throws -> String { String(decoding: try
     /// Captured with listeners on [::]:28500 (dual-stack), [::1]:28501 and [::ffff:127.0.0.1]:28502.
     @Test func ipv6ListenersIncludingV4Mapped() throws {
         let sockets = ProcNetTCPParser.listeningSockets(try fixture("proc-net-tcp6.txt"))
-        #expect(sockets == [
-            ListeningSocket(port: 28501, inode: 108736, address: "::1"),
-            ListeningSocket(port: 28500, inode: 108735, address: "::"),
-            ListeningSocket(port: 28502, inode: 108737, address: "::ffff:127.0.0.1"),
-        ])
+        #expect(
+            sockets == [
+                ListeningSocket(port: 28501, inode: 108736, address: "::1"),
+                ListeningSocket(port: 28500, inode: 108735, address: "::"),
+                ListeningSocket(port: 28502, inode: 108737, address: "::ffff:127.0.0.1"),
+            ])
     }
 
     /// Hand-written: zero inodes, non-LISTEN states, malformed and truncated rows, a non-loopback address.
     @Test func malformedRowsAreSkipped() throws {
         let sockets = ProcNetTCPParser.listeningSockets(try fixture("proc-net-tcp-edge.txt"))
-        #expect(sockets == [
-            ListeningSocket(port: 8080, inode: 5001, address: "127.0.0.1"),
-            ListeningSocket(port: 443, inode: 5008, address: "192.168.1.10"),
-        ])
+        #expect(
+            sockets == [
+                ListeningSocket(port: 8080, inode: 5001, address: "127.0.0.1"),
+                ListeningSocket(port: 443, inode: 5008, address: "192.168.1.10"),
+            ])
         #expect(ProcNetTCPParser.listeningSockets([]) == [])
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 
 /// The installed unit gives the daemon CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH and nothing else
@@ -8,18 +9,23 @@ import Testing
 /// user manager; `service-registry discover` runs with only those two capabilities (its uid stays 0, since a
 /// user manager answers only its own user, but the listener's uid differs, so the kernel applies exactly the
 /// checks an unprivileged daemon meets). Controls: no capability, and each capability alone, see no port.
-@Suite(.serialized, .enabled(if: SystemdUserManager.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
-                             Comment(rawValue: SystemdUserManager.unavailableReason ?? "setpriv is missing")),
-       .systemdUserManager)
+@Suite(
+    .serialized,
+    .enabled(
+        if: SystemdUserManager.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+        Comment(rawValue: SystemdUserManager.unavailableReason ?? "setpriv is missing")),
+    .systemdUserManager)
 struct DiscoveryPrivilegeTests {
     var manager: SystemdUserManager { SystemdUserManager.current! }
 
     func discover(capabilities: [String]) throws -> (status: Int32, ports: [Int], output: String) {
         let caps = (["-all"] + capabilities.map { "+" + $0 }).joined(separator: ",")
-        let result = try SystemdUserManager.run("/usr/bin/setpriv", [
-            "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)", "--",
-            TestPaths.executable, "discover", "--systemd-scope", "user", "--include-unit", "srt-priv-*", "--json",
-        ], environment: manager.environment)
+        let result = try SystemdUserManager.run(
+            "/usr/bin/setpriv",
+            [
+                "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)", "--",
+                TestPaths.executable, "discover", "--systemd-scope", "user", "--include-unit", "srt-priv-*", "--json",
+            ], environment: manager.environment)
         let json = result.output.split(separator: "\n").first { $0.hasPrefix("[") }.flatMap { try? JSONValue.parse(Array($0.utf8)) }
         let ports = json?.array?.first?["ports"]?.array?.compactMap(\.int) ?? []
         return (result.status, ports, result.output)
@@ -29,7 +35,9 @@ struct DiscoveryPrivilegeTests {
         let m = manager
         let port = DaemonProcess.freePort()
         try await blocking {
-            try m.install("srt-priv-nobody.service", """
+            try m.install(
+                "srt-priv-nobody.service",
+                """
                 [Unit]
                 Description=Listener owned by nobody
                 [Service]

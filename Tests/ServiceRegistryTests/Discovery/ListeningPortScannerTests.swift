@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import RegistryProbe
+
 @testable import RegistryDiscovery
+@testable import RegistryProbe
 
 /// The socket → process → unit mapping on a hand-built /proc and cgroup tree (the real ones are exercised by
 /// the systemd integration tests). Socket inodes are those of the captured `proc-net-tcp{,6}.txt` fixtures.
@@ -27,7 +28,8 @@ import Testing
 
     func cgroupDirectory(_ path: String, pids: [Int]) throws {
         try FileManager.default.createDirectory(atPath: cgroup + path, withIntermediateDirectories: true)
-        try pids.map(String.init).joined(separator: "\n").appending("\n").write(toFile: cgroup + path + "/cgroup.procs", atomically: true, encoding: .utf8)
+        try pids.map(String.init).joined(separator: "\n").appending("\n").write(
+            toFile: cgroup + path + "/cgroup.procs", atomically: true, encoding: .utf8)
     }
 
     func makeHost() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import Testing
+
+@testable import RegistryDiscovery
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryDiscovery
 
 /// Unit files for the integration tests. Programs run from /usr/bin: the manager's PATH has no pyenv shims.
 /// `Nice=15`: their start-up must not starve timing-sensitive tests running in parallel.
@@ -41,23 +42,24 @@ enum TestUnits {
     }
 
     static let twoPortsScript = """
-    import socket, sys, time
-    sockets = []
-    for port in sys.argv[1:]:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", int(port)))
-        s.listen()
-        sockets.append(s)
-    time.sleep(100000)
-    """
+        import socket, sys, time
+        sockets = []
+        for port in sys.argv[1:]:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(port)))
+            s.listen()
+            sockets.append(s)
+        time.sleep(100000)
+        """
 
     static let failing = "[Unit]\nDescription=Exits with status 3\n[Service]\nNice=15\nExecStart=/bin/sh -c 'exit 3'\n"
     static let sleeper = "[Unit]\nDescription=Sleeps\n[Service]\nNice=15\nExecStart=/bin/sleep 100000\n"
 }
 
 /// A registry daemon (the real executable) discovering from the suite's user manager.
-private func daemon(_ manager: SystemdUserManager, include: String, extra: [String] = [], directory: TemporaryDirectory) async throws -> DaemonProcess {
+private func daemon(_ manager: SystemdUserManager, include: String, extra: [String] = [], directory: TemporaryDirectory) async throws -> DaemonProcess
+{
     let arguments = ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "0", "--include-unit", include] + extra
     let environment = manager.environment
     return try await blocking { try DaemonProcess(arguments: arguments, environment: environment) }
@@ -73,8 +75,9 @@ private func scan(_ daemon: DaemonProcess) async throws -> (discovered: Int?, up
 
 private func ints(_ value: JSONValue?) -> [Int] { value?.array?.compactMap(\.int) ?? [] }
 
-@Suite(.serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
-       .systemdUserManager)
+@Suite(
+    .serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
+    .systemdUserManager)
 struct SystemdDiscoveryIntegrationTests {
     var manager: SystemdUserManager { SystemdUserManager.current! }
 
@@ -85,7 +88,8 @@ struct SystemdDiscoveryIntegrationTests {
         try await blocking {
             let script = m.base + "/two_ports.py"
             try TestUnits.twoPortsScript.write(toFile: script, atomically: true, encoding: .utf8)
-            try m.install("srt-a-web.service", TestUnits.httpServer(port: webPort, description: "Main process listens", extra: "After=srt-a-idle.service"))
+            try m.install(
+                "srt-a-web.service", TestUnits.httpServer(port: webPort, description: "Main process listens", extra: "After=srt-a-idle.service"))
             try m.install("srt-a-child.service", TestUnits.childListener(port: childPort))
             try m.install("srt-a-two.service", TestUnits.twoPorts(portA, portB, script: script))
             try m.install("srt-a-broken.service", TestUnits.failing)
@@ -99,7 +103,10 @@ struct SystemdDiscoveryIntegrationTests {
         let d = try await daemon(m, include: "srt-a-*", directory: directory)
         let first = try await scan(d)
         #expect(first.discovered == 5 && first.updated == 0)
-        #expect(Set(first.services.keys) == ["srt-a-web.service", "srt-a-child.service", "srt-a-two.service", "srt-a-broken.service", "srt-a-idle.service"])
+        #expect(
+            Set(first.services.keys) == [
+                "srt-a-web.service", "srt-a-child.service", "srt-a-two.service", "srt-a-broken.service", "srt-a-idle.service",
+            ])
 
         let web = try #require(first.services["srt-a-web.service"])
         #expect(ints(web["ports"]) == [webPort] && web["port"]?.int == webPort)
@@ -182,9 +189,15 @@ struct SystemdDiscoveryIntegrationTests {
         let m = manager
         let port = DaemonProcess.freePort()
         // A transient unit disappears from systemd entirely once stopped.
-        let run = try await blocking { try SystemdUserManager.run("/usr/bin/systemd-run", ["--user", "--unit=srt-c-transient", "--description=Transient web", "--property=Nice=15",
-                                                                      "/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"],
-                                             environment: m.environment) }
+        let run = try await blocking {
+            try SystemdUserManager.run(
+                "/usr/bin/systemd-run",
+                [
+                    "--user", "--unit=srt-c-transient", "--description=Transient web", "--property=Nice=15",
+                    "/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1",
+                ],
+                environment: m.environment)
+        }
         #expect(run.status == 0, "\(run.output)")
         try await blocking { try waitUntilListening(port) }
         let directory = TemporaryDirectory()
@@ -205,10 +218,14 @@ struct SystemdDiscoveryIntegrationTests {
         let m = manager
         let directory = TemporaryDirectory()
         let d = try await blocking {
-            try m.install("srt-d-xss.service", "[Unit]\nDescription=<script>alert('x')</script> & \"more\"\n[Service]\nNice=15\nExecStart=/bin/sleep 100000\n")
+            try m.install(
+                "srt-d-xss.service", "[Unit]\nDescription=<script>alert('x')</script> & \"more\"\n[Service]\nNice=15\nExecStart=/bin/sleep 100000\n")
             try m.systemctl("start", "srt-d-xss.service")
-            return try DaemonProcess(arguments: ["--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "3600",
-                                                 "--include-unit", "srt-d-*"], environment: m.environment)
+            return try DaemonProcess(
+                arguments: [
+                    "--data-dir", directory.path, "--systemd-scope", "user", "--scan-interval", "3600",
+                    "--include-unit", "srt-d-*",
+                ], environment: m.environment)
         }
         // The start-up scan finds the unit without anyone asking.
         let deadline = Date().addingTimeInterval(10)
@@ -257,10 +274,12 @@ struct SystemdDiscoveryIntegrationTests {
             try m.install("srt-f-web.service", TestUnits.httpServer(port: port, description: "Café ☕ web"))
             try m.systemctl("start", "srt-f-web.service")
             try waitUntilListening(port)
-            let json = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*", "--json"],
-                                                  environment: m.environment)
-            let table = try SystemdUserManager.run(TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*"],
-                                                   environment: m.environment)
+            let json = try SystemdUserManager.run(
+                TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*", "--json"],
+                environment: m.environment)
+            let table = try SystemdUserManager.run(
+                TestPaths.executable, ["discover", "--systemd-scope", "user", "--include-unit", "srt-f-*"],
+                environment: m.environment)
             try m.systemctl("stop", "srt-f-web.service")
             return (json, table)
         }

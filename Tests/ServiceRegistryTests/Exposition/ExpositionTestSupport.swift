@@ -1,9 +1,9 @@
 import Foundation
-import RegistrySupport
-import RegistryModel
-import RegistryStore
 import RegistryExposition
 import RegistryHTTP
+import RegistryModel
+import RegistryStore
+import RegistrySupport
 import Testing
 
 /// Test double of the prober's statistics: fixed counters and lag.
@@ -24,35 +24,44 @@ enum ExpositionSamples {
     static let epoch = Date(timeIntervalSince1970: 1_764_000_000)
 
     static func probe(healthy: Bool, status: Int?, seconds: Double, expiry: Date? = nil, error: String? = nil) -> ProbeResult {
-        ProbeResult(finishedAt: epoch.addingTimeInterval(30), healthy: healthy, statusCode: status, totalSeconds: seconds,
-                    phases: ProbePhases(resolve: 0.001, connect: 0.002, tls: expiry == nil ? 0 : 0.01, processing: 0.02, transfer: 0.0005),
-                    certificateExpiry: expiry, error: error)
+        ProbeResult(
+            finishedAt: epoch.addingTimeInterval(30), healthy: healthy, statusCode: status, totalSeconds: seconds,
+            phases: ProbePhases(resolve: 0.001, connect: 0.002, tls: expiry == nil ? 0 : 0.01, processing: 0.02, transfer: 0.0005),
+            certificateExpiry: expiry, error: error)
     }
 
     /// Records in every state the exposition distinguishes, with hostile names and label values.
     static let records: [ServiceRecord] = {
-        func record(_ id: Int, _ name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
-                    source: ServiceSource = .api, unit: String? = nil, activeState: String? = nil,
-                    labels: [String: String] = [:], probe: ProbeResult? = nil, healthURL: String? = nil,
-                    interval: Double? = nil, timeout: Double? = nil) -> ServiceRecord {
-            ServiceRecord(id: id, name: name, url: url, status: status, port: port, healthURL: healthURL, source: source, unit: unit,
-                          activeState: activeState, subState: activeState.map { _ in "running" }, labels: labels,
-                          probeIntervalSeconds: interval, probeTimeoutSeconds: timeout, lastProbe: probe, createdAt: epoch, updatedAt: epoch)
+        func record(
+            _ id: Int, _ name: String, url: String? = nil, status: ServiceStatus = .active, port: Int? = nil,
+            source: ServiceSource = .api, unit: String? = nil, activeState: String? = nil,
+            labels: [String: String] = [:], probe: ProbeResult? = nil, healthURL: String? = nil,
+            interval: Double? = nil, timeout: Double? = nil
+        ) -> ServiceRecord {
+            ServiceRecord(
+                id: id, name: name, url: url, status: status, port: port, healthURL: healthURL, source: source, unit: unit,
+                activeState: activeState, subState: activeState.map { _ in "running" }, labels: labels,
+                probeIntervalSeconds: interval, probeTimeoutSeconds: timeout, lastProbe: probe, createdAt: epoch, updatedAt: epoch)
         }
         return [
-            record(1, "web", url: "http://127.0.0.1:8080", port: 8080, labels: ["team": "core", "env": "prod"],
-                   probe: probe(healthy: true, status: 200, seconds: 0.0125)),
-            record(2, "api \"v2\" \\ back\nslash", url: "http://127.0.0.1:8081/", port: 8081,
-                   labels: ["note": "quote \" brace } newline \n backslash \\"],
-                   probe: probe(healthy: false, status: 503, seconds: 0.25, error: "HTTP 503"), timeout: 0.5),
-            record(3, "ünïcødé ☃ {x=\"y\"}", url: "https://[::1]:8443/health", port: 8443,
-                   probe: probe(healthy: true, status: 200, seconds: 0.05, expiry: epoch.addingTimeInterval(86_400 * 10)), interval: 15),
-            record(4, "timeout", url: "http://10.0.0.1:9", status: .inactive,
-                   probe: probe(healthy: false, status: nil, seconds: 2.0, error: "timeout after 2.0s")),
+            record(
+                1, "web", url: "http://127.0.0.1:8080", port: 8080, labels: ["team": "core", "env": "prod"],
+                probe: probe(healthy: true, status: 200, seconds: 0.0125)),
+            record(
+                2, "api \"v2\" \\ back\nslash", url: "http://127.0.0.1:8081/", port: 8081,
+                labels: ["note": "quote \" brace } newline \n backslash \\"],
+                probe: probe(healthy: false, status: 503, seconds: 0.25, error: "HTTP 503"), timeout: 0.5),
+            record(
+                3, "ünïcødé ☃ {x=\"y\"}", url: "https://[::1]:8443/health", port: 8443,
+                probe: probe(healthy: true, status: 200, seconds: 0.05, expiry: epoch.addingTimeInterval(86_400 * 10)), interval: 15),
+            record(
+                4, "timeout", url: "http://10.0.0.1:9", status: .inactive,
+                probe: probe(healthy: false, status: nil, seconds: 2.0, error: "timeout after 2.0s")),
             record(5, "never-probed", url: "http://127.0.0.1:9000", port: 9000),
             record(6, "no-url", status: .failed),
-            record(7, "nginx.service", url: "http://127.0.0.1:80", port: 80, source: .systemd, unit: "nginx.service", activeState: "active",
-                   probe: probe(healthy: true, status: 200, seconds: 0.003)),
+            record(
+                7, "nginx.service", url: "http://127.0.0.1:80", port: 80, source: .systemd, unit: "nginx.service", activeState: "active",
+                probe: probe(healthy: true, status: 200, seconds: 0.003)),
             record(8, "broken.service", status: .failed, source: .systemd, unit: "broken.service", activeState: "failed"),
             record(9, "starting.service", status: .inactive, source: .systemd, unit: "starting.service", activeState: "activating"),
             record(10, "stopping.service", status: .inactive, source: .systemd, unit: "stopping.service", activeState: "deactivating"),
@@ -62,15 +71,19 @@ enum ExpositionSamples {
         ]
     }()
 
-    static let counters: [Int: ProbeCounters] = [1: ProbeCounters(probes: 10, failures: 0), 2: ProbeCounters(probes: 10, failures: 7),
-                                                 3: ProbeCounters(probes: 4, failures: 0), 4: ProbeCounters(probes: 3, failures: 3),
-                                                 7: ProbeCounters(probes: 1, failures: 0)]
-    static let scan = ScanStatistics(lastDurationSeconds: 0.042, lastScanAt: epoch.addingTimeInterval(10), errorsTotal: 2, lastError: "boom",
-                                     intervalSeconds: 30)
+    static let counters: [Int: ProbeCounters] = [
+        1: ProbeCounters(probes: 10, failures: 0), 2: ProbeCounters(probes: 10, failures: 7),
+        3: ProbeCounters(probes: 4, failures: 0), 4: ProbeCounters(probes: 3, failures: 3),
+        7: ProbeCounters(probes: 1, failures: 0),
+    ]
+    static let scan = ScanStatistics(
+        lastDurationSeconds: 0.042, lastScanAt: epoch.addingTimeInterval(10), errorsTotal: 2, lastError: "boom",
+        intervalSeconds: 30)
 
     static var scrape: Scrape {
-        Scrape(records: records, probeCounters: counters, probeQueueLagSeconds: 0.125, scan: scan,
-               probeDefaults: ProbeDefaults(intervalSeconds: 60, timeoutSeconds: 2))
+        Scrape(
+            records: records, probeCounters: counters, probeQueueLagSeconds: 0.125, scan: scan,
+            probeDefaults: ProbeDefaults(intervalSeconds: 60, timeoutSeconds: 2))
     }
 
     /// Saves the sample records into a store: ids, sources and systemd fields exactly as above, probe results set in memory.
@@ -88,12 +101,16 @@ enum ExpositionSamples {
 
     /// Runs a program, feeding `input`; returns exit status, stdout and stderr.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr

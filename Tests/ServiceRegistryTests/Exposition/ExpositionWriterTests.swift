@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import Testing
-@testable import RegistryModel
+
 @testable import RegistryExposition
+@testable import RegistryModel
 
 /// The writer and collectors on fixed data, compared with golden files under Fixtures/exposition.
 /// Set UPDATE_GOLDEN=1 to rewrite the golden files after a deliberate change (then review the diff).
@@ -37,26 +38,32 @@ import Testing
 
     @Test func labelValuesAreEscaped() {
         let labels = LabelSet(["a": "back\\slash", "b": "quo\"te", "c": "new\nline", "d": "ünï ☃ }{=,", "e": ""])
-        #expect(String(decoding: labels.bytes, as: UTF8.self)
-            == #"a="back\\slash",b="quo\"te",c="new\nline",d="ünï ☃ }{=,",e="""#)
+        #expect(
+            String(decoding: labels.bytes, as: UTF8.self)
+                == #"a="back\\slash",b="quo\"te",c="new\nline",d="ünï ☃ }{=,",e="""#)
     }
 
     @Test func helpIsEscapedPerFormat() {
         let family = MetricFamily("x_seconds", .gauge, unit: "seconds", help: "a \\ b\nc \"d\"")
         #expect(String(decoding: family.textHeader, as: UTF8.self) == "# HELP x_seconds a \\\\ b\\nc \"d\"\n# TYPE x_seconds gauge\n")
-        #expect(String(decoding: family.openMetricsHeader, as: UTF8.self)
-            == "# HELP x_seconds a \\\\ b\\nc \\\"d\\\"\n# TYPE x_seconds gauge\n# UNIT x_seconds seconds\n")
+        #expect(
+            String(decoding: family.openMetricsHeader, as: UTF8.self)
+                == "# HELP x_seconds a \\\\ b\\nc \\\"d\\\"\n# TYPE x_seconds gauge\n# UNIT x_seconds seconds\n")
     }
 
     @Test func countersAndInfoAreNamedPerFormat() {
         var text = ExpositionWriter(format: .text)
         var om = ExpositionWriter(format: .openMetrics)
         for family in [ProbeCollector.probes, ServiceCollector.info] {
-            text.begin(family); text.sample(value: 1)
-            om.begin(family); om.sample(value: 1)
+            text.begin(family)
+            text.sample(value: 1)
+            om.begin(family)
+            om.sample(value: 1)
         }
-        text.finish(); om.finish()
-        #expect(String(decoding: text.bytes, as: UTF8.self).contains("# TYPE service_registry_probes_total counter\nservice_registry_probes_total 1\n"))
+        text.finish()
+        om.finish()
+        #expect(
+            String(decoding: text.bytes, as: UTF8.self).contains("# TYPE service_registry_probes_total counter\nservice_registry_probes_total 1\n"))
         #expect(String(decoding: text.bytes, as: UTF8.self).contains("# TYPE service_registry_service_info gauge\nservice_registry_service_info 1\n"))
         #expect(!String(decoding: text.bytes, as: UTF8.self).contains("EOF"))
         #expect(String(decoding: om.bytes, as: UTF8.self).contains("# TYPE service_registry_probes counter\nservice_registry_probes_total 1\n"))
@@ -93,7 +100,10 @@ import Testing
                 current = family
             } else if !line.hasPrefix("#") {
                 let name = String(line.prefix { $0 != "{" && $0 != " " })
-                guard let current else { Issue.record("sample before any TYPE: \(line)"); continue }
+                guard let current else {
+                    Issue.record("sample before any TYPE: \(line)")
+                    continue
+                }
                 #expect(name == current || name == current + "_total" || name == current + "_info", "\(name) outside its family \(current)")
             }
         }
@@ -123,8 +133,10 @@ import Testing
         scrape.probeQueueLagSeconds = nil
         scrape.scan = nil
         let text = String(decoding: MetricsRenderer.render(scrape, format: .text), as: UTF8.self)
-        for absent in ["service_registry_probes_total", "service_registry_probe_failures_total", "service_registry_scan_errors_total",
-                       "service_registry_scan_duration_seconds", "service_registry_probe_queue_lag_seconds"] {
+        for absent in [
+            "service_registry_probes_total", "service_registry_probe_failures_total", "service_registry_scan_errors_total",
+            "service_registry_scan_duration_seconds", "service_registry_probe_queue_lag_seconds",
+        ] {
             #expect(!text.contains(absent), "\(absent) without its source")
         }
         #expect(text.contains("process_resident_memory_bytes "))
@@ -146,7 +158,8 @@ import Testing
 @Suite struct ExpositionNegotiationTests {
     @Test func acceptHeaderPicksTheFormat() {
         // What Prometheus 2.42 sends.
-        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        let prometheus =
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
         #expect(ExpositionFormat.negotiate(accept: prometheus) == .openMetrics)
         #expect(ExpositionFormat.negotiate(accept: nil) == .text)
         #expect(ExpositionFormat.negotiate(accept: "*/*") == .text)
@@ -243,9 +256,11 @@ import Testing
     @Test func gzipPrefixAndTailMakeOneValidMember() throws {
         var generator = SystemRandomNumberGenerator()
         let large = (0..<300_000).map { _ in UInt8.random(in: 0x20...0x7e, using: &generator) }  // incompressible-ish text
-        let cases: [([UInt8], [UInt8])] = [([], []), (Array("head\n".utf8), []), ([], Array("tail\n".utf8)),
-                                           (Array(String(repeating: "metric{a=\"b\"} 1\n", count: 20_000).utf8), Array("# EOF\n".utf8)),
-                                           (large, large.reversed())]
+        let cases: [([UInt8], [UInt8])] = [
+            ([], []), (Array("head\n".utf8), []), ([], Array("tail\n".utf8)),
+            (Array(String(repeating: "metric{a=\"b\"} 1\n", count: 20_000).utf8), Array("# EOF\n".utf8)),
+            (large, large.reversed()),
+        ]
         for (head, tail) in cases {
             let prefix = Gzip.prefix(ByteBuffer(bytes: head))
             for _ in 0..<2 {  // the prefix is reused as is

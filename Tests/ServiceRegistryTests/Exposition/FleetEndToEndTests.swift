@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 
 /// A helper process a test starts (Alertmanager, a Python HTTP server): output to a file, stopped by PID
@@ -26,7 +27,10 @@ final class TestProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     deinit { stop() }
@@ -70,29 +74,29 @@ enum FleetDocument {
 /// bodies are appended, one per line, to the file given (the Alertmanager webhook receiver).
 enum PythonHTTPServer {
     static let script = """
-    import http.server, sys
-    port, posts = int(sys.argv[1]), sys.argv[2]
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"demo_up 1\\n" if self.path == "/metrics" else b"ok\\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with open(posts, "ab") as f:
-                f.write(body.replace(b"\\n", b" ") + b"\\n")
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        def log_message(self, *args):
-            pass
-    class Server(http.server.ThreadingHTTPServer):
-        allow_reuse_address = True
-        request_queue_size = 128
-    Server(("127.0.0.1", port), Handler).serve_forever()
-    """
+        import http.server, sys
+        port, posts = int(sys.argv[1]), sys.argv[2]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"demo_up 1\\n" if self.path == "/metrics" else b"ok\\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with open(posts, "ab") as f:
+                    f.write(body.replace(b"\\n", b" ") + b"\\n")
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            request_queue_size = 128
+        Server(("127.0.0.1", port), Handler).serve_forever()
+        """
 
     static func start(port: Int, posts: String, directory: TemporaryDirectory, name: String) throws -> TestProcess {
         guard let python = executableOnPath("python3") else { throw DaemonError("python3 is missing") }
@@ -122,10 +126,14 @@ enum PythonHTTPServer {
     @Test func documentedConfigurationsAreValid() throws {
         try ExpositionSamples.requireTool(PromtoolTests.promtool)
         let blocks = try FleetDocument.blocks()
-        #expect(Set(blocks.keys) == ["prometheus.yml", "registries/fleet.yml", "prometheus-dns-sd.yml", "alertmanager.yml",
-                                     "prometheus-federation.yml", "prometheus-remote-write.yml"])
+        #expect(
+            Set(blocks.keys) == [
+                "prometheus.yml", "registries/fleet.yml", "prometheus-dns-sd.yml", "alertmanager.yml",
+                "prometheus-federation.yml", "prometheus-remote-write.yml",
+            ])
         let directory = TemporaryDirectory("fleet-doc")
-        let rules = try String(contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.rules.yml").path, encoding: .utf8)
+        let rules = try String(
+            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.rules.yml").path, encoding: .utf8)
         try FleetDocument.write(blocks, rules: rules, into: directory)
         for name in blocks.keys where name.hasPrefix("prometheus") {
             let check = try ExpositionSamples.run(PromtoolTests.promtool, ["check", "config", directory.file(name)])
@@ -146,22 +154,40 @@ enum PythonHTTPServer {
         _ = FileManager.default.createFile(atPath: posts, contents: nil)
 
         // The services' endpoints: one that stays up (behind A and C), one that goes down (behind B).
-        let stablePort = DaemonProcess.freePort(), flakyPort = DaemonProcess.freePort(), hookPort = DaemonProcess.freePort()
+        let stablePort = DaemonProcess.freePort()
+        let flakyPort = DaemonProcess.freePort()
+        let hookPort = DaemonProcess.freePort()
         let stable = try PythonHTTPServer.start(port: stablePort, posts: directory.file("unused"), directory: directory, name: "stable")
         var flaky: TestProcess? = try PythonHTTPServer.start(port: flakyPort, posts: directory.file("unused"), directory: directory, name: "flaky")
         let hook = try PythonHTTPServer.start(port: hookPort, posts: posts, directory: directory, name: "webhook")
-        defer { stable.stop(); flaky?.stop(); hook.stop() }
+        defer {
+            stable.stop()
+            flaky?.stop()
+            hook.stop()
+        }
 
         // Three registries, real processes, probing every second; B in basic mode.
-        let dataA = TemporaryDirectory("fleet-a"), dataB = TemporaryDirectory("fleet-b"), dataC = TemporaryDirectory("fleet-c")
+        let dataA = TemporaryDirectory("fleet-a")
+        let dataB = TemporaryDirectory("fleet-b")
+        let dataC = TemporaryDirectory("fleet-c")
         func registry(_ data: TemporaryDirectory, _ extra: [String] = []) throws -> DaemonProcess {
             try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--probe-timeout", "1", "--scan-interval", "0"] + extra)
         }
-        let a = try registry(dataA), b = try registry(dataB, ["--metrics-detail", "basic"]), c = try registry(dataC)
-        defer { for daemon in [a, b, c] where daemon.process.isRunning { daemon.signal(SIGKILL); _ = daemon.waitForExit() } }
-        let addressA = "127.0.0.1:\(a.port)", addressB = "127.0.0.1:\(b.port)", addressC = "127.0.0.1:\(c.port)"
+        let a = try registry(dataA)
+        let b = try registry(dataB, ["--metrics-detail", "basic"])
+        let c = try registry(dataC)
+        defer {
+            for daemon in [a, b, c] where daemon.process.isRunning {
+                daemon.signal(SIGKILL)
+                _ = daemon.waitForExit()
+            }
+        }
+        let addressA = "127.0.0.1:\(a.port)"
+        let addressB = "127.0.0.1:\(b.port)"
+        let addressC = "127.0.0.1:\(c.port)"
         for (daemon, name, port) in [(a, "a-web", stablePort), (b, "b-api", flakyPort), (c, "c-web", stablePort)] {
-            let reply = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"\#(name)","url":"http://127.0.0.1:\#(port)/health"}"#)
+            let reply = try await HTTP.request(
+                "POST", "\(daemon.baseURL)/api/services", body: #"{"name":"\#(name)","url":"http://127.0.0.1:\#(port)/health"}"#)
             #expect(reply.status == 200, "\(reply.body)")
         }
 
@@ -172,8 +198,10 @@ enum PythonHTTPServer {
         var fileSD = try #require(blocks["registries/fleet.yml"])
         var alertmanagerConfig = try #require(blocks["alertmanager.yml"])
         let amPort = DaemonProcess.freePort()
-        for (example, address) in [("host-1.example.net:8000", addressA), ("host-2.example.net:8000", addressB), ("host-3.example.net:8000", addressC),
-                                   ("alertmanager.example.net:9093", "127.0.0.1:\(amPort)"), ("alert-hook.example.net:5001", "127.0.0.1:\(hookPort)")] {
+        for (example, address) in [
+            ("host-1.example.net:8000", addressA), ("host-2.example.net:8000", addressB), ("host-3.example.net:8000", addressC),
+            ("alertmanager.example.net:9093", "127.0.0.1:\(amPort)"), ("alert-hook.example.net:5001", "127.0.0.1:\(hookPort)"),
+        ] {
             prometheusConfig = prometheusConfig.replacingOccurrences(of: example, with: address)
             fileSD = fileSD.replacingOccurrences(of: example, with: address)
             alertmanagerConfig = alertmanagerConfig.replacingOccurrences(of: example, with: address)
@@ -181,13 +209,16 @@ enum PythonHTTPServer {
         #expect(!(prometheusConfig + fileSD + alertmanagerConfig).contains("example.net"), "an example host was not replaced")
         prometheusConfig = FleetDocument.setting(["scrape_interval", "evaluation_interval", "refresh_interval"], to: "1s", in: prometheusConfig)
         alertmanagerConfig = FleetDocument.setting(["group_wait", "group_interval"], to: "1s", in: alertmanagerConfig)
-        try FleetDocument.write(["prometheus.yml": prometheusConfig, "registries/fleet.yml": fileSD, "alertmanager.yml": alertmanagerConfig],
-                                rules: try PrometheusEndToEndTests.shortRules(), into: directory)
+        try FleetDocument.write(
+            ["prometheus.yml": prometheusConfig, "registries/fleet.yml": fileSD, "alertmanager.yml": alertmanagerConfig],
+            rules: try PrometheusEndToEndTests.shortRules(), into: directory)
 
-        let alertmanager = try TestProcess(Self.alertmanager, [
-            "--config.file=\(directory.file("alertmanager.yml"))", "--storage.path=\(directory.file("am-data"))",
-            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=", "--log.level=warn",
-        ], log: directory.file("alertmanager.log"))
+        let alertmanager = try TestProcess(
+            Self.alertmanager,
+            [
+                "--config.file=\(directory.file("alertmanager.yml"))", "--storage.path=\(directory.file("am-data"))",
+                "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=", "--log.level=warn",
+            ], log: directory.file("alertmanager.log"))
         defer { alertmanager.stop() }
         let prometheus = try PrometheusServer(configFile: directory.file("prometheus.yml"), directory: directory)
         defer { prometheus.stop() }
@@ -212,7 +243,8 @@ enum PythonHTTPServer {
                 if !prometheus.process.isRunning || !alertmanager.process.isRunning { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
-            Issue.record("""
+            Issue.record(
+                """
                 timed out waiting for \(what) after \(Int(Date().timeIntervalSince(started)))s
                 notifications: \(notifications().map { "\($0.status) \($0.labels)" })
                 prometheus: \(prometheus.logText.suffix(2000))
@@ -220,7 +252,9 @@ enum PythonHTTPServer {
                 """)
             return false
         }
-        @Sendable func isAlert(_ n: (status: String, labels: [String: String], groupInstance: String?), _ name: String, _ instance: String, _ status: String) -> Bool {
+        @Sendable func isAlert(
+            _ n: (status: String, labels: [String: String], groupInstance: String?), _ name: String, _ instance: String, _ status: String
+        ) -> Bool {
             n.status == status && n.labels["alertname"] == name && n.labels["instance"] == instance && n.groupInstance == instance
         }
 
@@ -236,7 +270,9 @@ enum PythonHTTPServer {
         let bAPI = targets.first { $0["labels"]?["service"]?.string == "b-api" }
         #expect(bAPI?["labels"]?["registry"]?.string == addressB, "b-api was announced by B's /api/sd: \(String(describing: bAPI))")
         // B exports no phase series (basic), A and C do.
-        let phases = try await onThread { prometheus.api("/api/v1/query?query=count%20by%20(instance)%20(service_registry_probe_phase_duration_seconds)") }
+        let phases = try await onThread {
+            prometheus.api("/api/v1/query?query=count%20by%20(instance)%20(service_registry_probe_phase_duration_seconds)")
+        }
         let phaseInstances = Set(phases?["result"]?.array?.compactMap { $0["metric"]?["instance"]?.string } ?? [])
         #expect(phaseInstances == [addressA, addressC], "\(phaseInstances)")
 

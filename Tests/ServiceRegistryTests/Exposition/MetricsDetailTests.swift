@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+
+@testable import RegistryExposition
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryProbe
-@testable import RegistryExposition
 @testable import RegistryTLS
-@testable import RegistryHTTP
 
 /// `--metrics-detail full|basic`: the number of series per service in each mode (docs/fleet.md and
 /// docs/metrics.md quote these figures), and the flag and its environment variable on a real daemon.
@@ -14,15 +15,19 @@ import Testing
     static let records: [ServiceRecord] = {
         let epoch = ExpositionSamples.epoch
         func record(_ id: Int, https: Bool, unit: Bool) -> ServiceRecord {
-            ServiceRecord(id: id, name: "svc-\(id)", url: "\(https ? "https" : "http")://127.0.0.1:\(8000 + id)/", status: .active,
-                          port: 8000 + id, source: unit ? .systemd : .api, unit: unit ? "svc-\(id).service" : nil,
-                          activeState: unit ? "active" : nil, subState: unit ? "running" : nil, labels: ["team": "core"],
-                          lastProbe: ExpositionSamples.probe(healthy: true, status: 200, seconds: 0.01,
-                                                             expiry: https ? epoch.addingTimeInterval(86_400 * 30) : nil),
-                          createdAt: epoch, updatedAt: epoch)
+            ServiceRecord(
+                id: id, name: "svc-\(id)", url: "\(https ? "https" : "http")://127.0.0.1:\(8000 + id)/", status: .active,
+                port: 8000 + id, source: unit ? .systemd : .api, unit: unit ? "svc-\(id).service" : nil,
+                activeState: unit ? "active" : nil, subState: unit ? "running" : nil, labels: ["team": "core"],
+                lastProbe: ExpositionSamples.probe(
+                    healthy: true, status: 200, seconds: 0.01,
+                    expiry: https ? epoch.addingTimeInterval(86_400 * 30) : nil),
+                createdAt: epoch, updatedAt: epoch)
         }
-        return [record(1, https: false, unit: false), record(2, https: true, unit: false),
-                record(3, https: false, unit: true), record(4, https: true, unit: true)]
+        return [
+            record(1, https: false, unit: false), record(2, https: true, unit: false),
+            record(3, https: false, unit: true), record(4, https: true, unit: true),
+        ]
     }()
 
     /// Series per service id in a rendered exposition.
@@ -65,8 +70,9 @@ import Testing
     @Test func flagAndEnvironmentOnARealDaemon() throws {
         func phaseSeries(_ arguments: [String], environment: [String: String] = [:]) throws -> Bool {
             let data = TemporaryDirectory()
-            let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"] + arguments,
-                                           environment: environment)
+            let daemon = try DaemonProcess(
+                arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"] + arguments,
+                environment: environment)
             let registered = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: #"{"name":"self","url":"\#(daemon.baseURL)/health"}"#)
             #expect(registered.status == 200, "\(registered.body)")
             // Wait for the first probe (its duration series), then look for phase series.

@@ -2,14 +2,17 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryStore
+
+@testable import RegistryApp
 @testable import RegistryDiscovery
 @testable import RegistryHTTP
-@testable import RegistryApp
+@testable import RegistryStore
 
 /// `/metrics` and `/api/sd` through the router.
 @Suite struct MetricsEndpointTests {
-    static func get(_ client: any TestClientProtocol, _ uri: String, _ headers: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, body: [UInt8]) {
+    static func get(_ client: any TestClientProtocol, _ uri: String, _ headers: HTTPFields = [:]) async throws -> (
+        status: Int, headers: HTTPFields, body: [UInt8]
+    ) {
         try await client.execute(uri: uri, method: .get, headers: headers) { response in
             (Int(response.status.code), response.headers, Array(response.body.readableBytesView))
         }
@@ -24,7 +27,10 @@ import Testing
             let text = String(decoding: reply.body, as: UTF8.self)
             #expect(text.hasSuffix("\n"))
             #expect(!text.contains("# EOF"))
-            #expect(text.contains(#"service_registry_service_info{id="1",name="web \"1\"",unit="",url="http://127.0.0.1:8080",source="api",status="active",label_team="a\\b"} 1"#))
+            #expect(
+                text.contains(
+                    #"service_registry_service_info{id="1",name="web \"1\"",unit="",url="http://127.0.0.1:8080",source="api",status="active",label_team="a\\b"} 1"#
+                ))
             #expect(text.contains(#"service_registry_service_up{id="1",name="web \"1\""} 1"#))
             #expect(text.contains(#"service_registry_service_port{id="1",name="web \"1\""} 8080"#))
             #expect(text.contains(#"service_registry_services{source="api",status="active"} 1"#))
@@ -106,7 +112,9 @@ import Testing
             #expect(empty.status == 200)
             #expect(empty.headers[.contentType] == "application/json")
             #expect(String(decoding: empty.body, as: UTF8.self) == "[]")
-            try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080/","health_url":"http://127.0.0.1:8080/health","labels":{"env":"prod"}}"#)
+            try await client.send(
+                .post, "/api/services",
+                #"{"name":"web","url":"http://127.0.0.1:8080/","health_url":"http://127.0.0.1:8080/health","labels":{"env":"prod"}}"#)
             let reply = try await client.send(.get, "/api/sd")
             let group = try #require(reply.json?[0])
             #expect(group["targets"]?.array?.compactMap(\.string) == ["127.0.0.1:8080"])
@@ -137,8 +145,9 @@ import Testing
         let (started, startedContinuation) = AsyncStream<Void>.makeStream()
         let gate = ScanGate()
         let components: @Sendable (RegistryConfiguration) throws -> RegistryComponents = { configuration in
-            RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory),
-                               scanner: GatedScanner(started: startedContinuation, gate: gate))
+            RegistryComponents(
+                store: try ServiceStore(directory: configuration.dataDirectory),
+                scanner: GatedScanner(started: startedContinuation, gate: gate))
         }
         try await withLiveRegistry(components: components) { client, _ in
             let base = "http://127.0.0.1:\(client.port!)"

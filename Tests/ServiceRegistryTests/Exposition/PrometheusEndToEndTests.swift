@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import RegistryModel
+
 @testable import RegistryApp
+@testable import RegistryModel
 
 /// A real Prometheus server (Debian `prometheus`) on 127.0.0.1 with temporary storage; killed on release,
 /// whatever happened in the test.
@@ -17,8 +18,10 @@ final class PrometheusServer: @unchecked Sendable {
         log = directory.file("prometheus.log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--config.file=\(configFile)", "--storage.tsdb.path=\(directory.file("tsdb"))",
-                             "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"]
+        process.arguments = [
+            "--config.file=\(configFile)", "--storage.tsdb.path=\(directory.file("tsdb"))",
+            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ]
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -38,7 +41,10 @@ final class PrometheusServer: @unchecked Sendable {
         process.terminate()
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     deinit { stop() }
@@ -59,20 +65,25 @@ final class PrometheusServer: @unchecked Sendable {
             let registry = "127.0.0.1:\(client.port!)"
             let closedPort = DaemonProcess.freePort()
             // A healthy target (the registry's own /health) and a failing one (nothing listens on the port).
-            let healthy = try await client.send(.post, "/api/services", #"{"name":"healthy-svc","url":"http://\#(registry)/health","labels":{"team":"core"}}"#)
+            let healthy = try await client.send(
+                .post, "/api/services", #"{"name":"healthy-svc","url":"http://\#(registry)/health","labels":{"team":"core"}}"#)
             let failing = try await client.send(.post, "/api/services", #"{"name":"failing-svc","url":"http://127.0.0.1:\#(closedPort)/"}"#)
             // Hostile name and label value: Prometheus's own parser (it scrapes OpenMetrics) must read them back intact.
             let hostileName = #"hostile "q" \ }{ ☃ 🚀"#
             let hostileLabel = "line1\nline2 \"quoted\" \\ }"
-            let hostile = try await client.send(.post, "/api/services", #"{"name":"hostile \"q\" \\ }{ ☃ 🚀","url":"http://\#(registry)/health","labels":{"note":"line1\nline2 \"quoted\" \\ }"}}"#)
+            let hostile = try await client.send(
+                .post, "/api/services",
+                #"{"name":"hostile \"q\" \\ }{ ☃ 🚀","url":"http://\#(registry)/health","labels":{"note":"line1\nline2 \"quoted\" \\ }"}}"#)
             #expect(hostile.status == 200, "\(hostile.text)")
             let healthyID = try #require(healthy.json?["id"]?.int)
             let failingID = try #require(failing.json?["id"]?.int)
 
             // The prober probes both for real: /health answers 200, the closed port refuses.
             let probed = Date().addingTimeInterval(15)
-            while Date() < probed, components.store.snapshot().record(id: healthyID)?.healthStatus != .healthy
-                || components.store.snapshot().record(id: failingID)?.healthStatus != .unhealthy {
+            while Date() < probed,
+                components.store.snapshot().record(id: healthyID)?.healthStatus != .healthy
+                    || components.store.snapshot().record(id: failingID)?.healthStatus != .unhealthy
+            {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(components.store.snapshot().record(id: healthyID)?.healthStatus == .healthy)
@@ -82,23 +93,23 @@ final class PrometheusServer: @unchecked Sendable {
             let rulesFile = directory.file("rules.yml")
             try Self.shortRules().write(toFile: rulesFile, atomically: true, encoding: .utf8)
             let config = """
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            rule_files:
-              - \(rulesFile)
-            scrape_configs:
-              - job_name: service-registry
-                static_configs:
-                  - targets: ['\(registry)']
-              - job_name: registered-services
-                http_sd_configs:
-                  - url: http://\(registry)/api/sd
-                    refresh_interval: 1s
-                relabel_configs:
-                  - source_labels: [__meta_service_registry_name]
-                    target_label: service
-            """
+                global:
+                  scrape_interval: 1s
+                  evaluation_interval: 1s
+                rule_files:
+                  - \(rulesFile)
+                scrape_configs:
+                  - job_name: service-registry
+                    static_configs:
+                      - targets: ['\(registry)']
+                  - job_name: registered-services
+                    http_sd_configs:
+                      - url: http://\(registry)/api/sd
+                        refresh_interval: 1s
+                    relabel_configs:
+                      - source_labels: [__meta_service_registry_name]
+                        target_label: service
+                """
             let configFile = directory.file("prometheus.yml")
             try config.write(toFile: configFile, atomically: true, encoding: .utf8)
             let prometheus = try PrometheusServer(configFile: configFile, directory: directory)
@@ -130,7 +141,9 @@ final class PrometheusServer: @unchecked Sendable {
 
             // Discovery through /api/sd: both services are targets, with our labels.
             let discovered = targets.filter { $0["labels"]?["job"]?.string == "registered-services" }
-            let byName = Dictionary(discovered.compactMap { t in t["discoveredLabels"]?["__meta_service_registry_name"]?.string.map { ($0, t) } }) { a, _ in a }
+            let byName = Dictionary(discovered.compactMap { t in t["discoveredLabels"]?["__meta_service_registry_name"]?.string.map { ($0, t) } }) {
+                a, _ in a
+            }
             #expect(Set(byName.keys) == ["healthy-svc", "failing-svc", hostileName], "targets: \(targets)")
             #expect(byName["healthy-svc"]?["discoveredLabels"]?["__address__"]?.string == registry)
             #expect(byName["healthy-svc"]?["discoveredLabels"]?["__meta_service_registry_label_team"]?.string == "core")

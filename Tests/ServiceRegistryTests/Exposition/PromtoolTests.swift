@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
-@testable import RegistryProbe
-@testable import RegistryExposition
+
 @testable import RegistryApp
+@testable import RegistryExposition
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryStore
 
 /// promtool on a real scrape, on the alert rules, and on the dashboard; plus the check that the dashboard and
 /// the rules use only metrics we export. promtool runs off the cooperative pool (`blocking`).
@@ -35,10 +36,13 @@ import Testing
         try ExpositionSamples.requireTool(Self.promtool)
         let scrape = try await Self.liveScrape()
         // Every state is really there (so the check covers it).
-        for needle in ["service_registry_service_healthy{id=\"1\"", "service_registry_service_healthy{id=\"2\"",
-                       "service_registry_probe_http_status_code{id=\"4\",name=\"timeout\"} 0", "service_registry_probe_ssl_earliest_cert_expiry_seconds{id=\"3\"",
-                       "state=\"failed\"} 1", "state=\"activating\"} 1", "state=\"deactivating\"} 1", "service_registry_scan_errors_total 2",
-                       "service_registry_probe_queue_lag_seconds 0.25", #"name="api \"v2\" \\ back\nslash""#] {
+        for needle in [
+            "service_registry_service_healthy{id=\"1\"", "service_registry_service_healthy{id=\"2\"",
+            "service_registry_probe_http_status_code{id=\"4\",name=\"timeout\"} 0",
+            "service_registry_probe_ssl_earliest_cert_expiry_seconds{id=\"3\"",
+            "state=\"failed\"} 1", "state=\"activating\"} 1", "state=\"deactivating\"} 1", "service_registry_scan_errors_total 2",
+            "service_registry_probe_queue_lag_seconds 0.25", #"name="api \"v2\" \\ back\nslash""#,
+        ] {
             #expect(scrape.contains(needle), "missing \(needle)")
         }
         let result = try await blocking { try ExpositionSamples.run(Self.promtool, ["check", "metrics"], input: Data(scrape.utf8)) }
@@ -50,15 +54,17 @@ import Testing
     /// every family the collectors declare shows up.
     @Test func everySpecMetricIsExported() async throws {
         let exported = try await Self.liveScrape().sampleNames
-        let spec = ["service_registry_service_info", "service_registry_service_up", "service_registry_service_healthy",
-                    "service_registry_probe_duration_seconds", "service_registry_probe_phase_duration_seconds",
-                    "service_registry_probe_http_status_code", "service_registry_probe_last_timestamp_seconds",
-                    "service_registry_probe_ssl_earliest_cert_expiry_seconds", "service_registry_probes_total",
-                    "service_registry_probe_failures_total", "service_registry_service_port", "service_registry_systemd_unit_state",
-                    "service_registry_build_info", "service_registry_services", "service_registry_scan_duration_seconds",
-                    "service_registry_last_scan_timestamp_seconds", "service_registry_scan_errors_total",
-                    "service_registry_probe_queue_lag_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes",
-                    "process_open_fds", "process_start_time_seconds"]
+        let spec = [
+            "service_registry_service_info", "service_registry_service_up", "service_registry_service_healthy",
+            "service_registry_probe_duration_seconds", "service_registry_probe_phase_duration_seconds",
+            "service_registry_probe_http_status_code", "service_registry_probe_last_timestamp_seconds",
+            "service_registry_probe_ssl_earliest_cert_expiry_seconds", "service_registry_probes_total",
+            "service_registry_probe_failures_total", "service_registry_service_port", "service_registry_systemd_unit_state",
+            "service_registry_build_info", "service_registry_services", "service_registry_scan_duration_seconds",
+            "service_registry_last_scan_timestamp_seconds", "service_registry_scan_errors_total",
+            "service_registry_probe_queue_lag_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes",
+            "process_open_fds", "process_start_time_seconds",
+        ]
         #expect(Set(spec).subtracting(exported).isEmpty, "missing: \(Set(spec).subtracting(exported).sorted())")
         let declared = Set(MetricsRenderer.families.map(\.name))
         #expect(declared.subtracting(exported).isEmpty, "declared but not exported: \(declared.subtracting(exported).sorted())")
@@ -82,9 +88,11 @@ import Testing
     /// and a promtool case where it fires and one where it does not.
     @Test func everyAlertIsCompleteAndTested() throws {
         let rules = try AlertRules.load()
-        let expected = ["ServiceUnhealthy", "ServiceFailed", "ServiceProbeStale", "ServiceSlowResponse", "ServiceFlapping",
-                        "ServiceCertificateExpiringSoon", "ServiceRegistryDown", "ServiceRegistryScanFailing", "ServiceRegistryScanStale",
-                        "ServiceHeartbeatMissing", "ServiceDeregistered"]
+        let expected = [
+            "ServiceUnhealthy", "ServiceFailed", "ServiceProbeStale", "ServiceSlowResponse", "ServiceFlapping",
+            "ServiceCertificateExpiringSoon", "ServiceRegistryDown", "ServiceRegistryScanFailing", "ServiceRegistryScanStale",
+            "ServiceHeartbeatMissing", "ServiceDeregistered",
+        ]
         #expect(rules.map(\.name) == expected)
         for rule in rules {
             #expect(rule.name.first!.isUppercase && !rule.name.contains("_"))
@@ -94,7 +102,8 @@ import Testing
             #expect(rule.field("description")?.contains("$labels.") == true, "\(rule.name) description is not templated")
         }
         #expect(rules.first { $0.name == "ServiceUnhealthy" }?.field("for") == "2m")
-        let tests = try String(contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path, encoding: .utf8)
+        let tests = try String(
+            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path, encoding: .utf8)
         for name in expected {
             let cases = tests.components(separatedBy: "alertname: \(name)\n").dropFirst()
             let firing = cases.filter { !$0.hasPrefix("        exp_alerts: []") }
@@ -109,10 +118,12 @@ import Testing
     @Test func everyAlertNamesItsInstance() throws {
         for rule in try AlertRules.load() {
             #expect(rule.field("description")?.contains("$labels.instance") == true, "\(rule.name) description lacks the instance")
-            #expect(rule.field("expr").map { !$0.contains("sum(") && !$0.contains("sum by") && !$0.contains("without") } == true,
-                    "\(rule.name) aggregates: check that instance survives")
+            #expect(
+                rule.field("expr").map { !$0.contains("sum(") && !$0.contains("sum by") && !$0.contains("without") } == true,
+                "\(rule.name) aggregates: check that instance survives")
         }
-        let tests = try String(contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path, encoding: .utf8)
+        let tests = try String(
+            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("alerts/service-registry.tests.yml").path, encoding: .utf8)
         let cases = tests.components(separatedBy: "\n  - name: ").dropFirst()
         var expected = 0
         for testCase in cases where !testCase.hasPrefix("ServiceRegistryDown fires when no registry target exists at all") {
@@ -138,7 +149,10 @@ import Testing
     }
 
     @Test func metricNameExtractionSeesThroughPromQL() {
-        let names = PromQLNames.metricNames(in: #"sum by (name, state) (rate(foo_total{a="b{c}",job=~"x|y"}[5m])) / on(id) group_left(name) bar_seconds offset 5m > bool 3 * vector(0) or absent(up{job="z"})"#)
+        let names = PromQLNames.metricNames(
+            in:
+                #"sum by (name, state) (rate(foo_total{a="b{c}",job=~"x|y"}[5m])) / on(id) group_left(name) bar_seconds offset 5m > bool 3 * vector(0) or absent(up{job="z"})"#
+        )
         #expect(names == ["foo_total", "bar_seconds", "up"])
     }
 
@@ -173,9 +187,11 @@ import Testing
         #expect(byName["name"]?["type"]?.string == "query")
         let panels = try #require(json["panels"]?.array)
         let titles = panels.compactMap { $0["title"]?.string }
-        for title in ["Services up", "Services down", "Services unhealthy", "Services", "Response time", "Probe failure rate",
-                      "Certificate expiry", "systemd unit states", "Scan duration", "Probe lag", "Memory and CPU",
-                      "Checks by kind and status", "Critical checks"] {
+        for title in [
+            "Services up", "Services down", "Services unhealthy", "Services", "Response time", "Probe failure rate",
+            "Certificate expiry", "systemd unit states", "Scan duration", "Probe lag", "Memory and CPU",
+            "Checks by kind and status", "Critical checks",
+        ] {
             #expect(titles.contains(title), "missing panel \(title)")
         }
         #expect(panels.filter { $0["type"]?.string == "stat" }.count >= 3)
@@ -188,8 +204,10 @@ import Testing
         // The services table: health, response time, port and age of the last probe.
         let table = try #require(panels.first { $0["title"]?.string == "Services" })
         let tableExpressions = table["targets"]?.array?.compactMap { $0["expr"]?.string } ?? []
-        for metric in ["service_registry_service_healthy", "service_registry_probe_duration_seconds", "service_registry_service_port",
-                       "service_registry_probe_last_timestamp_seconds"] {
+        for metric in [
+            "service_registry_service_healthy", "service_registry_probe_duration_seconds", "service_registry_service_port",
+            "service_registry_probe_last_timestamp_seconds",
+        ] {
             #expect(tableExpressions.contains { $0.contains(metric) }, "table lacks \(metric)")
         }
     }
@@ -215,7 +233,9 @@ struct Dashboard {
         }
         visit(json["panels"]?.array ?? [])
         for variable in json["templating"]?["list"]?.array ?? [] where variable["type"]?.string == "query" {
-            if let query = variable["query"]?["query"]?.string ?? variable["query"]?.string { result.append(Dashboard.variableQueryExpression(query)) }
+            if let query = variable["query"]?["query"]?.string ?? variable["query"]?.string {
+                result.append(Dashboard.variableQueryExpression(query))
+            }
         }
         return result
     }
@@ -264,10 +284,12 @@ struct AlertRules {
 /// Metric names in a PromQL expression: identifiers that are not inside strings or label matchers, not
 /// function calls, not keywords or grouping labels, not durations or numbers.
 enum PromQLNames {
-    static let keywords: Set<String> = ["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
-                                        "bool", "offset", "inf", "nan", "atan2",
-                                        // Aggregation operators may be followed by `by (...)` before their parenthesis.
-                                        "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile"]
+    static let keywords: Set<String> = [
+        "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+        "bool", "offset", "inf", "nan", "atan2",
+        // Aggregation operators may be followed by `by (...)` before their parenthesis.
+        "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile",
+    ]
 
     static func metricNames(in expression: String) -> Set<String> {
         let chars = Array(expression)

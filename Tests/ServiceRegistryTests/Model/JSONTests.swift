@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import RegistryModel
+
 @testable import RegistryHTTP
+@testable import RegistryModel
 
 @Suite struct JSONTests {
     func written(_ body: (inout JSONWriter) -> Void) -> String {
@@ -38,17 +39,27 @@ import Testing
     @Test func containersGetCommasRight() {
         let json = written { w in
             w.beginObject()
-            w.key("a"); w.beginArray(); for i in 1...3 { w.comma(); w.int(i) }; w.endArray()
-            w.key("b"); w.beginObject(); w.endObject()
-            w.key("c"); w.null()
+            w.key("a")
+            w.beginArray()
+            for i in 1...3 {
+                w.comma()
+                w.int(i)
+            }
+            w.endArray()
+            w.key("b")
+            w.beginObject()
+            w.endObject()
+            w.key("c")
+            w.null()
             w.endObject()
         }
         #expect(json == #"{"a":[1,2,3],"b":{},"c":null}"#)
     }
 
     @Test func recordJSONParsesBackWithEveryField() throws {
-        let record = ServiceRecord(id: 7, name: "n\"x", url: "http://h:1", port: 1, labels: ["b": "2", "a": "1"],
-                                   createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 60))
+        let record = ServiceRecord(
+            id: 7, name: "n\"x", url: "http://h:1", port: 1, labels: ["b": "2", "a": "1"],
+            createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 60))
         let json = try JSONValue.parse(record.jsonBytes)
         #expect(json["name"] == "n\"x")
         #expect(json["labels"] == ["a": "1", "b": "2"])
@@ -57,7 +68,8 @@ import Testing
     }
 
     @Test func parserAcceptsValidJSON() throws {
-        #expect(try JSONValue.parse(Array(#" {"a": [1, -2.5e3, true, false, null, "\u00e9\ud83d\ude80"]} "#.utf8))
-            == ["a": [1, -2500, true, false, nil, "é🚀"]])
+        #expect(
+            try JSONValue.parse(Array(#" {"a": [1, -2.5e3, true, false, null, "\u00e9\ud83d\ude80"]} "#.utf8))
+                == ["a": [1, -2500, true, false, nil, "é🚀"]])
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import PropertyBased
 import Testing
+
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryTLS
-@testable import RegistryHTTP
 
 /// Property-based tests (swift-property-based): the JSON parser against the writer and against random bytes, and
 /// the validation bounds against random doubles. A failure prints the input and a seed to reproduce it with.
@@ -136,16 +137,17 @@ extension Generator where ResultValue == Int {
             do {
                 let patch = try ServiceInput.parse(body, mode: .create)
                 #expect(acceptable, "\(field.name) accepted \(number)")
-                let kept: Double? = switch field.name {
-                case "port": patch.port.apply(to: nil).map(Double.init)
-                case "probe_interval_seconds": patch.probeIntervalSeconds.apply(to: nil)
-                case "probe_timeout_seconds": patch.probeTimeoutSeconds.apply(to: nil)
-                case "ttl_seconds": patch.ttlSeconds.apply(to: nil).map(Double.init)
-                case "rise": patch.rise.apply(to: nil).map(Double.init)
-                case "fall": patch.fall.apply(to: nil).map(Double.init)
-                case "deregister_after_seconds": patch.deregisterAfterSeconds.apply(to: nil).map(Double.init)
-                default: nil
-                }
+                let kept: Double? =
+                    switch field.name {
+                    case "port": patch.port.apply(to: nil).map(Double.init)
+                    case "probe_interval_seconds": patch.probeIntervalSeconds.apply(to: nil)
+                    case "probe_timeout_seconds": patch.probeTimeoutSeconds.apply(to: nil)
+                    case "ttl_seconds": patch.ttlSeconds.apply(to: nil).map(Double.init)
+                    case "rise": patch.rise.apply(to: nil).map(Double.init)
+                    case "fall": patch.fall.apply(to: nil).map(Double.init)
+                    case "deregister_after_seconds": patch.deregisterAfterSeconds.apply(to: nil).map(Double.init)
+                    default: nil
+                    }
                 #expect(kept == number, "\(field.name) kept \(String(describing: kept)) for \(number)")
             } catch let failure as ValidationFailure {
                 #expect(!acceptable, "\(field.name) refused \(number): \(failure.issues.map { $0.msg })")

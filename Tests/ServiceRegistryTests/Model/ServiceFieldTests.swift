@@ -1,19 +1,22 @@
 import Foundation
 import Testing
+
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryHTTP
 
 /// `ServiceField.all` is the one description of a record's fields: the JSON writer, input validation, partial
 /// update and the OpenAPI schema must agree with it.
 @Suite struct ServiceFieldTests {
     static var fullRecord: ServiceRecord {
-        var record = ServiceRecord(id: 7, name: "full", url: "http://127.0.0.1:1/", port: 1, description: "d", healthURL: "http://127.0.0.1:1/h",
-                                   source: .systemd, unit: "full.service", activeState: "active", subState: "running", ports: [1],
-                                   labels: ["k": "v"], probeIntervalSeconds: 5, probeTimeoutSeconds: 1, followRedirects: true,
-                                   lastProbe: ProbeResult(finishedAt: Date(timeIntervalSince1970: 1), healthy: false, statusCode: 500,
-                                                          totalSeconds: 0.1, error: "HTTP 500"),
-                                   createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0), userOwned: [.url])
+        var record = ServiceRecord(
+            id: 7, name: "full", url: "http://127.0.0.1:1/", port: 1, description: "d", healthURL: "http://127.0.0.1:1/h",
+            source: .systemd, unit: "full.service", activeState: "active", subState: "running", ports: [1],
+            labels: ["k": "v"], probeIntervalSeconds: 5, probeTimeoutSeconds: 1, followRedirects: true,
+            lastProbe: ProbeResult(
+                finishedAt: Date(timeIntervalSince1970: 1), healthy: false, statusCode: 500,
+                totalSeconds: 0.1, error: "HTTP 500"),
+            createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0), userOwned: [.url])
         record.ttlSeconds = 30
         record.heartbeat = Heartbeat(at: Date(timeIntervalSince1970: 2), status: .passing)
         record.rise = 2
@@ -32,7 +35,10 @@ import Testing
             positions.append(text.distance(from: text.startIndex, to: range.lowerBound))
         }
         #expect(positions == positions.sorted(), "written in another order than ServiceField.all")
-        guard case .object(let members) = try JSONValue.parse(Self.fullRecord.jsonBytes) else { Issue.record("not an object"); return }
+        guard case .object(let members) = try JSONValue.parse(Self.fullRecord.jsonBytes) else {
+            Issue.record("not an object")
+            return
+        }
         #expect(Set(members.keys) == Set(ServiceField.all.map(\.name)))
         #expect(ServiceInput.allFields == Set(ServiceField.all.map(\.name)))
         for field in ServiceField.all where !field.nullable {
@@ -65,14 +71,15 @@ import Testing
         #expect(Set(try Self.schema("ServiceUpdate").keys) == writable)
         for field in ServiceField.all {
             let property = try #require(service[field.name])
-            let expected: String = switch field.kind {
-            case .string, .timestamp, .choice: "string"
-            case .integer: "integer"
-            case .number: "number"
-            case .boolean: "boolean"
-            case .array: "array"
-            case .stringMap: "object"
-            }
+            let expected: String =
+                switch field.kind {
+                case .string, .timestamp, .choice: "string"
+                case .integer: "integer"
+                case .number: "number"
+                case .boolean: "boolean"
+                case .array: "array"
+                case .stringMap: "object"
+                }
             #expect(Self.types(property).subtracting(["null"]) == [expected], "\(field.name)")
             #expect(Self.types(property).contains("null") == field.nullable, "\(field.name) nullable")
             if case .choice(let values) = field.kind {
@@ -93,7 +100,8 @@ import Testing
                 #expect(property["minimum"] == nil && property["maximum"] == nil, "\(field.name)")
             }
         }
-        #expect(try Self.schema("ServiceCreate")["labels"]?["additionalProperties"]?["maxLength"] == .number(Double(ServiceField.labelValueMaxLength)))
+        #expect(
+            try Self.schema("ServiceCreate")["labels"]?["additionalProperties"]?["maxLength"] == .number(Double(ServiceField.labelValueMaxLength)))
     }
 
     /// Validation accepts a field's bounds and its longest value, and refuses just beyond them.
@@ -101,7 +109,10 @@ import Testing
         func issues(_ members: [String: JSONValue]) -> [String] {
             var body: [String: JSONValue] = ["name": "n", "url": "http://127.0.0.1:1/"]
             body.merge(members) { $1 }
-            do { _ = try ServiceInput.parse(.object(body), mode: .create); return [] } catch { return error.issues.map(\.msg) }
+            do {
+                _ = try ServiceInput.parse(.object(body), mode: .create)
+                return []
+            } catch { return error.issues.map(\.msg) }
         }
         for field in ServiceField.all where field.writable {
             if let bounds = field.bounds {
@@ -116,7 +127,8 @@ import Testing
                 switch field.kind {
                 case .stringMap: .object(Dictionary(uniqueKeysWithValues: (0..<length).map { ("k\($0)", JSONValue.string("v")) }))
                 default:
-                    field.name.hasSuffix("url") ? .string("http://127.0.0.1/" + String(repeating: "a", count: length - 17))
+                    field.name.hasSuffix("url")
+                        ? .string("http://127.0.0.1/" + String(repeating: "a", count: length - 17))
                         : .string(String(repeating: "é", count: length))
                 }
             }
@@ -140,12 +152,13 @@ import Testing
         discovered.userOwned = []
         discovered.deregisterAfterSeconds = nil
         for (name, field) in owned {
-            let value: JSONValue = switch name {
-            case "port": 2
-            case "labels": ["a": "b"]
-            case "description": "changed"
-            default: "http://127.0.0.1:2/"
-            }
+            let value: JSONValue =
+                switch name {
+                case "port": 2
+                case "labels": ["a": "b"]
+                case "description": "changed"
+                default: "http://127.0.0.1:2/"
+                }
             let patch = try ServiceInput.parse(.object([name: value]), mode: .update)
             #expect(try ServiceStore.applying(patch, to: discovered, now: Date()).record.userOwned == [field], "\(name)")
         }

@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
-@testable import RegistryProbe
+
 @testable import RegistryDashboard
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryStore
 
 /// A TCP server that greets in something other than HTTP (Fixtures/probe/tcp_server.py); killed when released.
 final class PlainTCPServer: @unchecked Sendable {
@@ -101,11 +102,13 @@ extension JSONValue {
     }
 
     @Test func newFieldsAreValidated() throws {
-        for (body, field) in [(#"{"ttl_seconds":0}"#, "ttl_seconds"), (#"{"ttl_seconds":86401}"#, "ttl_seconds"),
-                              (#"{"ttl_seconds":1.5}"#, "ttl_seconds"), (#"{"rise":0}"#, "rise"), (#"{"fall":11}"#, "fall"),
-                              (#"{"deregister_after_seconds":59}"#, "deregister_after_seconds"),
-                              (#"{"deregister_after_seconds":2592001}"#, "deregister_after_seconds"),
-                              (#"{"health_url":"tcp://127.0.0.1"}"#, "health_url")] {
+        for (body, field) in [
+            (#"{"ttl_seconds":0}"#, "ttl_seconds"), (#"{"ttl_seconds":86401}"#, "ttl_seconds"),
+            (#"{"ttl_seconds":1.5}"#, "ttl_seconds"), (#"{"rise":0}"#, "rise"), (#"{"fall":11}"#, "fall"),
+            (#"{"deregister_after_seconds":59}"#, "deregister_after_seconds"),
+            (#"{"deregister_after_seconds":2592001}"#, "deregister_after_seconds"),
+            (#"{"health_url":"tcp://127.0.0.1"}"#, "health_url"),
+        ] {
             let json = try JSONValue.parse(Array(body.utf8))
             do throws(ValidationFailure) {
                 _ = try ServiceInput.parse(json, mode: .update)
@@ -114,8 +117,11 @@ extension JSONValue {
                 #expect(error.issues.contains { $0.loc == [.key("body"), .key(field)] }, "\(body): \(error.issues)")
             }
         }
-        let patch = try ServiceInput.parse(try JSONValue.parse(Array(
-            #"{"ttl_seconds":86400,"rise":10,"fall":1,"deregister_after_seconds":60,"health_url":"tcp://127.0.0.1:5432"}"#.utf8)), mode: .update)
+        let patch = try ServiceInput.parse(
+            try JSONValue.parse(
+                Array(
+                    #"{"ttl_seconds":86400,"rise":10,"fall":1,"deregister_after_seconds":60,"health_url":"tcp://127.0.0.1:5432"}"#.utf8)),
+            mode: .update)
         #expect(patch.ttlSeconds == .value(86400) && patch.rise == .value(10) && patch.fall == .value(1))
         #expect(patch.deregisterAfterSeconds == .value(60) && patch.healthURL == .value("tcp://127.0.0.1:5432"))
     }
@@ -136,9 +142,12 @@ extension JSONValue {
     @Test func anExistingDataDirectoryOpens() async throws {
         let directory = TemporaryDirectory()
         // Exactly what the previous version stored: JSONEncoder's keys, dates as seconds since 2001.
-        let record = #"{"id":1,"name":"legacy","url":"http://127.0.0.1:9/","status":"active","port":9,"source":"api","ports":[],"labels":{},"followRedirects":false,"createdAt":786000000,"updatedAt":786000000,"userOwned":[]}"#
-        let discovered = #"{"id":2,"name":"db.service","url":"http://127.0.0.1:5432","status":"active","port":5432,"source":"systemd","unit":"db.service","activeState":"active","subState":"running","ports":[5432],"labels":{},"followRedirects":false,"createdAt":786000000,"updatedAt":786000000,"userOwned":[]}"#
-        let probe = #"{"finishedAt":786000100,"healthy":false,"statusCode":503,"totalSeconds":0.2,"phases":{"resolve":0,"connect":0,"tls":0,"processing":0,"transfer":0},"error":"HTTP 503"}"#
+        let record =
+            #"{"id":1,"name":"legacy","url":"http://127.0.0.1:9/","status":"active","port":9,"source":"api","ports":[],"labels":{},"followRedirects":false,"createdAt":786000000,"updatedAt":786000000,"userOwned":[]}"#
+        let discovered =
+            #"{"id":2,"name":"db.service","url":"http://127.0.0.1:5432","status":"active","port":5432,"source":"systemd","unit":"db.service","activeState":"active","subState":"running","ports":[5432],"labels":{},"followRedirects":false,"createdAt":786000000,"updatedAt":786000000,"userOwned":[]}"#
+        let probe =
+            #"{"finishedAt":786000100,"healthy":false,"statusCode":503,"totalSeconds":0.2,"phases":{"resolve":0,"connect":0,"tls":0,"processing":0,"transfer":0},"error":"HTTP 503"}"#
         do {
             let store = try ServiceStore(directory: directory.path)
             try store.transactionSync { txn in
@@ -193,8 +202,11 @@ extension JSONValue {
         let server = try PlainTCPServer()
         let closedPort = DaemonProcess.freePort()
         try await withProbingRegistry(configure: { $0.probeInterval = 3600 }) { client, _ in
-            let id = try await register(client, serviceJSON("postgres", url: "http://127.0.0.1:\(server.port)",
-                                                             extra: #""health_url":"tcp://127.0.0.1:\#(server.port)""#))
+            let id = try await register(
+                client,
+                serviceJSON(
+                    "postgres", url: "http://127.0.0.1:\(server.port)",
+                    extra: #""health_url":"tcp://127.0.0.1:\#(server.port)""#))
             let record = try await check(client, id)
             #expect(record["health_status"]?.string == "healthy", "\(record)")
             #expect(record["last_status_code"]?.isNull == true)
@@ -211,8 +223,11 @@ extension JSONValue {
             // `checks` is read-only: a different value is refused like any read-only field.
             #expect(try await client.send(.put, "/api/services/\(id)", #"{"checks":[]}"#).status == 422)
 
-            let refusedID = try await register(client, serviceJSON("gone", url: "http://127.0.0.1:\(closedPort)",
-                                                                   extra: #""health_url":"tcp://127.0.0.1:\#(closedPort)""#))
+            let refusedID = try await register(
+                client,
+                serviceJSON(
+                    "gone", url: "http://127.0.0.1:\(closedPort)",
+                    extra: #""health_url":"tcp://127.0.0.1:\#(closedPort)""#))
             let refused = try await check(client, refusedID)
             #expect(refused["health_status"]?.string == "unhealthy")
             #expect(refused["last_error"]?.string == "connection refused")
@@ -235,7 +250,10 @@ extension JSONValue {
 
     @Test func ttlCheckFollowsHeartbeatsAndExpires() async throws {
         let token = "hb-token"
-        try await withProbingRegistry(configure: { $0.probeInterval = 3600; $0.apiToken = token }) { client, components in
+        try await withProbingRegistry(configure: {
+            $0.probeInterval = 3600
+            $0.apiToken = token
+        }) { client, components in
             let prober = try #require(components.prober as? HealthProber)
             // ttl set: `url` is not probed; no heartbeat yet → unknown.
             let id = try await register(client, serviceJSON("batch", url: "http://127.0.0.1:1", extra: #""ttl_seconds":30"#), token: token)
@@ -290,8 +308,11 @@ extension JSONValue {
     @Test func ttlAndHealthURLBothCount() async throws {
         let target = try ProbeTargetServer()
         try await withProbingRegistry(configure: { $0.probeInterval = 3600 }) { client, _ in
-            let id = try await register(client, serviceJSON("both", url: target.url("/ok"),
-                                                             extra: #""ttl_seconds":60,"health_url":"\#(target.url("/fail503"))""#))
+            let id = try await register(
+                client,
+                serviceJSON(
+                    "both", url: target.url("/ok"),
+                    extra: #""ttl_seconds":60,"health_url":"\#(target.url("/fail503"))""#))
             _ = try await client.send(.post, "/api/services/\(id)/heartbeat")
             let record = try await check(client, id)
             #expect(record["checks"]?.array?.map { $0["kind"]?.string } == ["http", "ttl"])
@@ -322,7 +343,10 @@ extension JSONValue {
         }
         // The global default applies to records without their own.
         try target.setDynamicCode(503)
-        try await withProbingRegistry(configure: { $0.probeInterval = 3600; $0.probeFall = 2 }) { client, _ in
+        try await withProbingRegistry(configure: {
+            $0.probeInterval = 3600
+            $0.probeFall = 2
+        }) { client, _ in
             try target.setDynamicCode(200)
             let id = try await register(client, serviceJSON("global", url: target.url("/dynamic")))
             #expect(try await check(client, id)["health_status"]?.string == "healthy")
@@ -338,8 +362,11 @@ extension JSONValue {
         let closedPort = DaemonProcess.freePort()
         try await withProbingRegistry(configure: { $0.probeInterval = 3600 }) { client, components in
             let prober = try #require(components.prober as? HealthProber)
-            let id = try await register(client, serviceJSON("ephemeral", url: "http://127.0.0.1:\(closedPort)",
-                                                             extra: #""deregister_after_seconds":60"#))
+            let id = try await register(
+                client,
+                serviceJSON(
+                    "ephemeral", url: "http://127.0.0.1:\(closedPort)",
+                    extra: #""deregister_after_seconds":60"#))
             let keeper = try await register(client, serviceJSON("keeper", url: "http://127.0.0.1:\(closedPort)"))
             #expect(try await check(client, id)["health_status"]?.string == "unhealthy")
             #expect(try await check(client, keeper)["health_status"]?.string == "unhealthy")
@@ -356,16 +383,23 @@ extension JSONValue {
             let metrics = try await client.send(.get, "/metrics").text
             #expect(metrics.contains("service_registry_deregistrations_total 1"), "\(metrics.prefix(200))")
             // It can be set later with PUT, and cleared.
-            #expect(try await client.send(.put, "/api/services/\(keeper)", #"{"deregister_after_seconds":60}"#).json?["deregister_after_seconds"]?.int == 60)
-            #expect(try await client.send(.put, "/api/services/\(keeper)", #"{"deregister_after_seconds":null}"#).json?["deregister_after_seconds"]?.isNull == true)
+            #expect(
+                try await client.send(.put, "/api/services/\(keeper)", #"{"deregister_after_seconds":60}"#).json?["deregister_after_seconds"]?.int
+                    == 60)
+            #expect(
+                try await client.send(.put, "/api/services/\(keeper)", #"{"deregister_after_seconds":null}"#).json?["deregister_after_seconds"]?
+                    .isNull == true)
         }
     }
 
     @Test func checkStatusMetricIsOneHot() async throws {
         let server = try PlainTCPServer()
         try await withProbingRegistry(configure: { $0.probeInterval = 3600 }) { client, _ in
-            let id = try await register(client, serviceJSON("cache", url: "http://127.0.0.1:\(server.port)",
-                                                             extra: #""health_url":"tcp://127.0.0.1:\#(server.port)","ttl_seconds":60"#))
+            let id = try await register(
+                client,
+                serviceJSON(
+                    "cache", url: "http://127.0.0.1:\(server.port)",
+                    extra: #""health_url":"tcp://127.0.0.1:\#(server.port)","ttl_seconds":60"#))
             _ = try await check(client, id)
             let metrics = try await client.send(.get, "/metrics").text
             let lines = metrics.split(separator: "\n").filter { $0.hasPrefix("service_registry_check_status{id=\"\(id)\"") }

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import RegistryStore
-@testable import RegistryProbe
+
 @testable import RegistryApp
+@testable import RegistryProbe
+@testable import RegistryStore
 
 /// SPEC §2, "reads are consistent with each other", with the real prober and libcurl against a real target.
 @Suite struct HistoryConsistencyTests {

@@ -2,13 +2,16 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import RegistryModel
 
 /// Real libcurl against real servers on 127.0.0.1, through the registry's API.
 @Suite(.serialized) struct ProbeIntegrationTests {
     /// Registers a service (long interval: only `check` probes it unless a test says otherwise) and checks it now.
-    func registerAndCheck(_ client: any TestClientProtocol, _ name: String, url: String, extra: String = "",
-                          token: String? = nil) async throws -> JSONValue {
+    func registerAndCheck(
+        _ client: any TestClientProtocol, _ name: String, url: String, extra: String = "",
+        token: String? = nil
+    ) async throws -> JSONValue {
         let created = try await client.send(.post, "/api/services", serviceJSON(name, url: url, extra: extra), token: token)
         try #require(created.status == 200, "\(created.text)")
         let id = try #require(created.json?["id"]?.int)
@@ -60,8 +63,9 @@ import Testing
             #expect(dns["last_error"]?.string?.hasPrefix("DNS failure") == true, "\(String(describing: dns["last_error"]))")
 
             // health_url wins over url.
-            let viaHealthURL = try await registerAndCheck(client, "health-url", url: target.url("/fail503"),
-                                                          extra: #""health_url":"\#(target.url("/ok"))""#)
+            let viaHealthURL = try await registerAndCheck(
+                client, "health-url", url: target.url("/fail503"),
+                extra: #""health_url":"\#(target.url("/ok"))""#)
             #expect(viaHealthURL["health_status"]?.string == "healthy")
         }
     }
@@ -71,7 +75,10 @@ import Testing
         let selfSigned = try ProbeTargetServer(certificate: certificates.selfSignedCert, key: certificates.selfSignedKey)
         let trusted = try ProbeTargetServer(certificate: certificates.leafCert, key: certificates.leafKey)
         let expiry = try certificates.notAfter(certificates.leafCert)
-        try await withProbingRegistry(configure: { $0.probeInterval = 3600; $0.probeCAFile = certificates.caFile }) { client, components in
+        try await withProbingRegistry(configure: {
+            $0.probeInterval = 3600
+            $0.probeCAFile = certificates.caFile
+        }) { client, components in
             let bad = try await registerAndCheck(client, "self-signed", url: selfSigned.url("/ok"))
             #expect(bad["health_status"]?.string == "unhealthy")
             let error = bad["last_error"]?.string ?? ""
@@ -89,7 +96,10 @@ import Testing
 
     @Test func hangingTargetTimesOutWhileOthersStayOnSchedule() async throws {
         let target = try ProbeTargetServer()
-        try await withProbingRegistry(configure: { $0.probeInterval = 1; $0.probeTimeout = 2.0 }) { client, components in
+        try await withProbingRegistry(configure: {
+            $0.probeInterval = 1
+            $0.probeTimeout = 2.0
+        }) { client, components in
             let hang = try await client.send(.post, "/api/services", serviceJSON("hang", url: target.url("/hang")))
             let hangID = try #require(hang.json?["id"]?.int)
             var ids: [Int] = []
@@ -124,8 +134,10 @@ import Testing
             try await components.store.transaction { txn in
                 for i in 0..<1000 {
                     let id = try txn.nextID()
-                    try txn.save(ServiceRecord(id: id, name: "spread-\(i)", url: target.url("/count/spread/\(i)"),
-                                               createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
+                    try txn.save(
+                        ServiceRecord(
+                            id: id, name: "spread-\(i)", url: target.url("/count/spread/\(i)"),
+                            createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
                 }
             }
             try await Task.sleep(for: .seconds(interval + 0.5))
@@ -185,7 +197,10 @@ import Testing
 
     @Test func checkNowErrorsAndAuthentication() async throws {
         let target = try ProbeTargetServer()
-        try await withProbingRegistry(configure: { $0.probeInterval = 3600; $0.apiToken = "secret" }) { client, _ in
+        try await withProbingRegistry(configure: {
+            $0.probeInterval = 3600
+            $0.apiToken = "secret"
+        }) { client, _ in
             #expect(try await client.send(.post, "/api/services/999/check", token: "secret").status == 404)
             #expect(try await client.send(.post, "/api/services/abc/check", token: "secret").status == 422)
             let created = try await client.send(.post, "/api/services", serviceJSON("guarded", url: target.url("/ok")), token: "secret")
@@ -212,12 +227,14 @@ import Testing
             let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
             let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("checked", url: target.url("/ok")))
             let b = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("failing", url: target.url("/fail503")))
-            let idA = try #require(a.json?["id"]?.int), idB = try #require(b.json?["id"]?.int)
+            let idA = try #require(a.json?["id"]?.int)
+            let idB = try #require(b.json?["id"]?.int)
             checked = try await HTTP.request("POST", "\(daemon.baseURL)/api/services/\(idA)/check").json
             // The other one only by the schedule (persisted by the batch writer).
-            #expect(try await eventually(timeout: 5) {
-                try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json?["health_status"]?.string == "unhealthy"
-            })
+            #expect(
+                try await eventually(timeout: 5) {
+                    try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(idB)").json?["health_status"]?.string == "unhealthy"
+                })
             try await Task.sleep(for: .seconds(0.2))
             daemon.signal(SIGTERM)
             await #expect(daemon.waitForExit() == 0)
@@ -242,9 +259,10 @@ import Testing
             let daemon = try await DaemonProcess.start(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--scan-interval", "0"])
             let a = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("batched", url: target.url("/ok")))
             let id = try #require(a.json?["id"]?.int)
-            #expect(try await eventually(timeout: 5) {
-                try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["health_status"]?.string == "healthy"
-            })
+            #expect(
+                try await eventually(timeout: 5) {
+                    try await HTTP.request("GET", "\(daemon.baseURL)/api/services/\(id)").json?["health_status"]?.string == "healthy"
+                })
             try await Task.sleep(for: .seconds(2))
             daemon.signal(SIGKILL)
             await daemon.waitForExit()

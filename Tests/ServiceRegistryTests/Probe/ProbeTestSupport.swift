@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import RegistryApp
 @testable import RegistryModel
 @testable import RegistryProbe
-@testable import RegistryApp
 
 /// The Python probe target (Fixtures/probe/target_server.py) on 127.0.0.1, HTTP or HTTPS; killed when released.
 final class ProbeTargetServer: @unchecked Sendable {
@@ -45,7 +46,8 @@ final class ProbeTargetServer: @unchecked Sendable {
     func hits(_ prefix: String) throws -> (count: Int, times: [Double], now: Double) {
         let reply = try HTTP.request("GET", "\(base)/_hits?prefix=\(prefix)", headers: [:])
         guard case .object(let o)? = reply.json, case .number(let count)? = o["count"], case .array(let times)? = o["times"],
-              case .number(let now)? = o["now"] else { throw DaemonError("bad /_hits reply: \(reply.body)") }
+            case .number(let now)? = o["now"]
+        else { throw DaemonError("bad /_hits reply: \(reply.body)") }
         return (Int(count), times.compactMap { if case .number(let n) = $0 { n } else { nil } }, now)
     }
 
@@ -80,19 +82,26 @@ struct TestCertificates {
         directory = TemporaryDirectory("probe-certs")
         let d = directory.path
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try Self.openssl(["req", "-x509"] + ec + ["-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem", "-days", "30", "-subj", "/CN=service-registry test CA"])
+        try Self.openssl(
+            ["req", "-x509"] + ec + ["-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem", "-days", "30", "-subj", "/CN=service-registry test CA"])
         try Self.openssl(["req"] + ec + ["-keyout", "\(d)/leaf.key", "-out", "\(d)/leaf.csr", "-subj", "/CN=127.0.0.1"])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: "\(d)/leaf.ext", atomically: true, encoding: .utf8)
-        try Self.openssl(["x509", "-req", "-in", "\(d)/leaf.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
-                          "-out", "\(d)/leaf.pem", "-days", "20", "-extfile", "\(d)/leaf.ext"])
-        try Self.openssl(["req", "-x509"] + ec + ["-keyout", "\(d)/self.key", "-out", "\(d)/self.pem", "-days", "10",
-                                                  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try Self.openssl([
+            "x509", "-req", "-in", "\(d)/leaf.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+            "-out", "\(d)/leaf.pem", "-days", "20", "-extfile", "\(d)/leaf.ext",
+        ])
+        try Self.openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", "\(d)/self.key", "-out", "\(d)/self.pem", "-days", "10",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
     }
 
     /// The certificate's notAfter, as openssl prints it.
     func notAfter(_ file: String) throws -> Date {
         let text = try Self.openssl(["x509", "-enddate", "-noout", "-in", file])
-        guard let date = CurlOutcome.parseCertificateDate(String(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("notAfter=".count))) else {
+        guard let date = CurlOutcome.parseCertificateDate(String(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("notAfter=".count)))
+        else {
             throw DaemonError("cannot parse openssl enddate: \(text)")
         }
         return date
@@ -151,7 +160,8 @@ func residentKB(pid: Int32) throws -> Int {
     defer { try? handle.close() }
     let text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+        let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    else {
         throw DaemonError("no VmRSS for pid \(pid)")
     }
     return kb

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryProbe
 
 /// libcurl's report → probe result, and the schedule's arithmetic: no network.
@@ -39,9 +40,12 @@ import Testing
         #expect(outcome(code: 28).failureReason(timeoutSeconds: 2) == "timeout after 2.0s")
         #expect(outcome(code: 28).failureReason(timeoutSeconds: 0.25) == "timeout after 0.25s")
         #expect(outcome(code: 7, errno: Int(ECONNREFUSED)).failureReason(timeoutSeconds: 2) == "connection refused")
-        #expect(outcome(code: 6, error: "Could not resolve host: x.invalid").failureReason(timeoutSeconds: 2) == "DNS failure: Could not resolve host: x.invalid")
-        #expect(outcome(code: 60, error: "SSL certificate problem: self-signed certificate").failureReason(timeoutSeconds: 2)
-            == "TLS error: SSL certificate problem: self-signed certificate")
+        #expect(
+            outcome(code: 6, error: "Could not resolve host: x.invalid").failureReason(timeoutSeconds: 2)
+                == "DNS failure: Could not resolve host: x.invalid")
+        #expect(
+            outcome(code: 60, error: "SSL certificate problem: self-signed certificate").failureReason(timeoutSeconds: 2)
+                == "TLS error: SSL certificate problem: self-signed certificate")
         #expect(outcome(code: 1, error: "Protocol \"ftp\" not supported").failureReason(timeoutSeconds: 2).hasPrefix("unsupported protocol"))
         // No status code reported for a transfer that failed.
         #expect(outcome(code: 28, status: 200).result(finishedAt: now, timeoutSeconds: 2).statusCode == nil)
@@ -70,8 +74,10 @@ import Testing
         let fixture = try String(contentsOfFile: TestPaths.fixture("probe/certinfo.txt"), encoding: .utf8)
         let certificates = fixture.components(separatedBy: "\n\n").map { $0.split(separator: "\n").map(String.init) }
         let o = CurlOutcome(code: 0, codeText: "", errorText: "", osErrno: 0, statusCode: 200, certificates: certificates)
-        let expected = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
-                                      year: 2026, month: 12, day: 19, hour: 1, minute: 52, second: 7).date
+        let expected = DateComponents(
+            calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
+            year: 2026, month: 12, day: 19, hour: 1, minute: 52, second: 7
+        ).date
         #expect(o.leafCertificateExpiry == expected)
         #expect(CurlOutcome.parseCertificateDate("Jan  5 00:00:00 2030 GMT") != nil)
         #expect(CurlOutcome.parseCertificateDate("Foo 5 00:00:00 2030 GMT") == nil)

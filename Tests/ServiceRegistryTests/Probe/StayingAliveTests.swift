@@ -3,10 +3,11 @@ import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
-@testable import RegistryProbe
+
 @testable import RegistryDiscovery
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryStore
 
 /// SPEC §12 (prober side) and §11 "What targets say is bounded": nothing stored, nothing a target says and no
 /// burst of checks can stop probing or the daemon.
@@ -49,13 +50,19 @@ import Testing
 
     @Test func boundaryValuesAreAccepted() async throws {
         try await withRegistry { client, _ in
-            let low = try await client.send(.post, "/api/services", serviceJSON("low", url: "http://127.0.0.1:1/",
-                                                                               extra: #""probe_interval_seconds":1,"probe_timeout_seconds":0.1"#))
+            let low = try await client.send(
+                .post, "/api/services",
+                serviceJSON(
+                    "low", url: "http://127.0.0.1:1/",
+                    extra: #""probe_interval_seconds":1,"probe_timeout_seconds":0.1"#))
             #expect(low.status == 200, "\(low.text)")
             #expect(low.json?["probe_interval_seconds"]?.number == 1)
             #expect(low.json?["probe_timeout_seconds"]?.number == 0.1)
-            let high = try await client.send(.post, "/api/services", serviceJSON("high", url: "http://127.0.0.1:1/",
-                                                                                 extra: #""probe_interval_seconds":86400,"probe_timeout_seconds":60"#))
+            let high = try await client.send(
+                .post, "/api/services",
+                serviceJSON(
+                    "high", url: "http://127.0.0.1:1/",
+                    extra: #""probe_interval_seconds":86400,"probe_timeout_seconds":60"#))
             #expect(high.status == 200, "\(high.text)")
         }
     }
@@ -75,8 +82,9 @@ import Testing
     }
 
     @Test func environmentVariablesFollowTheSameBounds() throws {
-        let daemon = try DaemonProcess(arguments: ["--data-dir", TemporaryDirectory().path, "--scan-interval", "0"],
-                                       environment: ["SERVICE_REGISTRY_PROBE_INTERVAL": "0.5"], waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", TemporaryDirectory().path, "--scan-interval", "0"],
+            environment: ["SERVICE_REGISTRY_PROBE_INTERVAL": "0.5"], waitReady: false)
         let status = daemon.waitForExit(timeout: 15)
         #expect(status != nil && status != 0)
     }
@@ -111,7 +119,10 @@ import Testing
         func run(until end: Double) {
             var t = starts.last ?? 1_000
             while t <= end {
-                while let due = schedule.popDue(now: t) { starts.append(t); schedule.finished(id: due.id) }
+                while let due = schedule.popDue(now: t) {
+                    starts.append(t)
+                    schedule.finished(id: due.id)
+                }
                 t += 0.01
             }
         }
@@ -119,7 +130,10 @@ import Testing
         let beforeStall = starts.count
         // Nothing runs for 20 intervals, then the loop turns again.
         var t = 1_023.0
-        while let due = schedule.popDue(now: t) { starts.append(t); schedule.finished(id: due.id) }
+        while let due = schedule.popDue(now: t) {
+            starts.append(t)
+            schedule.finished(id: due.id)
+        }
         #expect(starts.count == beforeStall + 1, "\(starts.count - beforeStall) probes at the instant the stall ended")
         t += 0.01
         run(until: 1_026)
@@ -131,8 +145,9 @@ import Testing
     @Test func effectiveValuesAreClampedByOneRule() {
         let defaults = ProbeDefaults(intervalSeconds: 60, timeoutSeconds: 2)
         func record(_ interval: Double?, _ timeout: Double?) -> ServiceRecord {
-            ServiceRecord(id: 1, name: "x", url: "http://h/", probeIntervalSeconds: interval, probeTimeoutSeconds: timeout,
-                          createdAt: Date(), updatedAt: Date())
+            ServiceRecord(
+                id: 1, name: "x", url: "http://h/", probeIntervalSeconds: interval, probeTimeoutSeconds: timeout,
+                createdAt: Date(), updatedAt: Date())
         }
         #expect(defaults.interval(for: record(1e-300, nil)) == 1)
         #expect(defaults.interval(for: record(-3, nil)) == 1)
@@ -161,7 +176,8 @@ import Testing
 
     @Test func longLibcurlTextIsCut() {
         for code in [CurlCode.couldntResolveHost, 35, CurlCode.recvError, 999] {
-            let error = outcome(code: code, errorText: String(repeating: "x", count: 10_000)).result(finishedAt: Date(), timeoutSeconds: 2).error ?? ""
+            let error =
+                outcome(code: code, errorText: String(repeating: "x", count: 10_000)).result(finishedAt: Date(), timeoutSeconds: 2).error ?? ""
             #expect(error.unicodeScalars.count <= 512 + 40, "code \(code): \(error.unicodeScalars.count) characters")
         }
     }
@@ -176,12 +192,21 @@ import Testing
     @Test func historyIsBoundedInBytesAndKeepsTheNewest() async throws {
         let directory = TemporaryDirectory()
         let store = try ServiceStore(directory: directory.path)
-        _ = try await store.register({ var p = ServicePatch(name: "a"); p.url = .value("http://127.0.0.1:1"); return p }())
+        _ = try await store.register(
+            {
+                var p = ServicePatch(name: "a")
+                p.url = .value("http://127.0.0.1:1")
+                return p
+            }())
         // Events written straight to the store, as an older version would have stored them: 10 KB details.
         for batch in 0..<10 {
             let events = (0..<30).map { i in
-                (id: 1, event: HistoryEvent(at: Date(), kind: .health, from: "healthy", to: "unhealthy",
-                                            detail: "\(batch * 30 + i) " + String(repeating: "d", count: 10_000)))
+                (
+                    id: 1,
+                    event: HistoryEvent(
+                        at: Date(), kind: .health, from: "healthy", to: "unhealthy",
+                        detail: "\(batch * 30 + i) " + String(repeating: "d", count: 10_000))
+                )
             }
             try await store.persistProbeResults(ids: [], history: events)
         }
@@ -205,15 +230,17 @@ import Testing
 @Suite struct CommandDeadlineTests {
     @Test func aHangingChildIsKilledWithItsParentAtTheDeadline() throws {
         let started = Date()
-        let output = try CommandRunner.runBlocking(executable: "/bin/sh", arguments: ["-c", "sleep 20 & echo $!; wait"],
-                                                   environment: [:], timeout: 0.5)
+        let output = try CommandRunner.runBlocking(
+            executable: "/bin/sh", arguments: ["-c", "sleep 20 & echo $!; wait"],
+            environment: [:], timeout: 0.5)
         #expect(output.timedOut)
         #expect(Date().timeIntervalSince(started) < 10, "returned after \(Date().timeIntervalSince(started)) s")
         let child = try #require(pid_t(String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Gone (or a zombie waiting for its new parent to reap it), not sleeping on.
         func alive() -> Bool {
             guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
         }
         let deadline = Date().addingTimeInterval(5)
@@ -222,8 +249,9 @@ import Testing
     }
 
     @Test func aQuickCommandIsReadWhole() throws {
-        let output = try CommandRunner.runBlocking(executable: "/bin/sh", arguments: ["-c", "head -c 300000 /dev/zero | tr '\\0' x; echo oops >&2; exit 3"],
-                                                   environment: [:], timeout: 10)
+        let output = try CommandRunner.runBlocking(
+            executable: "/bin/sh", arguments: ["-c", "head -c 300000 /dev/zero | tr '\\0' x; echo oops >&2; exit 3"],
+            environment: [:], timeout: 10)
         #expect(!output.timedOut)
         #expect(output.status == 3)
         #expect(output.stdout.count == 300_000)
@@ -246,7 +274,10 @@ import Testing
         let store = try ServiceStore(directory: directory.file("data"))
         let service = DiscoveryService(store: store, options: options, interval: 0, logger: testLogger)
         let scan = Task { () -> String in
-            do { _ = try await service.scanNow(); return "finished" } catch { return "\(error)" }
+            do {
+                _ = try await service.scanNow()
+                return "finished"
+            } catch { return "\(error)" }
         }
         #expect(await eventually(timeout: 15) { FileManager.default.fileExists(atPath: pidFile) }, "the fake systemctl never started")
         let started = Date()
@@ -254,13 +285,17 @@ import Testing
         // Far under the 60 s deadline; generous for a loaded machine (a process kill and reap only).
         let ended = await withTaskGroup(of: String?.self) { group -> String? in
             group.addTask { await scan.value }
-            group.addTask { try? await Task.sleep(for: .seconds(20)); return nil }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return nil
+            }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
-        #expect(ended == "the daemon is stopping" || ended?.contains("the daemon is stopping") == true,
-                "scan still running \(Date().timeIntervalSince(started)) s after shutdown began: \(String(describing: ended))")
+        #expect(
+            ended == "the daemon is stopping" || ended?.contains("the daemon is stopping") == true,
+            "scan still running \(Date().timeIntervalSince(started)) s after shutdown began: \(String(describing: ended))")
         // No new systemctl after shutdown: the next scan fails at once without running one.
         try FileManager.default.removeItem(atPath: pidFile)
         await #expect(throws: DiscoveryUnavailable.self) { try await service.scanNow() }
@@ -315,16 +350,22 @@ import Testing
             try store.transactionSync { txn in
                 for (i, values) in odd.enumerated() {
                     let id = try txn.nextID()
-                    try txn.save(ServiceRecord(id: id, name: "odd-\(i)", url: target.url("/count/odd/\(i)"),
-                                               probeIntervalSeconds: values.interval, probeTimeoutSeconds: values.timeout,
-                                               createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
+                    try txn.save(
+                        ServiceRecord(
+                            id: id, name: "odd-\(i)", url: target.url("/count/odd/\(i)"),
+                            probeIntervalSeconds: values.interval, probeTimeoutSeconds: values.timeout,
+                            createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
                 }
                 let hanging = try txn.nextID()
-                try txn.save(ServiceRecord(id: hanging, name: "odd-hanging", url: blackHole.url, probeIntervalSeconds: 1e-300,
-                                           probeTimeoutSeconds: 1e308, createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
+                try txn.save(
+                    ServiceRecord(
+                        id: hanging, name: "odd-hanging", url: blackHole.url, probeIntervalSeconds: 1e-300,
+                        probeTimeoutSeconds: 1e308, createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
                 let steady = try txn.nextID()
-                try txn.save(ServiceRecord(id: steady, name: "steady", url: target.url("/count/steady"), probeIntervalSeconds: 1,
-                                           createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
+                try txn.save(
+                    ServiceRecord(
+                        id: steady, name: "steady", url: target.url("/count/steady"), probeIntervalSeconds: 1,
+                        createdAt: txn.now, updatedAt: txn.now), resetProbe: true)
             }
         }
         let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "60", "--scan-interval", "0"])
@@ -358,16 +399,21 @@ import Testing
         let target = try ProbeTargetServer()
         let blackHole = try BlackHole()
         let data = TemporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "3600", "--probe-timeout", "2",
-                                                   "--probe-concurrency", "2", "--scan-interval", "0"])
+        let daemon = try DaemonProcess(arguments: [
+            "--data-dir", data.path, "--probe-interval", "3600", "--probe-timeout", "2",
+            "--probe-concurrency", "2", "--scan-interval", "0",
+        ])
         let pid = daemon.process.processIdentifier
         var ids: [Int] = []
         for i in 0..<30 {
-            let created = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("hole-\(i)", url: blackHole.url + "s\(i)", extra: #""probe_interval_seconds":86400"#))
+            let created = try await HTTP.request(
+                "POST", "\(daemon.baseURL)/api/services",
+                body: serviceJSON("hole-\(i)", url: blackHole.url + "s\(i)", extra: #""probe_interval_seconds":86400"#))
             ids.append(try #require(created.json?["id"]?.int))
         }
-        _ = try await HTTP.request("POST", "\(daemon.baseURL)/api/services",
-                             body: serviceJSON("alive", url: target.url("/count/alive"), extra: #""probe_interval_seconds":1"#))
+        _ = try await HTTP.request(
+            "POST", "\(daemon.baseURL)/api/services",
+            body: serviceJSON("alive", url: target.url("/count/alive"), extra: #""probe_interval_seconds":1"#))
         #expect(try await eventually(timeout: 10) { try target.hits("/count/alive").count >= 2 })
         let baselineFDs = try openDescriptors(pid: pid).count
 
@@ -409,19 +455,24 @@ import Testing
         // A child that keeps the pipes open, as a wedged systemctl talking to a dead bus would.
         try "#!/bin/sh\nsleep 1000\necho never\n".write(toFile: systemctl, atomically: true, encoding: .utf8)
         chmod(systemctl, 0o755)
-        let daemon = try DaemonProcess(arguments: ["--data-dir", data.path, "--probe-interval", "1", "--probe-timeout", "5",
-                                                   "--systemctl", systemctl, "--scan-interval", "30"])
+        let daemon = try DaemonProcess(arguments: [
+            "--data-dir", data.path, "--probe-interval", "1", "--probe-timeout", "5",
+            "--systemctl", systemctl, "--scan-interval", "30",
+        ])
         var acknowledged: [String] = []
         for i in 0..<5 {
             // The first one, which the check targets, may take 30 s: the server alone would wait that long for it.
-            let reply = try await HTTP.request("POST", "\(daemon.baseURL)/api/services",
-                                         body: serviceJSON("hanging-\(i)", url: blackHole.url + "h\(i)",
-                                                           extra: i == 0 ? #""probe_timeout_seconds":30"# : ""))
+            let reply = try await HTTP.request(
+                "POST", "\(daemon.baseURL)/api/services",
+                body: serviceJSON(
+                    "hanging-\(i)", url: blackHole.url + "h\(i)",
+                    extra: i == 0 ? #""probe_timeout_seconds":30"# : ""))
             if reply.status == 200 { acknowledged.append("hanging-\(i)") }
         }
         #expect(acknowledged.count == 5)
         // A scan request joins the hung scan; a check-now waits on a target that never answers.
-        let inFlight = try ParallelCurl.start([("POST", "\(daemon.baseURL)/api/services/1/check"), ("POST", "\(daemon.baseURL)/api/scan")], timeout: 30)
+        let inFlight = try ParallelCurl.start(
+            [("POST", "\(daemon.baseURL)/api/services/1/check"), ("POST", "\(daemon.baseURL)/api/scan")], timeout: 30)
         try await Task.sleep(for: .seconds(1.5))
         let last = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("last-write", url: blackHole.url))
         #expect(last.status == 200)
@@ -453,7 +504,8 @@ import Testing
 /// The most arrival times (seconds, one clock) that fall within any window of `seconds`.
 func busiestWindow(_ times: [Double], seconds: Double) -> Int {
     let sorted = times.sorted()
-    var busiest = 0, first = 0
+    var busiest = 0
+    var first = 0
     for last in sorted.indices {
         while sorted[last] - sorted[first] > seconds { first += 1 }
         busiest = max(busiest, last - first + 1)
@@ -493,10 +545,11 @@ func openDescriptors(pid: Int32) throws -> [String] {
 /// Sockets of `pid` connected to 127.0.0.1:`port` (from /proc/net/tcp, matched by inode).
 func socketsConnected(pid: Int32, toPort port: Int) -> Int {
     guard let links = try? openDescriptors(pid: pid) else { return 0 }
-    let inodes = Set(links.compactMap { link -> String? in
-        guard link.hasPrefix("socket:[") else { return nil }
-        return String(link.dropFirst(8).dropLast())
-    })
+    let inodes = Set(
+        links.compactMap { link -> String? in
+            guard link.hasPrefix("socket:[") else { return nil }
+            return String(link.dropFirst(8).dropLast())
+        })
     guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? handle.readToEnd() else { return 0 }
     try? handle.close()
     let portHex = String(format: "%04X", port)
@@ -511,7 +564,10 @@ func socketsConnected(pid: Int32, toPort port: Int) -> Int {
 
 /// Samples a daemon's descriptors and its sockets to one port every 20 ms until stopped; keeps the peaks.
 final class SocketSampler: @unchecked Sendable {
-    struct Peak { var probeSockets = 0; var descriptors = 0 }
+    struct Peak {
+        var probeSockets = 0
+        var descriptors = 0
+    }
     private let state = Mutex((peak: Peak(), running: true))
     private let done = DispatchSemaphore(value: 0)
 
@@ -568,9 +624,10 @@ struct ParallelCurl {
                     guard let colon = line.firstIndex(of: ":") else { continue }
                     headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 }
-                return Reply(status: parts.first.flatMap { Int($0) } ?? 0, headers: headers,
-                             body: (try? String(contentsOfFile: directory.file("body"), encoding: .utf8)) ?? "",
-                             seconds: parts.count > 1 ? Double(parts[1]) ?? 0 : 0, ended: ended)
+                return Reply(
+                    status: parts.first.flatMap { Int($0) } ?? 0, headers: headers,
+                    body: (try? String(contentsOfFile: directory.file("body"), encoding: .utf8)) ?? "",
+                    seconds: parts.count > 1 ? Double(parts[1]) ?? 0 : 0, ended: ended)
             }
         }
     }
@@ -582,8 +639,10 @@ struct ParallelCurl {
             let directory = TemporaryDirectory("curl")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-s", "-X", request.method, "--max-time", "\(timeout)", "-D", directory.file("headers"),
-                                 "-o", directory.file("body"), "-w", "%{http_code} %{time_total}", request.url]
+            process.arguments = [
+                "-s", "-X", request.method, "--max-time", "\(timeout)", "-D", directory.file("headers"),
+                "-o", directory.file("body"), "-w", "%{http_code} %{time_total}", request.url,
+            ]
             _ = FileManager.default.createFile(atPath: directory.file("meta"), contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("meta")))
             process.standardError = FileHandle.nullDevice

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import RegistryModel
 @testable import RegistryStore
 
@@ -74,7 +75,10 @@ final class TestClock: Sendable {
         #expect(report.ratio24h == 0 && report.ratio30d == 0.5)
         try store.env.read { txn in
             var rows = 0
-            try txn.forEach(store.dbs.rollups) { _, _ in rows += 1; return true }
+            try txn.forEach(store.dbs.rollups) { _, _ in
+                rows += 1
+                return true
+            }
             #expect(rows == 3, "1 minute row and 2 hour rows are stored")
         }
         // 31 days after t0 the first hour is gone as well; 8 days after `later`, 7 d has no data.
@@ -89,7 +93,10 @@ final class TestClock: Sendable {
         try await store.delete(id: id)
         try store.env.read { txn in
             var rows = 0
-            try txn.forEach(store.dbs.rollups) { _, _ in rows += 1; return true }
+            try txn.forEach(store.dbs.rollups) { _, _ in
+                rows += 1
+                return true
+            }
             #expect(rows == 0)
         }
     }
@@ -135,7 +142,9 @@ final class TestClock: Sendable {
             }
             let port = try #require(client.port)
             let dom = try await blocking {
-                try ExpositionSamples.run("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "http://127.0.0.1:\(port)/services/\(id)"]).stdout
+                try ExpositionSamples.run(
+                    "/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "http://127.0.0.1:\(port)/services/\(id)"]
+                ).stdout
             }
             #expect(dom.contains("id=\"uptime-bar\"") && dom.contains("data-state=\"up\""), "\(dom.prefix(300))")
             #expect(dom.contains("class=\"latency-avg\""))

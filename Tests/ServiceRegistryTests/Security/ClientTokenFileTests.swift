@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistrySupport
 
 /// SPEC §11 "Installed means protected": the client takes the token from the file install.sh writes.
@@ -8,7 +9,8 @@ import Testing
         let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--api-token", "from-file"])
         let directory = TemporaryDirectory("token-file")
         let file = directory.file("service-registry")
-        try "# written by install.sh\nSERVICE_REGISTRY_PORT=8000\nSERVICE_REGISTRY_TOKEN='from-file'\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "# written by install.sh\nSERVICE_REGISTRY_PORT=8000\nSERVICE_REGISTRY_TOKEN='from-file'\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o600)
         let client = ClientCommandTests()
         let env = ["SERVICE_REGISTRY_URL": daemon.baseURL, "SERVICE_REGISTRY_TOKEN": "", "SERVICE_REGISTRY_TOKEN_FILE": file]

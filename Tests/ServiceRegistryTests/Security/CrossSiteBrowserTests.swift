@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
+
+@testable import RegistryApp
+@testable import RegistryDiscovery
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryDiscovery
-@testable import RegistryApp
 
 /// Issue 11's reproduction in a real headless Chromium: a page served by another local origin (a second
 /// loopback port, as any web site the user visits) sends a no-cors `fetch` POST, a `text/plain` form POST
@@ -62,7 +63,10 @@ import Testing
             server.standardOutput = FileHandle.nullDevice
             server.standardError = FileHandle.nullDevice
             try server.run()
-            defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+            defer {
+                kill(server.processIdentifier, SIGKILL)
+                server.waitUntilExit()
+            }
             try await blocking { try waitUntilListening(sitePort) }
 
             // A record whose URL holds credentials, written straight to the store (not through the page).
@@ -74,9 +78,13 @@ import Testing
                 return id
             }
             let result = try await blocking {
-                try SystemdUserManager.run(Self.python, [Self.driver, "--page", "http://127.0.0.1:\(sitePort)/attack.html", "--registry", registry,
-                                                         "--credentials-service", "\(secret)"],
-                                           environment: [:])
+                try SystemdUserManager.run(
+                    Self.python,
+                    [
+                        Self.driver, "--page", "http://127.0.0.1:\(sitePort)/attack.html", "--registry", registry,
+                        "--credentials-service", "\(secret)",
+                    ],
+                    environment: [:])
             }
             let json = try #require(result.output.split(separator: "\n").last.flatMap { try? JSONValue.parse(Array($0.utf8)) }, "\(result.output)")
             #expect(json["errors"]?.array?.isEmpty == true, "\(result.output)")

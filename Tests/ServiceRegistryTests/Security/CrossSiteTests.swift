@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryHTTP
 
 /// SPEC §11 "No cross-site writes": a write that a browser marks as cross-site gets 403 and changes
@@ -18,13 +19,13 @@ import Testing
             let base = "http://127.0.0.1:\(port)"
             let crossSite: [[String: String]] = [
                 ["Origin": "http://evil.example"],
-                ["Origin": "http://127.0.0.1:\(port + 1)"],               // another port is another origin
+                ["Origin": "http://127.0.0.1:\(port + 1)"],  // another port is another origin
                 ["Origin": "http://localhost:\(port)"],
-                ["Origin": "null"],                                        // sandboxed frames, file: pages
+                ["Origin": "null"],  // sandboxed frames, file: pages
                 ["Sec-Fetch-Site": "cross-site"],
                 ["Sec-Fetch-Site": "same-site"],
-                ["Sec-Fetch-Site": "cross-site", "Origin": base],         // either mark is enough
-                ["Referer": "http://evil.example/page.html"],              // browsers that send neither of the above
+                ["Sec-Fetch-Site": "cross-site", "Origin": base],  // either mark is enough
+                ["Referer": "http://evil.example/page.html"],  // browsers that send neither of the above
             ]
             for headers in crossSite {
                 let reply = try await Self.request("POST", "\(base)/api/services", body: Self.body, headers: headers)
@@ -37,13 +38,17 @@ import Testing
             #expect(components.store.snapshot().count == 0)
 
             // curl, scripts, and the dashboard itself (same origin) are unaffected.
-            let sameOrigin: [[String: String]] = [[:], ["Origin": base], ["Sec-Fetch-Site": "same-origin", "Origin": base],
-                                                  ["Sec-Fetch-Site": "none"], ["Referer": "\(base)/"]]
+            let sameOrigin: [[String: String]] = [
+                [:], ["Origin": base], ["Sec-Fetch-Site": "same-origin", "Origin": base],
+                ["Sec-Fetch-Site": "none"], ["Referer": "\(base)/"],
+            ]
             for headers in sameOrigin {
                 #expect(try await Self.request("POST", "\(base)/api/services", body: Self.body, headers: headers).status == 200, "\(headers)")
             }
             let id = try #require(components.store.snapshot().records.first?.id)
-            #expect(try await Self.request("PUT", "\(base)/api/services/\(id)", body: #"{"port":1}"#, headers: ["Origin": "http://evil.example"]).status == 403)
+            #expect(
+                try await Self.request("PUT", "\(base)/api/services/\(id)", body: #"{"port":1}"#, headers: ["Origin": "http://evil.example"]).status
+                    == 403)
             #expect(try await Self.request("DELETE", "\(base)/api/services/\(id)", headers: ["Sec-Fetch-Site": "cross-site"]).status == 403)
             #expect(components.store.snapshot().record(id: id)?.port == nil)
             // Reads stay open to other sites (Prometheus, other dashboards).
@@ -55,8 +60,9 @@ import Testing
     @Test func aTokenDoesNotMakeACrossSiteWriteAcceptable() async throws {
         try await withLiveRegistry(configure: { $0.apiToken = "writer" }) { client, components in
             let base = "http://127.0.0.1:\(try #require(client.port))"
-            let reply = try await Self.request("POST", "\(base)/api/services", body: Self.body,
-                                               headers: ["Authorization": "Bearer writer", "Origin": "http://evil.example"])
+            let reply = try await Self.request(
+                "POST", "\(base)/api/services", body: Self.body,
+                headers: ["Authorization": "Bearer writer", "Origin": "http://evil.example"])
             #expect(reply.status == 403)
             #expect(components.store.snapshot().count == 0)
         }

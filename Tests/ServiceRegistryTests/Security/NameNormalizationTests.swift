@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 @testable import RegistryStore
 
 /// SPEC §11: names are unique as people read them, compared after Unicode NFC normalisation, stored as sent.
 @Suite struct NameNormalizationTests {
-    static let composed = "caf\u{E9}"         // é as one code point (what most keyboards send)
-    static let decomposed = "cafe\u{301}"     // e + combining acute accent (what macOS file names hold)
+    static let composed = "caf\u{E9}"  // é as one code point (what most keyboards send)
+    static let decomposed = "cafe\u{301}"  // e + combining acute accent (what macOS file names hold)
 
     static func body(_ name: String, port: Int) -> String {
         #"{"name":"\#(name)","url":"http://127.0.0.1:8080","port":\#(port)}"#
@@ -53,7 +54,8 @@ import Testing
         let reopened = try ServiceStore(directory: directory.path)
         let found = try await reopened.transaction { txn in try txn.record(named: Self.composed)?.id }
         #expect(found == 1)
-        let (record, created) = try await reopened.register(try ServiceInput.parse(try JSONValue.parse(Array(Self.body(Self.composed, port: 3).utf8)), mode: .create))
+        let (record, created) = try await reopened.register(
+            try ServiceInput.parse(try JSONValue.parse(Array(Self.body(Self.composed, port: 3).utf8)), mode: .create))
         #expect(!created)
         #expect(record.id == 1)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistrySupport
 
 /// SPEC §11 "Installed means protected" and "The unit runs with least privilege", checked without running
@@ -24,11 +25,13 @@ import Testing
     @Test func theUnitKeepsWhatTheDaemonNeeds() throws {
         let text = try String(contentsOfFile: Self.unit, encoding: .utf8)
         let lines = Set(text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
-        for required in ["Type=notify", "WatchdogSec=30s", "LimitNOFILE=65536", "User=service-registry", "UMask=0077",
-                         "StateDirectory=service-registry", "EnvironmentFile=-/etc/default/service-registry",
-                         "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH", "AmbientCapabilities=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
-                         "SystemCallFilter=@system-service", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-                         "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectControlGroups=yes", "PrivateDevices=yes"] {
+        for required in [
+            "Type=notify", "WatchdogSec=30s", "LimitNOFILE=65536", "User=service-registry", "UMask=0077",
+            "StateDirectory=service-registry", "EnvironmentFile=-/etc/default/service-registry",
+            "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH", "AmbientCapabilities=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+            "SystemCallFilter=@system-service", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+            "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectControlGroups=yes", "PrivateDevices=yes",
+        ] {
             #expect(lines.contains(required), "missing \(required)")
         }
         // Discovery reads every process and /proc/net/tcp: these would blind it.

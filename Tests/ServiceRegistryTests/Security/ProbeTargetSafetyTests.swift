@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@testable import RegistryModel
-@testable import RegistryStore
-@testable import RegistryProbe
+
 @testable import RegistryApp
+@testable import RegistryModel
+@testable import RegistryProbe
+@testable import RegistryStore
 
 /// SPEC §11 "The prober is not an open proxy". No test here ever connects to a link-local address: the
 /// validation tests run without a prober, and the connect-time test makes a name resolve to one through
@@ -17,11 +18,15 @@ import Testing
     ]
 
     @Test func linkLocalAddressesAreRecognised() {
-        for host in ["169.254.169.254", "169.254.0.0", "169.254.255.255", "2852039166", "0xa9fea9fe", "[fe80::1]", "fe80::1%eth0",
-                     "febf:ffff::1", "::ffff:169.254.1.1", "169.254.169.254."] {
+        for host in [
+            "169.254.169.254", "169.254.0.0", "169.254.255.255", "2852039166", "0xa9fea9fe", "[fe80::1]", "fe80::1%eth0",
+            "febf:ffff::1", "::ffff:169.254.1.1", "169.254.169.254.",
+        ] {
             #expect(LinkLocal.isLinkLocal(host: host), "\(host)")
         }
-        for host in ["127.0.0.1", "169.253.255.255", "169.255.0.1", "10.0.0.1", "[::1]", "fec0::1", "fe7f::1", "metadata.google.internal", "example.com"] {
+        for host in [
+            "127.0.0.1", "169.253.255.255", "169.255.0.1", "10.0.0.1", "[::1]", "fec0::1", "fe7f::1", "metadata.google.internal", "example.com",
+        ] {
             #expect(!LinkLocal.isLinkLocal(host: host), "\(host)")
         }
     }
@@ -32,7 +37,8 @@ import Testing
                 let reply = try await client.send(.post, "/api/services", serviceJSON("meta", url: url))
                 #expect(reply.status == 422, "\(url)")
                 #expect(reply.text.contains(#"["body","url"]"#), "\(url): \(reply.text)")
-                let health = try await client.send(.post, "/api/services", serviceJSON("meta", url: "http://127.0.0.1:9", extra: #""health_url":"\#(url)""#))
+                let health = try await client.send(
+                    .post, "/api/services", serviceJSON("meta", url: "http://127.0.0.1:9", extra: #""health_url":"\#(url)""#))
                 #expect(health.status == 422 && health.text.contains(#"["body","health_url"]"#), "\(url): \(health.text)")
             }
             #expect(components.store.snapshot().count == 0)
@@ -81,15 +87,19 @@ import Testing
         #expect(URLCredentials.redacted("http://alice:s3cret@127.0.0.1:9/x?y=1") == "http://alice:***@127.0.0.1:9/x?y=1")
         #expect(URLCredentials.redacted("https://tok3n@host/") == "https://***@host/")
         #expect(URLCredentials.redacted("http://host/path@x") == "http://host/path@x")
-        #expect(URLCredentials.redacted("HTTP 302, redirect to http://u:p@evil/ and http://v:q@x/") == "HTTP 302, redirect to http://u:***@evil/ and http://v:***@x/")
+        #expect(
+            URLCredentials.redacted("HTTP 302, redirect to http://u:p@evil/ and http://v:q@x/")
+                == "HTTP 302, redirect to http://u:***@evil/ and http://v:***@x/")
         #expect(URLCredentials.withoutCredentials("http://alice:s3cret@127.0.0.1:9/x") == "http://127.0.0.1:9/x")
     }
 
     /// URL credentials appear in none of /metrics, /api/sd, the dashboard pages, the scan page or the logs;
     /// the API record keeps them for its owner, and a form that sends the redacted value back keeps them too.
     @Test func urlCredentialsNeverLeaveThroughMetricsSDDashboardOrLogs() async throws {
-        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
-                                                   "--log-level", "debug"])
+        let daemon = try await DaemonProcess.start(arguments: [
+            "--data-dir", TemporaryDirectory().path, "--probe-interval", "0", "--scan-interval", "0",
+            "--log-level", "debug",
+        ])
         let body = #"{"name":"secretive","url":"http://alice:s3cret@127.0.0.1:9/","health_url":"http://bob:hunter2@127.0.0.1:9/health"}"#
         let created = try await HTTP.request("POST", "\(daemon.baseURL)/api/services", body: body)
         #expect(created.status == 200)

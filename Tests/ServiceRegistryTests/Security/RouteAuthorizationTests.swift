@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import RegistryHTTP
 
 /// SPEC §11 "Auth follows the handler, not the spelling of the path": every operation of `/openapi.json`,
@@ -43,10 +44,14 @@ import Testing
         try await withRegistry(configure: AuthTests.bothTokens) { client, _ in
             #expect(try await client.send(.post, "/api/services", #"{"name":"web","url":"http://127.0.0.1:8080"}"#, token: "writer").status == 200)
             let document = try #require(try await client.send(.get, "/openapi.json", token: "reader").json)
-            guard case .object(let paths)? = document["paths"] else { Issue.record("no paths"); return }
+            guard case .object(let paths)? = document["paths"] else {
+                Issue.record("no paths")
+                return
+            }
             let notFound = try await client.send(.get, "/no/such/route", token: "writer")
             #expect(notFound.status == 404)
-            var checked = 0, reachedByOtherSpellings: Set<String> = []
+            var checked = 0
+            var reachedByOtherSpellings: Set<String> = []
             for (template, operations) in paths.sorted(by: { $0.key < $1.key }) {
                 guard case .object(let byMethod) = operations else { continue }
                 for (methodName, operation) in byMethod.sorted(by: { $0.key < $1.key }) {
@@ -67,7 +72,9 @@ import Testing
                         if spelling == path { #expect(reached, "canonical spelling must reach its handler: \(site)") }
                         guard reached else {
                             for reply in [read, anonymous] {
-                                #expect(reply.status == 404 || reply.status == 405, "a spelling that reaches no handler must be 404/405: \(site) got \(reply.status)")
+                                #expect(
+                                    reply.status == 404 || reply.status == 405,
+                                    "a spelling that reaches no handler must be 404/405: \(site) got \(reply.status)")
                             }
                             continue
                         }
@@ -96,4 +103,3 @@ import Testing
         }
     }
 }
-

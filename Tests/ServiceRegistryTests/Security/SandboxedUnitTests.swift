@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistrySupport
 
 /// The installed unit's sandbox must not break the daemon: its system-call filter, W^X memory, address
@@ -10,8 +11,9 @@ import Testing
 /// `EnvironmentFile=`, as installed. The daemon must become ready (READY=1 reaches systemd), refuse writes
 /// without the generated token, scan and probe with it, create its files 0600, and the client subcommands must
 /// find the token in that file.
-@Suite(.serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
-       .systemdUserManager)
+@Suite(
+    .serialized, .enabled(if: SystemdUserManager.isAvailable, Comment(rawValue: SystemdUserManager.unavailableReason ?? "")),
+    .systemdUserManager)
 struct SandboxedUnitTests {
     var manager: SystemdUserManager { SystemdUserManager.current! }
 
@@ -24,10 +26,14 @@ struct SandboxedUnitTests {
 
     static func unitProperties() throws -> [String] {
         let text = try String(contentsOfFile: PackagingTests.unit, encoding: .utf8)
-        var inService = false, properties: [String] = []
+        var inService = false
+        var properties: [String] = []
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("[") { inService = line == "[Service]"; continue }
+            if line.hasPrefix("[") {
+                inService = line == "[Service]"
+                continue
+            }
             guard inService, !line.hasPrefix("#"), let equals = line.firstIndex(of: "=") else { continue }
             if applicable.contains(String(line[..<equals])) { properties.append(line) }
         }
@@ -49,11 +55,16 @@ struct SandboxedUnitTests {
         let token = try #require(TokenFile.read(path: settings))
         let auth = ["Authorization": "Bearer \(token)"]
         let result = try await blocking {
-            try SystemdUserManager.run("/usr/bin/systemd-run", ["--user", "--unit=srt-sandboxed"]
-                + properties.flatMap { ["-p", $0] }
-                + ["-p", "EnvironmentFile=\(settings)", "-p", "Environment=XDG_RUNTIME_DIR=\(m.runtimeDirectory)", "-p", "StandardOutput=append:\(log)", "-p", "StandardError=append:\(log)",
-                   TestPaths.executable, "serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", data,
-                   "--systemd-scope", "user", "--scan-interval", "0", "--probe-interval", "3600"],
+            try SystemdUserManager.run(
+                "/usr/bin/systemd-run",
+                ["--user", "--unit=srt-sandboxed"]
+                    + properties.flatMap { ["-p", $0] }
+                    + [
+                        "-p", "EnvironmentFile=\(settings)", "-p", "Environment=XDG_RUNTIME_DIR=\(m.runtimeDirectory)", "-p",
+                        "StandardOutput=append:\(log)", "-p", "StandardError=append:\(log)",
+                        TestPaths.executable, "serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", data,
+                        "--systemd-scope", "user", "--scan-interval", "0", "--probe-interval", "3600",
+                    ],
                 environment: m.environment)
         }
         defer { _ = try? m.systemctl("stop", "srt-sandboxed.service") }
@@ -70,8 +81,9 @@ struct SandboxedUnitTests {
         #expect(scan.json?["services"]?.array?.contains { $0["name"]?.string == "srt-sandboxed.service" } == true)
         // The client finds the token in the settings file.
         let registered = try await blocking {
-            try SystemdUserManager.run(TestPaths.executable, ["register", "--registry", base, "--name", "self", "--url", "\(base)/health"],
-                                       environment: ["SERVICE_REGISTRY_TOKEN": "", "SERVICE_REGISTRY_TOKEN_FILE": settings])
+            try SystemdUserManager.run(
+                TestPaths.executable, ["register", "--registry", base, "--name", "self", "--url", "\(base)/health"],
+                environment: ["SERVICE_REGISTRY_TOKEN": "", "SERVICE_REGISTRY_TOKEN_FILE": settings])
         }
         #expect(registered.status == 0, "\(registered.output)")
         let listed = try await blocking { try HTTP.request("GET", "\(base)/api/services") }

@@ -1,9 +1,10 @@
 import Foundation
 import NIOCore
 import Testing
+
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryStore
-@testable import RegistryHTTP
 
 /// SPEC §10's change stream below HTTP: the store's change log and the frames one subscriber sends, on a real store.
 @Suite struct ChangeStreamTests {
@@ -24,7 +25,9 @@ import Testing
 
     static func parse(_ frames: ByteBuffer) -> [Event] {
         String(buffer: frames).components(separatedBy: "\n\n").compactMap { block in
-            var name = "message", id: UInt64?, data = ""
+            var name = "message"
+            var id: UInt64?
+            var data = ""
             for line in block.split(separator: "\n") {
                 if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
                 if line.hasPrefix("id: ") { id = UInt64(line.dropFirst(4)) }
@@ -175,8 +178,10 @@ import Testing
         #expect(try events([("timings", "none")], from: afterCreate - 2).map(\.name) == ["delete"])
         #expect(try events([("timings", "all")], from: afterCreate - 2).map(\.name) == ["upsert", "delete"])
         // Bad parameters are a 422, like the list's.
-        for bad in [("since", "1e3"), ("since", "-1"), ("since", " 5"), ("since", "99999999999999999999"), ("timings", "1,x"),
-                    ("timings", "1,,2"), ("health_status", "sick"), ("bogus", "1")] {
+        for bad in [
+            ("since", "1e3"), ("since", "-1"), ("since", " 5"), ("since", "99999999999999999999"), ("timings", "1,x"),
+            ("timings", "1,,2"), ("health_status", "sick"), ("bogus", "1"),
+        ] {
             #expect(throws: ValidationFailure.self, "\(bad)") { try EventStreamQuery.parse([bad]) }
         }
         let ids = (1...1001).map(String.init).joined(separator: ",")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 @testable import RegistryStore
 
@@ -20,7 +21,10 @@ import Testing
             _ = try await store.register(patch("b"))
             _ = try await store.register(patch("c"))
             try await store.delete(id: 3)
-            store.setProbeResult(id: 1, ProbeResult(finishedAt: Date(timeIntervalSince1970: 1_800_000_000), healthy: false, statusCode: 503, totalSeconds: 0.2, error: "HTTP 503"))
+            store.setProbeResult(
+                id: 1,
+                ProbeResult(
+                    finishedAt: Date(timeIntervalSince1970: 1_800_000_000), healthy: false, statusCode: 503, totalSeconds: 0.2, error: "HTTP 503"))
             try await store.persistProbeResults(ids: [1])
         }
         let reopened = try ServiceStore(directory: directory.path)
@@ -115,7 +119,9 @@ import Testing
     @Test func historyIsBoundedPerService() async throws {
         let store = try ServiceStore(directory: TemporaryDirectory().path)
         _ = try await store.register(patch("a"))
-        let events = (0..<(ServiceStore.historyLimit + 20)).map { i in (id: 1, event: HistoryEvent(at: Date(), kind: .health, from: "\(i)", to: "\(i + 1)")) }
+        let events = (0..<(ServiceStore.historyLimit + 20)).map { i in
+            (id: 1, event: HistoryEvent(at: Date(), kind: .health, from: "\(i)", to: "\(i + 1)"))
+        }
         for start in stride(from: 0, to: events.count, by: 100) {
             try await store.persistProbeResults(ids: [], history: Array(events[start..<min(start + 100, events.count)]))
         }
@@ -267,8 +273,9 @@ import Testing
     /// Writes that never pause (a busy prober persisting results) still get their pages released regularly.
     @Test func endlessWritesAreHousekeptToo() async throws {
         let directory = TemporaryDirectory()
-        let store = try ServiceStore(directory: directory.path,
-                                     housekeeping: StoreHousekeeping(minimumWrites: 10, quietDelay: 600, longestBurst: 0.5))
+        let store = try ServiceStore(
+            directory: directory.path,
+            housekeeping: StoreHousekeeping(minimumWrites: 10, quietDelay: 600, longestBurst: 0.5))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<2000 { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
             try await group.waitForAll()
@@ -295,7 +302,9 @@ import Testing
     static func residentKB(ofDataFileIn directory: TemporaryDirectory) throws -> Int? {
         let dataFile = URL(fileURLWithPath: directory.file("data.mdb")).resolvingSymlinksInPath().path
         let smaps = String(decoding: try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data(), as: UTF8.self)
-        var inMapping = false, residentKB = 0, found = false
+        var inMapping = false
+        var residentKB = 0
+        var found = false
         for line in smaps.split(separator: "\n") {
             if line.contains("-") && line.split(separator: " ").count >= 5, let first = line.first, first.isHexDigit {
                 inMapping = line.hasSuffix(" " + dataFile)
@@ -310,8 +319,9 @@ import Testing
     /// A data directory of schema 1 (probe results inside the records) opens with its results kept.
     @Test func schemaOneProbeResultsMoveToTheirOwnDatabase() async throws {
         let directory = TemporaryDirectory()
-        let result = ProbeResult(finishedAt: Date(timeIntervalSince1970: 1_700_000_000), healthy: false, statusCode: 503,
-                                 totalSeconds: 0.25, error: "HTTP 503")
+        let result = ProbeResult(
+            finishedAt: Date(timeIntervalSince1970: 1_700_000_000), healthy: false, statusCode: 503,
+            totalSeconds: 0.25, error: "HTTP 503")
         do {
             let store = try ServiceStore(directory: directory.path)
             _ = try await store.register(patch("old", port: 80))
@@ -342,8 +352,10 @@ import Testing
             let store = try ServiceStore(directory: directory.path)
             try store.transactionSync { txn in
                 let id = try txn.nextID()
-                try txn.save(ServiceRecord(id: id, name: "imported", url: "http://127.0.0.1:1/", lastProbe: result,
-                                           createdAt: Date(), updatedAt: Date()))
+                try txn.save(
+                    ServiceRecord(
+                        id: id, name: "imported", url: "http://127.0.0.1:1/", lastProbe: result,
+                        createdAt: Date(), updatedAt: Date()))
             }
         }
         #expect(try ServiceStore(directory: directory.path).snapshot().record(named: "imported")?.lastProbe == result)

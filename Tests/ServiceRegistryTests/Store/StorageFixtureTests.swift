@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RegistryModel
 @testable import RegistryStore
 
@@ -30,7 +31,10 @@ import Testing
         let store = try ServiceStore(directory: directory.path)
         #expect(try Self.schemaVersion(store) == ServiceStore.schemaVersion)
 
-        guard case .array(let served) = try Self.json("datadir-schema2/api-services.json") else { Issue.record("not an array"); return }
+        guard case .array(let served) = try Self.json("datadir-schema2/api-services.json") else {
+            Issue.record("not an array")
+            return
+        }
         let records = store.snapshot().records
         #expect(records.map(\.id) == [1, 2, 3, 4, 5, 6, 7, 8])
         #expect(served.count == records.count)
@@ -38,12 +42,18 @@ import Testing
             #expect(try JSONValue.parse(record.jsonBytes) == expected, "record \(record.id) \(record.name)")
         }
 
-        guard case .object(let histories) = try Self.json("datadir-schema2/api-history.json") else { Issue.record("not an object"); return }
+        guard case .object(let histories) = try Self.json("datadir-schema2/api-history.json") else {
+            Issue.record("not an object")
+            return
+        }
         #expect(histories.count == records.count)
         for record in records {
             var w = JSONWriter()
             w.beginArray()
-            for event in try store.history(id: record.id) { w.comma(); event.writeJSON(to: &w) }
+            for event in try store.history(id: record.id) {
+                w.comma()
+                event.writeJSON(to: &w)
+            }
             w.endArray()
             #expect(try JSONValue.parse(w.bytes) == histories[String(record.id)], "history of \(record.id)")
         }
@@ -90,7 +100,14 @@ import Testing
         #expect(try store.transactionSync { txn in try txn.isIgnored(unit: "web.service") } == false)
 
         // Sequences: ids are never reused (9 was gone.service), history keys continue after the stored ones.
-        #expect(try await store.register({ var p = ServicePatch(name: "new"); p.url = .value("http://127.0.0.1:1/"); return p }()).record.id == 10)
+        #expect(
+            try await store.register(
+                {
+                    var p = ServicePatch(name: "new")
+                    p.url = .value("http://127.0.0.1:1/")
+                    return p
+                }()
+            ).record.id == 10)
         let historySeq = try store.env.read { txn in try txn.get(store.dbs.meta, HistoryKeys.metaKey).flatMap(UInt64.init(bigEndianBytes:)) }
         #expect((historySeq ?? 0) > 8)
 
@@ -117,7 +134,8 @@ import Testing
         #expect {
             _ = try ServiceStore(directory: directory.path)
         } throws: { error in
-            "\(error)" == "the data directory was written by a newer service-registry (schema \(ServiceStore.schemaVersion + 1), this build knows \(ServiceStore.schemaVersion))"
+            "\(error)"
+                == "the data directory was written by a newer service-registry (schema \(ServiceStore.schemaVersion + 1), this build knows \(ServiceStore.schemaVersion))"
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("data.mdb"))) == before)
     }
@@ -125,12 +143,14 @@ import Testing
     /// The stored keys of a fully populated record are exactly the documented ones (docs/STORAGE.md): renaming a
     /// property cannot change them, and adding a field means adding it here and to the document.
     @Test func storedKeysAreTheDocumentedOnes() throws {
-        var record = ServiceRecord(id: 1, name: "n", url: "http://127.0.0.1:1/", port: 1, description: "d", healthURL: "http://127.0.0.1:1/h",
-                                   source: .systemd, unit: "u.service", activeState: "active", subState: "running", ports: [1],
-                                   labels: ["k": "v"], probeIntervalSeconds: 1, probeTimeoutSeconds: 1, followRedirects: true,
-                                   lastProbe: ProbeResult(finishedAt: Date(), healthy: true, statusCode: 200, totalSeconds: 1,
-                                                          certificateExpiry: Date(), error: "e"),
-                                   createdAt: Date(), updatedAt: Date(), userOwned: [.url])
+        var record = ServiceRecord(
+            id: 1, name: "n", url: "http://127.0.0.1:1/", port: 1, description: "d", healthURL: "http://127.0.0.1:1/h",
+            source: .systemd, unit: "u.service", activeState: "active", subState: "running", ports: [1],
+            labels: ["k": "v"], probeIntervalSeconds: 1, probeTimeoutSeconds: 1, followRedirects: true,
+            lastProbe: ProbeResult(
+                finishedAt: Date(), healthy: true, statusCode: 200, totalSeconds: 1,
+                certificateExpiry: Date(), error: "e"),
+            createdAt: Date(), updatedAt: Date(), userOwned: [.url])
         record.ttlSeconds = 1
         record.heartbeat = Heartbeat(at: Date(), status: .passing, output: "o", expired: true)
         record.rise = 1
@@ -143,18 +163,23 @@ import Testing
             guard case .object(let members) = try JSONValue.parse(Array(try JSONEncoder().encode(value))) else { return [] }
             return Set(members.keys)
         }
-        #expect(try keys(record) == [
-            "id", "name", "url", "status", "port", "description", "healthURL", "source", "unit", "activeState", "subState",
-            "ports", "labels", "probeIntervalSeconds", "probeTimeoutSeconds", "followRedirects", "lastProbe", "createdAt",
-            "updatedAt", "userOwned", "ttlSeconds", "heartbeat", "rise", "fall", "deregisterAfterSeconds", "tcpCheckPort",
-        ])
-        #expect(try keys(record.lastProbe!) == ["finishedAt", "healthy", "statusCode", "totalSeconds", "phases", "certificateExpiry",
-                                                "error", "settled", "streak"])
+        #expect(
+            try keys(record) == [
+                "id", "name", "url", "status", "port", "description", "healthURL", "source", "unit", "activeState", "subState",
+                "ports", "labels", "probeIntervalSeconds", "probeTimeoutSeconds", "followRedirects", "lastProbe", "createdAt",
+                "updatedAt", "userOwned", "ttlSeconds", "heartbeat", "rise", "fall", "deregisterAfterSeconds", "tcpCheckPort",
+            ])
+        #expect(
+            try keys(record.lastProbe!) == [
+                "finishedAt", "healthy", "statusCode", "totalSeconds", "phases", "certificateExpiry",
+                "error", "settled", "streak",
+            ])
         #expect(try keys(ProbePhases()) == ["resolve", "connect", "tls", "processing", "transfer"])
         #expect(try keys(record.heartbeat!) == ["at", "status", "output", "expired"])
         #expect(try keys(HistoryEvent(at: Date(), kind: .health, from: "a", to: "b", detail: "d")) == ["at", "kind", "from", "to", "detail"])
         // Dates are seconds since 2001-01-01 (JSONEncoder's default), as schema 1 and 2 wrote them.
-        let stored = try JSONValue.parse(Array(try JSONEncoder().encode(HistoryEvent(at: Date(timeIntervalSinceReferenceDate: 12.5), kind: .status, from: "a", to: "b"))))
+        let stored = try JSONValue.parse(
+            Array(try JSONEncoder().encode(HistoryEvent(at: Date(timeIntervalSinceReferenceDate: 12.5), kind: .status, from: "a", to: "b"))))
         #expect(stored == .object(["at": .number(12.5), "kind": .string("status"), "from": .string("a"), "to": .string("b")]))
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import PropertyBased
 import Synchronization
 import Testing
+
+@testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryTLS
-@testable import RegistryHTTP
 
 /// The load-time decoder of stored documents (`StoredJSON`, docs/STORAGE.md) against Foundation's `JSONDecoder`,
 /// which wrote-and-read the format before: on random records, and on random edits of them that a hand-edited or
@@ -34,16 +35,19 @@ import Testing
     static func double(_ rng: inout any SeededRandomNumberGenerator) -> Double { draw(PropertyBasedTests.finiteDoubles, &rng) }
     static func text(_ rng: inout any SeededRandomNumberGenerator) -> String { draw(PropertyBasedTests.text, &rng) }
     static func date(_ rng: inout any SeededRandomNumberGenerator) -> Date {
-        Bool.random(using: &rng) ? Date(timeIntervalSinceReferenceDate: Double.random(in: 0...2e9, using: &rng))
+        Bool.random(using: &rng)
+            ? Date(timeIntervalSinceReferenceDate: Double.random(in: 0...2e9, using: &rng))
             : Date(timeIntervalSinceReferenceDate: double(&rng))
     }
 
     static func probe(_ rng: inout any SeededRandomNumberGenerator) -> ProbeResult {
-        var probe = ProbeResult(finishedAt: date(&rng), healthy: Bool.random(using: &rng), statusCode: maybe(&rng, int),
-                                totalSeconds: double(&rng),
-                                phases: ProbePhases(resolve: double(&rng), connect: double(&rng), tls: double(&rng),
-                                                    processing: double(&rng), transfer: double(&rng)),
-                                certificateExpiry: maybe(&rng, date), error: maybe(&rng, text))
+        var probe = ProbeResult(
+            finishedAt: date(&rng), healthy: Bool.random(using: &rng), statusCode: maybe(&rng, int),
+            totalSeconds: double(&rng),
+            phases: ProbePhases(
+                resolve: double(&rng), connect: double(&rng), tls: double(&rng),
+                processing: double(&rng), transfer: double(&rng)),
+            certificateExpiry: maybe(&rng, date), error: maybe(&rng, text))
         probe.settled = maybe(&rng) { Bool.random(using: &$0) }
         probe.streak = maybe(&rng, int)
         return probe
@@ -61,8 +65,9 @@ import Testing
             userOwned: Set(UserOwnedField.allCases.filter { _ in Bool.random(using: &rng) }))
         record.ttlSeconds = maybe(&rng, int)
         record.heartbeat = maybe(&rng) { rng in
-            Heartbeat(at: date(&rng), status: CheckStatus.allCases.randomElement(using: &rng)!, output: maybe(&rng, text),
-                      expired: maybe(&rng) { Bool.random(using: &$0) })
+            Heartbeat(
+                at: date(&rng), status: CheckStatus.allCases.randomElement(using: &rng)!, output: maybe(&rng, text),
+                expired: maybe(&rng) { Bool.random(using: &$0) })
         }
         record.rise = maybe(&rng, int)
         record.fall = maybe(&rng, int)
@@ -95,7 +100,10 @@ import Testing
         await propertyCheck(count: 3000, input: Self.records) { record in
             let bytes = Array(try! JSONEncoder().encode(record))
             let fast = Self.compare(ServiceRecord.self, bytes, "record")
-            answers.withLock { $0.all += 1; if fast { $0.fast += 1 } }
+            answers.withLock {
+                $0.all += 1
+                if fast { $0.fast += 1 }
+            }
             #expect(StoredJSON.fast(ServiceRecord.self, bytes) == record || Self.hasInexactInteger(record))
             if let probe = record.lastProbe { Self.compare(ProbeResult.self, Array(try! JSONEncoder().encode(probe)), "probe") }
             if let heartbeat = record.heartbeat { Self.compare(Heartbeat.self, Array(try! JSONEncoder().encode(heartbeat)), "heartbeat") }
@@ -107,8 +115,12 @@ import Testing
     /// Whether an integer of the record is beyond what a `Double` holds exactly (the fast path leaves those to
     /// `JSONDecoder`).
     static func hasInexactInteger(_ record: ServiceRecord) -> Bool {
-        let ints = [record.id] + record.ports + [record.port, record.ttlSeconds, record.rise, record.fall, record.deregisterAfterSeconds,
-                                                 record.tcpCheckPort, record.lastProbe?.statusCode, record.lastProbe?.streak].compactMap { $0 }
+        let ints =
+            [record.id] + record.ports
+            + [
+                record.port, record.ttlSeconds, record.rise, record.fall, record.deregisterAfterSeconds,
+                record.tcpCheckPort, record.lastProbe?.statusCode, record.lastProbe?.streak,
+            ].compactMap { $0 }
         return ints.contains { $0.magnitude >= 1 << 53 }
     }
 
@@ -120,7 +132,8 @@ import Testing
         })
         await propertyCheck(count: 3000, input: edits) { (record, choices) in
             guard case .object(var members)? = try? JSONValue.parse(Array(try! JSONEncoder().encode(record))) else {
-                Issue.record("not an object"); return
+                Issue.record("not an object")
+                return
             }
             var spelled: [String: String] = [:]
             for choice in choices {
@@ -144,8 +157,9 @@ import Testing
             for (key, number) in spelled {
                 guard case .number(let n)? = members[key] else { continue }
                 let name = String(decoding: JSONValue.string(key).bytes, as: UTF8.self)
-                text = text.replacingOccurrences(of: "\(name):\(String(decoding: JSONValue.number(n).bytes, as: UTF8.self))",
-                                                 with: "\(name):\(number)")
+                text = text.replacingOccurrences(
+                    of: "\(name):\(String(decoding: JSONValue.number(n).bytes, as: UTF8.self))",
+                    with: "\(name):\(number)")
             }
             Self.compare(ServiceRecord.self, Array(text.utf8), "edited \(choices)")
         }

@@ -21,18 +21,26 @@ import Testing
             while let test = source.range(of: "@Test", range: cursor..<source.endIndex) {
                 // The suite is the last `@Suite ... struct NAME` before this test.
                 if let suiteRange = source.range(of: "@Suite", options: .backwards, range: source.startIndex..<test.lowerBound),
-                   let structRange = source.range(of: "struct ", range: suiteRange.upperBound..<test.lowerBound) {
+                    let structRange = source.range(of: "struct ", range: suiteRange.upperBound..<test.lowerBound)
+                {
                     currentSuite = Self.word(after: "", in: source[structRange.upperBound...]) ?? ""
                 }
                 guard let funcRange = source.range(of: "func ", range: test.upperBound..<source.endIndex),
-                      let name = Self.word(after: "", in: source[funcRange.upperBound...]),
-                      let open = source.range(of: "{", range: funcRange.upperBound..<source.endIndex) else { break }
+                    let name = Self.word(after: "", in: source[funcRange.upperBound...]),
+                    let open = source.range(of: "{", range: funcRange.upperBound..<source.endIndex)
+                else { break }
                 var depth = 0
                 var end = open.lowerBound
                 for position in source[open.lowerBound...].indices {
                     let character = source[position]
                     if character == "{" { depth += 1 }
-                    if character == "}" { depth -= 1; if depth == 0 { end = position; break } }
+                    if character == "}" {
+                        depth -= 1
+                        if depth == 0 {
+                            end = position
+                            break
+                        }
+                    }
                 }
                 found.append((currentSuite, name, String(source[open.lowerBound...end])))
                 cursor = source.index(after: end)

@@ -2,13 +2,14 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import RegistrySupport
-import RegistryModel
-import RegistryStore
-import RegistryProbe
 import RegistryApp
+import RegistryModel
+import RegistryProbe
+import RegistryStore
+import RegistrySupport
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A directory removed when the value is released.
@@ -80,7 +81,8 @@ func withLiveRegistry<T: Sendable>(
     configuration.connections.headerTimeout = .seconds(600)
     configuration.connections.idleTimeout = .seconds(600)
     configure(&configuration)
-    let components = try makeComponents?(configuration)
+    let components =
+        try makeComponents?(configuration)
         ?? RegistryComponents(store: try ServiceStore(directory: configuration.dataDirectory, mapSizeBytes: configuration.mapSizeBytes))
     let app = buildApplication(configuration, components: components, logger: testLogger)
     return try await app.test(.live) { client in try await body(client, components) }
@@ -104,7 +106,9 @@ extension RegistryComponents {
 extension TestClientProtocol {
     /// Sends a JSON body (a string, sent as is) and returns status and parsed body.
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, token: String? = nil) async throws -> (status: Int, json: JSONValue?, text: String) {
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, token: String? = nil) async throws -> (
+        status: Int, json: JSONValue?, text: String
+    ) {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token { headers[.authorization] = "Bearer \(token)" }
         return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
@@ -133,8 +137,10 @@ final class DaemonProcess: @unchecked Sendable {
     /// Starts `service-registry serve` on a free port (unless `port` is given) and waits until `/ready` answers.
     /// `openFileSoftLimit`: the daemon starts with this soft `RLIMIT_NOFILE` (as under systemd's default 1,024),
     /// set by `prlimit`, which then execs the daemon (same PID).
-    init(arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true,
-         openFileSoftLimit: Int? = nil) throws {
+    init(
+        arguments: [String], environment: [String: String] = [:], port: Int? = nil, waitReady: Bool = true,
+        openFileSoftLimit: Int? = nil
+    ) throws {
         self.port = port ?? DaemonProcess.freePort()
         let serve = ["serve", "--host", "127.0.0.1", "--port", "\(self.port)", "--log-level", "warning"] + arguments
         if let openFileSoftLimit {
@@ -181,8 +187,9 @@ final class DaemonProcess: @unchecked Sendable {
     /// VmRSS of the daemon in bytes.
     func residentBytes() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
         return kb * 1024
     }
 
@@ -235,7 +242,8 @@ enum HTTP {
         for (name, value) in headers { args += ["-H", "\(name): \(value)"] }
         if let body { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
         process.arguments = args
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -269,11 +277,14 @@ func executableOnPath(_ name: String) -> String? {
 
 extension DaemonProcess {
     /// `DaemonProcess(...)` (which waits for `/ready` when `waitReady`), off the cooperative pool.
-    static func start(arguments: [String], environment: [String: String] = [:], port: Int? = nil,
-                      waitReady: Bool = true, openFileSoftLimit: Int? = nil) async throws -> DaemonProcess {
+    static func start(
+        arguments: [String], environment: [String: String] = [:], port: Int? = nil,
+        waitReady: Bool = true, openFileSoftLimit: Int? = nil
+    ) async throws -> DaemonProcess {
         try await blocking {
-            try DaemonProcess(arguments: arguments, environment: environment, port: port, waitReady: waitReady,
-                              openFileSoftLimit: openFileSoftLimit)
+            try DaemonProcess(
+                arguments: arguments, environment: environment, port: port, waitReady: waitReady,
+                openFileSoftLimit: openFileSoftLimit)
         }
     }
 
@@ -293,14 +304,18 @@ extension HTTP {
     /// `HTTP.request` in async code: the same request, waited for off the cooperative pool. Swift prefers this
     /// overload wherever `await` is possible, so an async test cannot block a pool thread with it by accident
     /// (leaving out `await` there is a compile error, not a hidden stall).
-    static func request(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
-                        timeout: Double = 10) async throws -> Reply {
+    static func request(
+        _ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
+        timeout: Double = 10
+    ) async throws -> Reply {
         try await blocking { try request(method, url, body: body, headers: headers, timeout: timeout) }
     }
 
     /// `HTTP.request`, off the cooperative pool.
-    static func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
-                     timeout: Double = 10) async throws -> Reply {
+    static func send(
+        _ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:],
+        timeout: Double = 10
+    ) async throws -> Reply {
         try await blocking { try request(method, url, body: body, headers: headers, timeout: timeout) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import RegistryModel
 
 /// Certificates made by the `openssl` command line in a temporary directory: a CA with a server certificate for
@@ -32,16 +33,22 @@ final class TestPKI: @unchecked Sendable {
     }
 
     private func makeCA(_ name: String, subject: String) throws {
-        try Self.openssl(["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                          "-keyout", path("\(name).key"), "-out", path("\(name).crt"), "-days", "3", "-subj", subject])
+        try Self.openssl([
+            "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path("\(name).key"), "-out", path("\(name).crt"), "-days", "3", "-subj", subject,
+        ])
     }
 
     private func makeLeaf(_ name: String, ca: String, serial: String, subject: String, extensions: String) throws {
         try extensions.write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-        try Self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                          "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
-        try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
-                          "-set_serial", serial, "-days", "2", "-out", path("\(name).crt"), "-extfile", path("\(name).ext")])
+        try Self.openssl([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject,
+        ])
+        try Self.openssl([
+            "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
+            "-set_serial", serial, "-days", "2", "-out", path("\(name).crt"), "-extfile", path("\(name).ext"),
+        ])
     }
 
     @discardableResult
@@ -53,8 +60,12 @@ final class TestPKI: @unchecked Sendable {
 
     /// The serial number (hex, as `openssl x509 -serial` prints it) of the certificate served at 127.0.0.1:`port`.
     static func servedSerial(port: Int) throws -> String? {
-        let handshake = try runTool("/usr/bin/timeout", ["10", "/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(port)",
-                                                         "-servername", "localhost"], input: Data())
+        let handshake = try runTool(
+            "/usr/bin/timeout",
+            [
+                "10", "/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(port)",
+                "-servername", "localhost",
+            ], input: Data())
         guard handshake.stdout.contains("BEGIN CERTIFICATE") else { return nil }
         let serial = try openssl(["x509", "-noout", "-serial"], input: Data(handshake.stdout.utf8))
         return serial.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")

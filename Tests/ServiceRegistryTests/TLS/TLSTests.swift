@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+
+@testable import RegistryApp
 @testable import RegistryModel
 @testable import RegistryStore
 @testable import RegistryTLS
-@testable import RegistryApp
 
 /// HTTPS for the registry itself (SPEC §11), against the real daemon, certificates made by `openssl`, real curl,
 /// `openssl s_client` and a real Prometheus.
@@ -12,8 +13,9 @@ import Testing
 
     /// A daemon serving https with the test PKI's server certificate (plus `arguments`).
     static func tlsDaemon(_ pki: TestPKI, _ arguments: [String] = [], clientCert: (String, String)? = nil) throws -> DaemonProcess {
-        let daemon = try DaemonProcess(arguments: ["--data-dir", dataDir(), "--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey] + arguments,
-                                       waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", dataDir(), "--tls-cert-file", pki.serverCert, "--tls-key-file", pki.serverKey] + arguments,
+            waitReady: false)
         try daemon.waitUntilReadyOverTLS(caFile: pki.caFile, clientCert: clientCert)
         return daemon
     }
@@ -21,8 +23,10 @@ import Testing
     @Test func httpsIsServedAndAClientWithoutTheCAIsRefused() throws {
         let pki = try TestPKI()
         let daemon = try Self.tlsDaemon(pki, ["--api-token", "secret"])
-        let created = try curl(["--cacert", pki.caFile, "-X", "POST", "-H", "Authorization: Bearer secret", "-H", "Content-Type: application/json",
-                                "-d", #"{"name":"billing","url":"http://127.0.0.1:8080"}"#, "\(daemon.httpsURL)/api/services"])
+        let created = try curl([
+            "--cacert", pki.caFile, "-X", "POST", "-H", "Authorization: Bearer secret", "-H", "Content-Type: application/json",
+            "-d", #"{"name":"billing","url":"http://127.0.0.1:8080"}"#, "\(daemon.httpsURL)/api/services",
+        ])
         #expect(created.status == 200, "\(created)")
         let listed = try curl(["--cacert", pki.caFile, "\(daemon.httpsURL)/api/services"])
         #expect(listed.status == 200 && listed.body.contains(#""name":"billing""#), "\(listed)")
@@ -50,13 +54,18 @@ import Testing
             return components
         }) { client, components in
             let port = try #require(client.port)
-            let created = try await onThread { try curl(["--cacert", pki.caFile, "-d", #"{"name":"a","url":"http://127.0.0.1:9/"}"#, "https://127.0.0.1:\(port)/api/services"]) }
+            let created = try await onThread {
+                try curl(["--cacert", pki.caFile, "-d", #"{"name":"a","url":"http://127.0.0.1:9/"}"#, "https://127.0.0.1:\(port)/api/services"])
+            }
             #expect(created.status == 200, "\(created)")
             // Three requests on one kept-alive TLS connection: the first renders the body (router), the others
             // are answered by the fast path, after the TLS handler and the HTTP codec as over plain HTTP.
             let url = "https://127.0.0.1:\(port)/api/services"
             let before = ListFastPathTests.fastPathCount(components)
-            let result = try await onThread { try runTool("/usr/bin/curl", ["-sS", "--max-time", "20", "--cacert", pki.caFile, "-w", "\n%{http_code} %{num_connects}\n", url, url, url]) }
+            let result = try await onThread {
+                try runTool(
+                    "/usr/bin/curl", ["-sS", "--max-time", "20", "--cacert", pki.caFile, "-w", "\n%{http_code} %{num_connects}\n", url, url, url])
+            }
             #expect(result.status == 0, "\(result.stderr)")
             let lines = result.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == 6, "\(lines)")
@@ -71,10 +80,12 @@ import Testing
     @Test func mutualTLSRefusesClientsWithoutAVerifiedCertificate() throws {
         let pki = try TestPKI()
         // Configured through the environment this time (SERVICE_REGISTRY_<NAME>, like every flag).
-        let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir()], environment: [
-            "SERVICE_REGISTRY_TLS_CERT_FILE": pki.serverCert, "SERVICE_REGISTRY_TLS_KEY_FILE": pki.serverKey,
-            "SERVICE_REGISTRY_TLS_CLIENT_CA_FILE": pki.clientCAFile,
-        ], waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", Self.dataDir()],
+            environment: [
+                "SERVICE_REGISTRY_TLS_CERT_FILE": pki.serverCert, "SERVICE_REGISTRY_TLS_KEY_FILE": pki.serverKey,
+                "SERVICE_REGISTRY_TLS_CLIENT_CA_FILE": pki.clientCAFile,
+            ], waitReady: false)
         try daemon.waitUntilReadyOverTLS(caFile: pki.caFile, clientCert: (pki.clientCert, pki.clientKey))
         let url = "\(daemon.httpsURL)/api/services"
         let withCert = try curl(["--cacert", pki.caFile, "--cert", pki.clientCert, "--key", pki.clientKey, url])
@@ -90,19 +101,20 @@ import Testing
         let pki = try TestPKI()
         // Relative paths (from the file's directory, as exporter-toolkit resolves them), quotes and comments.
         let config = """
-        # the file node_exporter reads
-        tls_server_config:
-          cert_file: server.crt
-          key_file: "server.key"
-          client_auth_type: RequireAndVerifyClientCert
-          client_ca_file: 'clients-ca.crt'
-          min_version: TLS13
-        http_server_config:
-          http2: true
-        """
+            # the file node_exporter reads
+            tls_server_config:
+              cert_file: server.crt
+              key_file: "server.key"
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: 'clients-ca.crt'
+              min_version: TLS13
+            http_server_config:
+              http2: true
+            """
         let file = pki.path("web-config.yml")
         try config.write(toFile: file, atomically: true, encoding: .utf8)
-        let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir()], environment: ["SERVICE_REGISTRY_WEB_CONFIG_FILE": file], waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", Self.dataDir()], environment: ["SERVICE_REGISTRY_WEB_CONFIG_FILE": file], waitReady: false)
         try daemon.waitUntilReadyOverTLS(caFile: pki.caFile, clientCert: (pki.clientCert, pki.clientKey))
         let url = "\(daemon.httpsURL)/api/services"
         let client = ["--cacert", pki.caFile, "--cert", pki.clientCert, "--key", pki.clientKey]
@@ -118,15 +130,27 @@ import Testing
         try "not a certificate\n".write(toFile: pki.path("garbage.crt"), atomically: true, encoding: .utf8)
         let cases: [(yaml: String?, extra: [String], message: String)] = [
             ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cert_flie: x\n", [], "unknown key tls_server_config.cert_flie"),
-            ("tls_server_config: {cert_file: server.crt, key_file: server.key}\nbasic_auth_users: {admin: x}\n", [], "basic_auth_users is not supported"),
+            (
+                "tls_server_config: {cert_file: server.crt, key_file: server.key}\nbasic_auth_users: {admin: x}\n", [],
+                "basic_auth_users is not supported"
+            ),
             ("tls_server_config:\n  cert_file: server.crt\n", [], "needs cert_file and key_file"),
             ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", [], "cannot read the certificate"),
             ("tls_server_config:\n  cert_file: garbage.crt\n  key_file: server.key\n", [], "cannot read the certificate"),
             ("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n", [], "cannot use"),
-            ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: clients-ca.crt\n", [], "client_auth_type is not"),
-            ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n", [], "RequireAnyClientCert is not supported"),
+            (
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: clients-ca.crt\n", [],
+                "client_auth_type is not"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n", [],
+                "RequireAnyClientCert is not supported"
+            ),
             ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n", [], "min_version \"TLS14\""),
-            ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_NOPE]\n", [], "unknown or unsupported cipher suite TLS_NOPE"),
+            (
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_NOPE]\n", [],
+                "unknown or unsupported cipher suite TLS_NOPE"
+            ),
             ("tls_server_config: [\n", [], "not valid YAML"),
             ("http_server_config: {http2: true}\n", [], "no tls_server_config"),
             ("tls_server_config: {cert_file: server.crt, key_file: server.key}\n", ["--tls-cert-file", pki.serverCert], "cannot be combined"),
@@ -153,11 +177,13 @@ import Testing
     @Test func aRotatedCertificateIsServedAfterSIGHUP() throws {
         let pki = try TestPKI()
         // The daemon reads copies, so the test can replace them as an operator's renewal would.
-        let cert = pki.path("live.crt"), key = pki.path("live.key")
+        let cert = pki.path("live.crt")
+        let key = pki.path("live.key")
         try FileManager.default.copyItem(atPath: pki.serverCert, toPath: cert)
         try FileManager.default.copyItem(atPath: pki.serverKey, toPath: key)
-        let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir(), "--tls-cert-file", cert, "--tls-key-file", key, "--log-level", "notice"],
-                                       waitReady: false)
+        let daemon = try DaemonProcess(
+            arguments: ["--data-dir", Self.dataDir(), "--tls-cert-file", cert, "--tls-key-file", key, "--log-level", "notice"],
+            waitReady: false)
         try daemon.waitUntilReadyOverTLS(caFile: pki.caFile)
         #expect(try TestPKI.servedSerial(port: daemon.port) == "1001")
 
@@ -234,7 +260,10 @@ import Testing
         idle.standardOutput = FileHandle.nullDevice
         idle.standardError = FileHandle.nullDevice
         try idle.run()
-        defer { if idle.isRunning { idle.terminate() }; idle.waitUntilExit() }
+        defer {
+            if idle.isRunning { idle.terminate() }
+            idle.waitUntilExit()
+        }
         let written = try curl(["--cacert", pki.caFile, "-d", #"{"name":"kept","url":"http://127.0.0.1:9/"}"#, "\(daemon.httpsURL)/api/services"])
         #expect(written.status == 200)
         Thread.sleep(forTimeInterval: 1)  // the idle handshake is done
@@ -247,21 +276,30 @@ import Testing
 
     @Test func clientSubcommandsWorkOverHTTPS() throws {
         let pki = try TestPKI()
-        let daemon = try Self.tlsDaemon(pki, ["--api-token", "t", "--tls-client-ca-file", pki.clientCAFile], clientCert: (pki.clientCert, pki.clientKey))
+        let daemon = try Self.tlsDaemon(
+            pki, ["--api-token", "t", "--tls-client-ca-file", pki.clientCAFile], clientCert: (pki.clientCert, pki.clientKey))
         let exe = TestPaths.executable
-        let env = ["SERVICE_REGISTRY_URL": daemon.httpsURL, "SERVICE_REGISTRY_TOKEN": "t", "SERVICE_REGISTRY_CA_FILE": pki.caFile,
-                   "SERVICE_REGISTRY_CLIENT_CERT_FILE": pki.clientCert, "SERVICE_REGISTRY_CLIENT_KEY_FILE": pki.clientKey]
+        let env = [
+            "SERVICE_REGISTRY_URL": daemon.httpsURL, "SERVICE_REGISTRY_TOKEN": "t", "SERVICE_REGISTRY_CA_FILE": pki.caFile,
+            "SERVICE_REGISTRY_CLIENT_CERT_FILE": pki.clientCert, "SERVICE_REGISTRY_CLIENT_KEY_FILE": pki.clientKey,
+        ]
         let registered = try runTool(exe, ["register", "--name", "billing", "--url", "http://127.0.0.1:8080"], environment: env)
         #expect(registered.status == 0 && registered.stdout.contains("id 1"), "\(registered)")
-        let listed = try runTool(exe, ["list", "--registry", daemon.httpsURL, "--ca-file", pki.caFile,
-                                       "--client-cert-file", pki.clientCert, "--client-key-file", pki.clientKey])
+        let listed = try runTool(
+            exe,
+            [
+                "list", "--registry", daemon.httpsURL, "--ca-file", pki.caFile,
+                "--client-cert-file", pki.clientCert, "--client-key-file", pki.clientKey,
+            ])
         #expect(listed.status == 0 && listed.stdout.contains("billing"), "\(listed)")
 
         // Without the CA the server's certificate does not verify; without the client certificate the handshake fails.
         var noCA = env
         noCA["SERVICE_REGISTRY_CA_FILE"] = nil
         let untrusted = try runTool(exe, ["list"], environment: noCA)
-        #expect(untrusted.status != 0 && untrusted.stderr.contains("cannot reach the registry") && untrusted.stderr.contains("certificate"), "\(untrusted)")
+        #expect(
+            untrusted.status != 0 && untrusted.stderr.contains("cannot reach the registry") && untrusted.stderr.contains("certificate"),
+            "\(untrusted)")
         var noClientCert = env
         noClientCert["SERVICE_REGISTRY_CLIENT_CERT_FILE"] = nil
         noClientCert["SERVICE_REGISTRY_CLIENT_KEY_FILE"] = nil
@@ -281,13 +319,17 @@ import Testing
         try ExpositionSamples.requireTool(PrometheusServer.binary)
         let pki = try TestPKI()
         let daemon = try Self.tlsDaemon(pki, ["--api-token", "t"])
-        let created = try curl(["--cacert", pki.caFile, "-X", "POST", "-H", "Authorization: Bearer t", "-d",
-                                #"{"name":"billing","url":"http://127.0.0.1:9/","labels":{"team":"pay"}}"#, "\(daemon.httpsURL)/api/services"])
+        let created = try curl([
+            "--cacert", pki.caFile, "-X", "POST", "-H", "Authorization: Bearer t", "-d",
+            #"{"name":"billing","url":"http://127.0.0.1:9/","labels":{"team":"pay"}}"#, "\(daemon.httpsURL)/api/services",
+        ])
         #expect(created.status == 200)
         let example = try Self.readmePrometheusHTTPSExample()
         #expect(example.contains("/etc/prometheus/service-registry-ca.crt") && example.contains("host:8000"))
         let directory = TemporaryDirectory("prometheus-tls")
-        let config = "global:\n  scrape_interval: 1s\n" + example
+        let config =
+            "global:\n  scrape_interval: 1s\n"
+            + example
             .replacingOccurrences(of: "/etc/prometheus/service-registry-ca.crt", with: pki.caFile)
             .replacingOccurrences(of: "host:8000", with: "127.0.0.1:\(daemon.port)")
         let configFile = directory.file("prometheus.yml")
@@ -297,7 +339,8 @@ import Testing
 
         let deadline = Date().addingTimeInterval(90)
         var targets: [JSONValue] = []
-        var registryUp = false, discovered = false
+        var registryUp = false
+        var discovered = false
         while Date() < deadline {
             #expect(prometheus.process.isRunning, "prometheus exited: \(prometheus.logText)")
             if !prometheus.process.isRunning { return }
@@ -316,7 +359,9 @@ import Testing
     @Test func startUpWarnsOnceWhenTokensWouldTravelInClearText() throws {
         // The rule, for every kind of address.
         for host in ["127.0.0.1", "127.3.2.1", "::1", "[::1]", "localhost"] { #expect(RegistryConfiguration.isLoopback(host: host), "\(host)") }
-        for host in ["0.0.0.0", "::", "10.1.2.3", "192.168.0.1", "fe80::1", "registry.example"] { #expect(!RegistryConfiguration.isLoopback(host: host), "\(host)") }
+        for host in ["0.0.0.0", "::", "10.1.2.3", "192.168.0.1", "fe80::1", "registry.example"] {
+            #expect(!RegistryConfiguration.isLoopback(host: host), "\(host)")
+        }
         var configuration = RegistryConfiguration()
         #expect(!configuration.tokensTravelInClearText, "no token, nothing to leak")
         configuration.readToken = "r"
@@ -332,8 +377,9 @@ import Testing
         let port = DaemonProcess.freePort()
         #expect(withLoopbackAddress(port: port) { bind(holder, $0, $1) } == 0 && listen(holder, 1) == 0)
         func start(_ arguments: [String]) throws -> String {
-            let daemon = try DaemonProcess(arguments: ["--data-dir", Self.dataDir(), "--log-level", "info"] + arguments + ["--host", "0.0.0.0", "--port", "\(port)"],
-                                           waitReady: false)
+            let daemon = try DaemonProcess(
+                arguments: ["--data-dir", Self.dataDir(), "--log-level", "info"] + arguments + ["--host", "0.0.0.0", "--port", "\(port)"],
+                waitReady: false)
             #expect(daemon.waitForExit(timeout: 30) == 1)
             return daemon.readOutput()
         }
@@ -351,7 +397,8 @@ import Testing
 extension TLSTests {
     /// The parser on its own: what exporter-toolkit files look like in the wild.
     @Test func webConfigParserReadsTheExporterToolkitSubset() throws {
-        let settings = try WebConfigFile.parse("""
+        let settings = try WebConfigFile.parse(
+            """
             tls_server_config: {cert_file: a.crt, key_file: /etc/k.key, client_auth_type: VerifyClientCertIfGiven, client_ca_file: ca.crt,
               min_version: TLS12, max_version: TLS13, prefer_server_cipher_suites: true,
               cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256], curve_preferences: [X25519, CurveP256]}
@@ -359,9 +406,15 @@ extension TLSTests {
         #expect(settings.certFile == "/etc/registry/a.crt" && settings.keyFile == "/etc/k.key" && settings.clientCAFile == "/etc/registry/ca.crt")
         #expect(settings.clientAuth == .verifyIfGiven && settings.minVersion == .tlsv12 && settings.maxVersion == .tlsv13)
         #expect(settings.cipherSuites == [.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256] && settings.curves == [.x25519, .secp256r1])
-        let plain = try WebConfigFile.parse("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_ca_file:\n", path: "w", directory: ".")
+        let plain = try WebConfigFile.parse(
+            "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_ca_file:\n", path: "w", directory: ".")
         #expect(plain.clientAuth == .none && plain.clientCAFile == nil && plain.minVersion == .tlsv12)
-        #expect(throws: TLSSettingsError.self) { try WebConfigFile.parse("tls_server_config: {cert_file: a, key_file: b, max_version: TLS11}\n", path: "w", directory: ".") }
-        #expect(throws: TLSSettingsError.self) { try WebConfigFile.parse("tls_server_config: {cert_file: a, key_file: b}\nhttp_server_config: {headers: {X: y}}\n", path: "w", directory: ".") }
+        #expect(throws: TLSSettingsError.self) {
+            try WebConfigFile.parse("tls_server_config: {cert_file: a, key_file: b, max_version: TLS11}\n", path: "w", directory: ".")
+        }
+        #expect(throws: TLSSettingsError.self) {
+            try WebConfigFile.parse(
+                "tls_server_config: {cert_file: a, key_file: b}\nhttp_server_config: {headers: {X: y}}\n", path: "w", directory: ".")
+        }
     }
 }
