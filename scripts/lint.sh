@@ -3,7 +3,7 @@
 # (150-column lines, 4-space indent). Exit status non-zero on any finding.
 #   scripts/lint.sh            # lint (what CI will run)
 #   scripts/lint.sh --fix      # rewrite the files in place with `swift format format`, then lint
-# Not yet in .ci/run: the code is reformatted once, after the open branches have merged (issue 15).
+# .ci/run runs it before the suite: code that does not pass does not land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 paths=(Sources Tests Package.swift Benchmarks/metrics)
