@@ -28,5 +28,9 @@ swift test --skip-build --filter "$IN_PROCESS" "$@"
 # The prober's stay-alive suite measures shutdown and schedule bounds on real daemons: it runs last, alone, so the
 # bounds it checks are the daemon's, not the load of fifty other suites on two cores.
 ALONE='ProberStayingAliveTests'
-swift test --skip-build --skip "$IN_PROCESS|$ALONE" "$@"
+# Property-based suites are seconds of pure CPU on the cooperative pool's threads (two on two cores): beside the
+# daemon suites they delayed those suites' waits past their bounds, so they run on their own, first.
+PROPERTIES='PropertyBasedTests|StoredJSONDecodingTests|ServiceSnapshotTests'
+swift test --skip-build --filter "$PROPERTIES" "$@"
+swift test --skip-build --skip "$IN_PROCESS|$ALONE|$PROPERTIES" "$@"
 swift test --skip-build --filter "$ALONE" "$@"
