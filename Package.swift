@@ -6,8 +6,8 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 // The layers, bottom first (docs/ARCHITECTURE.md). A target may import every target of the layers below its own and
-// no other of ours: not a peer, not a layer above. SwiftPM refuses an import of a target that is not a dependency,
-// so code that points up or sideways does not build.
+// no other of ours: not a peer, not a layer above. An import that points up is a cycle, which SwiftPM refuses; one of
+// a peer is refused by `--explicit-target-dependency-import-check error` (scripts/test.sh, scripts/build-release.sh).
 let layers: [[Target]] = [
     [.target(name: "RegistrySupport")],
     [.target(name: "RegistryModel")],

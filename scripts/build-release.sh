@@ -10,7 +10,7 @@
 # Every release build goes through here, so .build/release is never rebuilt with other flags.
 set -euo pipefail
 # --force-resolved-versions: exactly the dependency versions committed in Package.resolved (reproducible builds).
-flags=(-c release --static-swift-stdlib --force-resolved-versions)
+flags=(-c release --static-swift-stdlib --force-resolved-versions --explicit-target-dependency-import-check error)
 toolchain_bin=$(dirname "$(readlink -f "$(command -v swift)")")
 if [ -x "$toolchain_bin/ld.lld" ] || command -v ld.lld >/dev/null; then
   flags+=(-Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xlinker -z -Xlinker pack-relative-relocs)

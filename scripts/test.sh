@@ -19,7 +19,7 @@ if ! command -v schemathesis >/dev/null; then
     python3 -m pip install -q --break-system-packages schemathesis; }
 fi
 # The dependency versions committed in Package.resolved, never newer ones: every machine builds the same code.
-swift build --build-tests --force-resolved-versions
+swift build --build-tests --force-resolved-versions --explicit-target-dependency-import-check error
 # Two phases. Suites that serve the registry in-process (Hummingbird on Swift's cooperative pool, which has one
 # thread per core) run first, on their own: the daemon, browser and Prometheus suites block pool threads while they
 # wait for other processes, and on a 2-core machine that starved in-process servers for tens of seconds.
