@@ -81,13 +81,7 @@ public struct DashboardQuery: Sendable, Equatable {
             for entry in matching {
                 let candidate = Candidate(key: sortValue(entry.record), entry: entry)
                 if best.count == keep, !precedes(candidate, best[keep - 1]) { continue }
-                var low = 0
-                var high = best.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if precedes(best[middle], candidate) { low = middle + 1 } else { high = middle }
-                }
-                best.insert(candidate, at: low)
+                best.insert(candidate, at: best.partitioningIndex { !precedes($0, candidate) })
                 if best.count > keep { best.removeLast() }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import RegistrySupport
 import Synchronization
 
 /// The store's recent changes in version order, which `GET /api/events` streams and resumes from (SPEC §10).
@@ -126,13 +127,7 @@ public final class ChangeLog: Sendable {
         state.withLock { state in
             if state.closed { return .closed }
             if since < state.floor || since > state.latest { return .reset(latest: state.latest) }
-            // Binary search for the first entry after `since`.
-            var low = state.head
-            var high = state.entries.count
-            while low < high {
-                let middle = (low + high) / 2
-                if state.entries[middle].version <= since { low = middle + 1 } else { high = middle }
-            }
+            let low = state.entries[state.head...].partitioningIndex { $0.version > since }
             let end = min(state.entries.count, low + limit)
             let slice = Array(state.entries[low..<end])
             return .entries(slice, next: end == state.entries.count ? state.latest : slice.last!.version)

@@ -1,4 +1,5 @@
 import RegistryModel
+import RegistrySupport
 
 /// An immutable view of every record at one moment, ordered by id. Reads never touch LMDB.
 public struct ServiceSnapshot: Sendable {
@@ -44,14 +45,7 @@ public struct ServiceSnapshot: Sendable {
     /// Answers the id of the last one visited when more matching records follow it (the next page's `after`).
     /// Cost follows the page, not the registry: the start is found by binary search.
     public func forEachJSON(_ filter: ServiceFilter, after: Int?, limit: Int?, _ body: ([UInt8]) -> Void) -> Int? {
-        var index = 0
-        if let after {
-            var high = order.count
-            while index < high {
-                let middle = (index + high) / 2
-                if order[middle] <= after { index = middle + 1 } else { high = middle }
-            }
-        }
+        var index = after.map { after in order.partitioningIndex { $0 > after } } ?? 0
         var writer = JSONWriter(capacity: 1024)
         var visited = 0
         var lastVisited: Int?
@@ -98,16 +92,8 @@ public struct ServiceSnapshot: Sendable {
         version &+= 1
     }
 
-    /// The position of `id` in `order`, or where it would go (binary search: `order` is ascending).
-    private func orderIndex(of id: Int) -> Int {
-        var low = 0
-        var high = order.count
-        while low < high {
-            let middle = (low + high) / 2
-            if order[middle] < id { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
+    /// The position of `id` in `order`, or where it would go (`order` is ascending).
+    private func orderIndex(of id: Int) -> Int { order.partitioningIndex { $0 >= id } }
 }
 
 /// Counts by health, status and source: `GET /api/summary` and the dashboard's counts (SPEC §10). A snapshot keeps

@@ -101,7 +101,7 @@ public final class ServiceStore: Sendable {
             return ServiceSnapshot.Entry(record)
         }
         for entry in loaded {
-            if !entry.record.name.utf8.allSatisfy({ $0 < 0x80 }) { nonASCIINames.append(entry.record) }
+            if !Self.isASCII(entry.record.name) { nonASCIINames.append(entry.record) }
             snapshot.put(entry)
         }
         recordRows = []
@@ -148,22 +148,18 @@ public final class ServiceStore: Sendable {
     /// The probe result of `id` among `results`, whose ids are `ids` in ascending order (the probes database's key
     /// order): a binary search.
     package static func probe(_ id: Int, ids: [Int], results: [ProbeResult]) -> ProbeResult? {
-        var low = 0
-        var high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < id { low = middle + 1 } else { high = middle }
-        }
-        return low < ids.count && ids[low] == id ? results[low] : nil
+        let index = ids.partitioningIndex { $0 >= id }
+        return index < ids.count && ids[index] == id ? results[index] : nil
     }
 
     /// The name index's key: the name in Unicode NFC, so that names are unique as people read them (SPEC §11):
     /// "café" typed precomposed and with a combining accent is one name. Records keep the name as sent.
     /// ASCII is already NFC: the common case skips Foundation's normalisation (it ran for every record at start).
     static func nameKey(_ name: String) -> [UInt8] {
-        let bytes = Array(name.utf8)
-        return bytes.allSatisfy({ $0 < 0x80 }) ? bytes : Array(name.precomposedStringWithCanonicalMapping.utf8)
+        isASCII(name) ? Array(name.utf8) : Array(name.precomposedStringWithCanonicalMapping.utf8)
     }
+
+    private static func isASCII(_ name: String) -> Bool { name.utf8.allSatisfy { $0 < 0x80 } }
 
     /// Databases written before names were keyed in NFC: re-key the (rare) non-NFC names. Idempotent, and a
     /// no-op write-free pass when every name is already NFC (all ASCII names are).
