@@ -11,12 +11,18 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let layers: [[Target]] = [
     [.target(name: "RegistrySupport")],
     [.target(name: "RegistryModel")],
-    [.target(name: "RegistryStore", dependencies: ["CLMDB"])],
+    [
+        .target(
+            name: "RegistryStore",
+            dependencies: ["CLMDB", .product(name: "HashTreeCollections", package: "swift-collections")]
+        )
+    ],
     [
         .target(
             name: "RegistryProbe",
             dependencies: [
-                "CCurl", .product(name: "HeapModule", package: "swift-collections"), logging, lifecycle,
+                "CCurl", .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "HashTreeCollections", package: "swift-collections"), logging, lifecycle,
             ]),
         .target(name: "RegistryDiscovery", dependencies: [logging, lifecycle]),
         .target(name: "RegistryExposition", dependencies: ["CZlib", hummingbird]),

@@ -66,9 +66,9 @@ public struct DashboardQuery: Sendable, Equatable {
         var matching: [ServiceSnapshot.Entry] = []
         let filter = self.filter
         if filter.isEmpty {
-            matching = Array(snapshot.entries.values)
+            matching = Array(snapshot.unorderedEntries)
         } else {
-            for entry in snapshot.entries.values where filter.matches(entry.record) { matching.append(entry) }
+            for entry in snapshot.unorderedEntries where filter.matches(entry.record) { matching.append(entry) }
         }
         let pages = max(1, (matching.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(self.page, pages)

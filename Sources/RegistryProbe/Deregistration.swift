@@ -34,7 +34,7 @@ public final class Deregistration: Sendable {
         let due: [Int] = state.withLock { s in
             var due: [Int] = []
             var seen: [Int: Date] = [:]
-            for entry in snapshot.entries.values {
+            for entry in snapshot.unorderedEntries {
                 guard let after = entry.record.deregisterAfterSeconds, entry.record.source == .api,
                     entry.record.healthStatus == .unhealthy
                 else { continue }

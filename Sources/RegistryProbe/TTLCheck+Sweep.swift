@@ -8,7 +8,7 @@ extension TTLCheck {
     @discardableResult
     package static func sweep(_ store: ServiceStore, now: Date) async throws -> [Int] {
         // Runs every second over every record: read them in place (`records` would copy all of them each time).
-        let due = store.snapshot().entries.values.compactMap { hasExpired($0.record, now: now) ? $0.record.id : nil }.sorted()
+        let due = store.snapshot().unorderedEntries.compactMap { hasExpired($0.record, now: now) ? $0.record.id : nil }.sorted()
         guard !due.isEmpty else { return [] }
         return try await store.transaction { txn in
             var changed: [Int] = []

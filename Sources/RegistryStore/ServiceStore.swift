@@ -88,9 +88,7 @@ public final class ServiceStore: Sendable {
         // In key order, so ascending ids: found by binary search rather than through a 100,000-entry dictionary.
         let probeIDs = probeRows.map(\.id)
         probeRows = []
-        var snapshot = ServiceSnapshot(
-            entries: Dictionary(minimumCapacity: recordRows.count), order: [],
-            byName: Dictionary(minimumCapacity: recordRows.count), version: 0)
+        var snapshot = ServiceSnapshot(entries: [:], order: [], byName: [:], version: 0)
         snapshot.order.reserveCapacity(recordRows.count)
         // Only a name that is not ASCII can be keyed otherwise in the name index (ASCII is NFC already).
         var nonASCIINames: [ServiceRecord] = []

@@ -1,4 +1,5 @@
 import Foundation
+import HashTreeCollections
 import RegistryModel
 import Synchronization
 
@@ -74,7 +75,8 @@ public final class UptimeRollups: Sendable {
     }
 
     private struct State {
-        var current: [Int: RollupBucket] = [:]
+        /// A hash trie, not a `Dictionary`: no spare buckets (a `Dictionary` of 100,000 has 262,144).
+        var current: TreeDictionary<Int, RollupBucket> = [:]
         var finished: [(id: Int, bucket: RollupBucket)] = []
     }
 
