@@ -215,6 +215,7 @@ extension ServiceStore {
                 try UptimeRollups.write(txn.txn, db, id: id, bucket, now: now)
             }
         }
+        releaseMapAfterBatch()
     }
 
     /// The rollups of service `id` as of `now`: stored rows plus the current minute in memory, oldest first,
