@@ -664,18 +664,22 @@ def resubscribe_flow(s, base, cap):
     def refused(path):
         """Fills every place, loads `path`, and waits for the page's stream to be refused, as the page shows it."""
         held[:] = hold_streams(base, cap)
-        mark = len(responses)
-        b.navigate(base + path)
-        first = wait_response(mark, 503, timeout=10)
-        ensure(responses[first][2].get("retry-after") == "5", f"the 503's headers: {responses[first][2]}")
-        b.wait_for("document.body.dataset.live === 'reconnecting'", timeout=5)
-        b.evaluate("window.__noReload = 1")
-        return first
+        try:
+            mark = len(responses)
+            b.navigate(base + path)
+            first = wait_response(mark, 503, timeout=10)
+            ensure(responses[first][2].get("retry-after") == "5", f"the 503's headers: {responses[first][2]}")
+            b.wait_for("document.body.dataset.live === 'reconnecting'", timeout=5)
+            b.evaluate("window.__noReload = 1")
+            return first
+        except Exception:
+            release()   # the next checks start from free places
+            raise
 
     def resubscribed(after):
         """Lets the held streams go; the page must subscribe again on its own (a 200) and go live, without a reload."""
-        released = time.time()
         release()
+        released = time.time()
         ok = wait_response(after, 200, timeout=15)
         b.wait_for("document.body.dataset.live === 'open'", timeout=5)
         ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
@@ -683,21 +687,28 @@ def resubscribe_flow(s, base, cap):
 
     def list_page_refused():
         first = refused("/")
+        state["after"] = first + 1
         status = b.evaluate("document.getElementById('refresh-status').textContent")
         ensure("reconnecting" in status, f"the page does not say it is reconnecting: {status!r}")
+        return f"503 with Retry-After: 5; status {status!r}"
+    s.check("list_page_stream_refused_while_full", list_page_refused)
+
+    def list_page_tries_again():
         # While every place stays taken the page keeps trying, no sooner than the Retry-After.
-        second = wait_response(first + 1, 503, timeout=15)
+        ensure("after" in state, "the page was not refused first")
+        first = state["after"] - 1
+        second = wait_response(state["after"], 503, timeout=15)
+        state["after"] = second + 1
         gap = responses[second][0] - responses[first][0]
         ensure(gap >= 4.5, f"tried again after {gap:.2f}s, before the Retry-After (5 s)")
         ensure(all(r[1] == 503 for r in responses[first:]), f"statuses {[r[1] for r in responses[first:]]}")
         ensure(b.evaluate("document.body.dataset.live") == "reconnecting", "live while every stream is held")
-        state["list_refused"] = second
-        return f"503 with Retry-After: 5, tried again (503) after {gap:.1f}s; status {status!r}"
-    s.check("list_page_stream_refused_while_full", list_page_refused)
+        return f"refused again (503) {gap:.1f}s later"
+    s.check("list_page_tries_again_while_full", list_page_tries_again)
 
     def list_page_resubscribes():
-        ensure("list_refused" in state, "the page was not refused first")
-        took = resubscribed(state["list_refused"] + 1)
+        ensure("after" in state, "the page was not refused first")
+        took = resubscribed(state["after"])
         status = b.evaluate("document.getElementById('refresh-status').textContent")
         ensure(status == "", f"the interruption is still reported: {status!r}")
         return f"subscribed again (200) {took:.1f}s after the held streams closed"
@@ -718,6 +729,7 @@ def resubscribe_flow(s, base, cap):
     s.check("list_page_shows_changes_live_after_resubscribing", list_page_live_again)
 
     def service_page_resubscribes():
+        release()   # whatever an earlier failed check left held
         ensure("created_id" in state, "nothing was created")
         b.navigate("about:blank")   # the list page's stream goes: hold_streams takes its place once it is free
         first = refused(f"/services/{state['created_id']}")
