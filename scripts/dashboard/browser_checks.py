@@ -6,14 +6,21 @@ Run by Tests/ServiceRegistryTests/Dashboard/DashboardBrowserTests.swift, which s
 and asserts that every expected check is present and ok. One browser for the whole run.
 
   /usr/bin/python3 browser_checks.py --base URL --auth-base URL --token T --expect JSON --flip-file PATH --artifacts DIR
+
+`--flow resubscribe` runs only the re-subscription checks instead (DashboardResubscribeBrowserTests.swift): the
+driver holds every one of `--max-event-streams` streams itself, then lets them go.
+
+  /usr/bin/python3 browser_checks.py --flow resubscribe --base URL --max-event-streams N --artifacts DIR
 """
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -570,24 +577,216 @@ def auth_flow(s, base, token):
     s.check("no_console_errors_with_token", no_errors_with_token)
 
 
+class HeldStream:
+    """A client of `GET /api/events` on a raw socket that keeps its stream open until closed: it takes one of the
+    registry's `--max-event-streams` places (the refused ones get a short 503, read here whole)."""
+
+    def __init__(self, base, timeout=10):
+        parts = urllib.parse.urlsplit(base)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        lines = head.split("\r\n")
+        self.status = int(lines[0].split(" ")[1]) if lines[0].startswith("HTTP/") else 0
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+
+    def close(self):
+        self.sock.close()
+
+
+def hold_streams(base, count, timeout=10):
+    """Opens `count` streams that the registry admits (200). A stream the browser just left may hold its place a
+    moment longer (the registry notices the closed connection on its next poll): refused ones are tried again."""
+    held = []
+    deadline = time.time() + timeout
+    try:
+        while len(held) < count:
+            stream = HeldStream(base)
+            if stream.status == 200:
+                held.append(stream)
+                continue
+            stream.close()
+            ensure(stream.status == 503, f"GET /api/events answered {stream.status}")
+            ensure(time.time() < deadline, f"only {len(held)} of {count} streams admitted within {timeout}s")
+            time.sleep(0.1)
+        # Every place is taken: the next stream is refused, with the Retry-After the page waits for.
+        extra = HeldStream(base)
+        extra.close()
+        ensure(extra.status == 503, f"stream {count + 1} answered {extra.status}, not 503: is --max-event-streams {count}?")
+        ensure(extra.headers.get("retry-after") == "5", f"Retry-After {extra.headers.get('retry-after')!r}")
+    except Exception:
+        for stream in held:
+            stream.close()
+        raise
+    return held
+
+
+def resubscribe_flow(s, base, cap):
+    """SPEC §10/§12: past --max-event-streams the page's stream is refused (503, Retry-After: 5) and EventSource gives
+    up; the page subscribes again by itself once a place is free, without a reload, and shows changes live again."""
+    b = s.b
+    responses = []   # (time, status, headers) of every /api/events response the page got
+
+    def on_response(event):
+        if event["method"] == "Network.responseReceived":
+            response = event["params"].get("response", {})
+            if urllib.parse.urlsplit(response.get("url", "")).path == "/api/events":
+                headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
+                responses.append((time.time(), response.get("status"), headers))
+    b.handlers.append(on_response)
+
+    def wait_response(after, status, timeout):
+        """The first /api/events response with `status` after index `after`, waiting up to `timeout` seconds."""
+        deadline = time.time() + timeout
+        while True:
+            for index in range(after, len(responses)):
+                if responses[index][1] == status:
+                    return index
+            if time.time() >= deadline:
+                raise AssertionError(f"no /api/events {status} within {timeout}s; responses since: "
+                                     f"{[r[1] for r in responses[after:]]}, live={b.evaluate('document.body.dataset.live')!r}")
+            b.pump(0.05)
+
+    held = []
+    state = {}
+
+    def release():
+        for stream in held:
+            stream.close()
+        held.clear()
+
+    def refused(path):
+        """Fills every place, loads `path`, and waits for the page's stream to be refused, as the page shows it."""
+        held[:] = hold_streams(base, cap)
+        try:
+            mark = len(responses)
+            b.navigate(base + path)
+            first = wait_response(mark, 503, timeout=10)
+            ensure(responses[first][2].get("retry-after") == "5", f"the 503's headers: {responses[first][2]}")
+            b.wait_for("document.body.dataset.live === 'reconnecting'", timeout=5)
+            b.evaluate("window.__noReload = 1")
+            return first
+        except Exception:
+            release()   # the next checks start from free places
+            raise
+
+    def resubscribed(after):
+        """Lets the held streams go; the page must subscribe again on its own (a 200) and go live, without a reload."""
+        release()
+        released = time.time()
+        ok = wait_response(after, 200, timeout=15)
+        b.wait_for("document.body.dataset.live === 'open'", timeout=5)
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        return responses[ok][0] - released
+
+    def list_page_refused():
+        first = refused("/")
+        state["after"] = first + 1
+        status = b.evaluate("document.getElementById('refresh-status').textContent")
+        ensure("reconnecting" in status, f"the page does not say it is reconnecting: {status!r}")
+        return f"503 with Retry-After: 5; status {status!r}"
+    s.check("list_page_stream_refused_while_full", list_page_refused)
+
+    def list_page_tries_again():
+        # While every place stays taken the page keeps trying, no sooner than the Retry-After.
+        ensure("after" in state, "the page was not refused first")
+        first = state["after"] - 1
+        second = wait_response(state["after"], 503, timeout=15)
+        state["after"] = second + 1
+        gap = responses[second][0] - responses[first][0]
+        ensure(gap >= 4.5, f"tried again after {gap:.2f}s, before the Retry-After (5 s)")
+        ensure(all(r[1] == 503 for r in responses[first:]), f"statuses {[r[1] for r in responses[first:]]}")
+        ensure(b.evaluate("document.body.dataset.live") == "reconnecting", "live while every stream is held")
+        return f"refused again (503) {gap:.1f}s later"
+    s.check("list_page_tries_again_while_full", list_page_tries_again)
+
+    def list_page_resubscribes():
+        ensure("after" in state, "the page was not refused first")
+        took = resubscribed(state["after"])
+        status = b.evaluate("document.getElementById('refresh-status').textContent")
+        ensure(status == "", f"the interruption is still reported: {status!r}")
+        return f"subscribed again (200) {took:.1f}s after the held streams closed"
+    s.check("list_page_resubscribes_once_a_stream_is_free", list_page_resubscribes)
+
+    def list_page_live_again():
+        since = time.time()
+        status, created, _ = api(base, "POST", "/api/services", {"name": "resubscribed-live", "url": "http://127.0.0.1:9/"})
+        ensure(status == 200, f"POST answered {status}")
+        state["created_id"] = created["id"]
+        b.wait_for(f"{ROW_NAMES}.includes('resubscribed-live')", timeout=6)
+        shown = time.time() - since
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        lists = [u for t, m, u in s.requests if t >= since and urllib.parse.urlsplit(u).path == "/api/services"
+                 and "limit" not in urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)]
+        ensure(not lists, f"the page asked for the full list: {lists}")
+        return f"created row shown {shown:.2f}s after the POST, no reload, no full-list request"
+    s.check("list_page_shows_changes_live_after_resubscribing", list_page_live_again)
+
+    def service_page_resubscribes():
+        release()   # whatever an earlier failed check left held
+        ensure("created_id" in state, "nothing was created")
+        b.navigate("about:blank")   # the list page's stream goes: hold_streams takes its place once it is free
+        first = refused(f"/services/{state['created_id']}")
+        took = resubscribed(first + 1)
+        return f"refused (503), subscribed again (200) {took:.1f}s after the held streams closed"
+    s.check("service_page_resubscribes_once_a_stream_is_free", service_page_resubscribes)
+
+    def service_page_live_again():
+        ensure("created_id" in state, "nothing was created")
+        since = time.time()
+        status, _, _ = api(base, "PUT", f"/api/services/{state['created_id']}", {"description": "changed after resubscribing"})
+        ensure(status == 200, f"PUT answered {status}")
+        b.wait_for("(document.querySelector('[data-field=description]') || {}).textContent === 'changed after resubscribing'",
+                   timeout=6)
+        ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        return f"description updated {time.time() - since:.2f}s after the PUT, no reload"
+    s.check("service_page_shows_changes_live_after_resubscribing", service_page_live_again)
+
+    def no_page_errors():
+        b.pump(0.3)
+        ensure(not s.errors and not s.dialogs, f"console errors: {s.errors} dialogs: {s.dialogs}")
+        # The refused streams are the only HTTP errors.
+        unexpected = [e for e in s.network_errors
+                      if not (urllib.parse.urlsplit(e["url"]).path == "/api/events" and "status of 503 " in e["text"])]
+        ensure(not unexpected, f"unexpected failed requests: {unexpected}")
+        return f"{len(s.network_errors)} refused streams (503) logged, nothing else"
+    s.check("no_console_errors_while_resubscribing", no_page_errors)
+
+    release()
+
+
 def main():
     terminate_on_sigterm()
     parser = argparse.ArgumentParser()
+    parser.add_argument("--flow", choices=("main", "resubscribe"), default="main")
     parser.add_argument("--base", required=True)
     parser.add_argument("--auth-base")
     parser.add_argument("--token")
-    parser.add_argument("--expect", required=True, help="JSON: what the test seeded")
-    parser.add_argument("--flip-file", required=True)
+    parser.add_argument("--expect", help="JSON: what the test seeded (main flow)")
+    parser.add_argument("--flip-file", help="main flow")
+    parser.add_argument("--max-event-streams", type=int, help="the registry's cap (resubscribe flow)")
     parser.add_argument("--artifacts", required=True)
     args = parser.parse_args()
-    expect = json.loads(args.expect)
+    if args.flow == "main" and (args.expect is None or args.flip_file is None):
+        parser.error("the main flow needs --expect and --flip-file")
+    if args.flow == "resubscribe" and not args.max_event_streams:
+        parser.error("the resubscribe flow needs --max-event-streams")
     out = {"checks": [], "screenshots": [], "errors": [], "network_errors": []}
     try:
         with Browser() as browser:
             s = Session(browser, args.artifacts)
-            main_flow(s, args.base, expect, args.flip_file)
-            if args.auth_base:
-                auth_flow(s, args.auth_base, args.token)
+            if args.flow == "resubscribe":
+                resubscribe_flow(s, args.base, args.max_event_streams)
+            else:
+                main_flow(s, args.base, json.loads(args.expect), args.flip_file)
+                if args.auth_base:
+                    auth_flow(s, args.auth_base, args.token)
             out = {"checks": s.checks, "screenshots": s.screenshots, "errors": s.errors,
                    "network_errors": s.network_errors, "dialogs": s.dialogs}
     except Exception as e:  # noqa: BLE001
