@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RegistryApp
 import RegistryHTTP
+import RegistrySupport
 import RegistryTLS
 
 /// `service-registry serve`: runs the daemon. Every option also reads `SERVICE_REGISTRY_<NAME>`.
@@ -48,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(O.metricsDetail.help)) var metricsDetail: String?
 
     func run() async throws {
+        configureMallocForLargeBuffers()
         let configuration: RegistryConfiguration
         do {
             configuration = try resolveConfiguration(environment: ProcessInfo.processInfo.environment)
