@@ -86,21 +86,26 @@ import Testing
                 // The flip went through the real prober: the result is the target's 503.
                 let flipped = components.store.record(id: seeded.flipID)?.lastProbe
                 #expect(flipped?.statusCode == 503 && flipped?.healthy == false, "\(String(describing: flipped))")
-                var seen = Set<String>()
-                for check in checks {
-                    guard case .object(let c) = check, let name = c["name"]?.string else { continue }
-                    seen.insert(name)
-                    let detail = c["detail"]?.string ?? ""
-                    #expect(c["ok"] == .bool(true), "\(name): \(detail)\n\(c["trace"]?.string ?? "")")
-                }
-                for name in Self.expectedChecks {
-                    #expect(seen.contains(name), "check \(name) did not run")
-                }
+                Self.expectPassed(checks, expected: Self.expectedChecks)
                 if case .array(let shots)? = report["screenshots"] {
                     #expect(shots.count >= 4, "screenshots: \(shots)")
                     for shot in shots { #expect(FileManager.default.fileExists(atPath: shot.string ?? ""), "missing \(shot)") }
                 }
             }
+        }
+    }
+
+    /// Every check the driver reported passed, and every expected one ran (a check that silently disappears fails).
+    static func expectPassed(_ checks: [JSONValue], expected: [String]) {
+        var seen = Set<String>()
+        for check in checks {
+            guard case .object(let c) = check, let name = c["name"]?.string else { continue }
+            seen.insert(name)
+            let detail = c["detail"]?.string ?? ""
+            #expect(c["ok"] == .bool(true), "\(name): \(detail)\n\(c["trace"]?.string ?? "")")
+        }
+        for name in expected {
+            #expect(seen.contains(name), "check \(name) did not run")
         }
     }
 

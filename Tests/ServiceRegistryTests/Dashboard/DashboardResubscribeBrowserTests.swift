@@ -50,16 +50,7 @@ import Testing
                 Issue.record("the browser driver printed no report:\n\(output)")
                 return
             }
-            var seen = Set<String>()
-            for check in checks {
-                guard case .object(let c) = check, let name = c["name"]?.string else { continue }
-                seen.insert(name)
-                let detail = c["detail"]?.string ?? ""
-                #expect(c["ok"] == .bool(true), "\(name): \(detail)\n\(c["trace"]?.string ?? "")")
-            }
-            for name in Self.expectedChecks {
-                #expect(seen.contains(name), "check \(name) did not run")
-            }
+            DashboardBrowserTests.expectPassed(checks, expected: Self.expectedChecks)
             print("DashboardResubscribeBrowserTests: the driver took \(ContinuousClock.now - started)")
         }
     }
