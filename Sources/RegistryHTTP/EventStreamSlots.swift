@@ -29,6 +29,21 @@ package final class EventStreamSlots: Sendable {
         return admitted ? Slot(self) : nil
     }
 
+    /// How long a request at the cap waits for a place before it is refused. A stream's place is freed when the stream
+    /// notices its client left, within a poll (100 ms); a client that closes a stream and opens the next at once (the
+    /// dashboard does, to follow the rows on its page) would otherwise meet a 503 and wait out `Retry-After`.
+    package static let refusalGrace = Duration.seconds(1)
+
+    /// A place for one stream, waiting up to `grace` for one at the cap; nil if none came free.
+    func acquire(grace: Duration) async -> Slot? {
+        let deadline = ContinuousClock.now + grace
+        while true {
+            if let slot = acquire() { return slot }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Streams open now.
     package var count: Int { open.withLock { $0 } }
 

@@ -38,7 +38,7 @@ package struct EventsController<Context: RequestContext>: Sendable {
         let start: UInt64? =
             header.flatMap { FormQuery.unsignedInteger($0.trimmingCharacters(in: .whitespaces)) }
             ?? query.since ?? (header == nil ? store.changes.latest : nil)
-        guard let slot = streams.acquire() else { throw streams.refusal }
+        guard let slot = await streams.acquire(grace: EventStreamSlots.refusalGrace) else { throw streams.refusal }
         // The client closing its end ends the stream now, not at the next write that fails (up to a keep-alive later).
         let peer = ConnectionPeer.current
         let store = self.store

@@ -101,4 +101,29 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
     }
+
+    /// A client that closes its stream and opens the next at once (the dashboard does, to follow its rows) gets the
+    /// place its old stream had, not a 503 while that stream has yet to notice it is gone.
+    @Test func aStreamOpenedJustAfterClosingOneAtTheCapIsAccepted() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-event-streams", "2"]
+                + EventStreamDaemonTests.quiet)
+        let first = try await blocking { try (0..<2).map { _ in try SSESubscriber(port: daemon.port, path: "/api/events") } }
+        try await blocking { for stream in first { stream.read(timeout: 20) { _ in stream.lastEventID != nil } } }
+        var open = first
+        for round in 0..<3 {
+            open[0].socket.closeNow()
+            let next = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events") }
+            try await blocking { next.read(timeout: 10) { _ in next.head != "" } }
+            #expect(next.head.hasPrefix("HTTP/1.1 200"), "round \(round): \(next.head)")
+            open[0] = next
+        }
+        // Still a cap: with both places held, the next is refused (after the grace).
+        let third = try await blocking { try SSESubscriber(port: daemon.port, path: "/api/events") }
+        #expect(try await blocking { Self.refusal(third) }.head.hasPrefix("HTTP/1.1 503"))
+        withExtendedLifetime((open, first)) {}
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
 }
