@@ -12,7 +12,8 @@
 #   page / page mid / summary   p50, p99, max ms of sequential GETs (limit=100; after=COUNT/2; /api/summary)
 #   samples                     every 2 s for 60 s: resident memory from /proc/PID/smaps split into anonymous
 #                               (the heap: what the daemon owns) and file-backed (binary, libraries, LMDB map),
-#                               and the daemon's CPU seconds
+#                               the daemon's CPU seconds, and the size of data.mdb (the uptime rollups grow it by
+#                               a row per probed service per minute: docs/probe.md, "Size them into --map-size-mb")
 #   restart                     three restarts on the probed data directory: seconds to /ready, RSS then
 source "$(dirname "$0")/lib.sh"
 need nginx nginx-light; need python3 python3; need curl curl
@@ -38,7 +39,10 @@ smaps() {
   awk '/^Rss:/ {r += $2} /^Anonymous:/ {a += $2} END {printf "rss %.0f MB (anonymous %.0f, file %.0f)", r/1024, a/1024, (r-a)/1024}' \
     "/proc/$DAEMON_PID/smaps"
 }
-( for i in $(seq 30); do echo "  t=$((i * 2)) s: $(smaps), cpu $(cpu_seconds "$DAEMON_PID") s"; sleep 2; done ) >"$WORK/samples" &
+( for i in $(seq 30); do
+  echo "  t=$((i * 2)) s: $(smaps), cpu $(cpu_seconds "$DAEMON_PID") s, data.mdb $(du -m "$WORK/data-$PORT/data.mdb" | cut -f1) MB"
+  sleep 2
+done ) >"$WORK/samples" &
 SAMPLER=$!; PIDS+=("$SAMPLER")
 echo "page p50/p99/max ms:     $(latency "http://127.0.0.1:$PORT/api/services?limit=100" 2000 20 | cut -d' ' -f1-3)"
 echo "page mid p50/p99/max ms: $(latency "http://127.0.0.1:$PORT/api/services?limit=100&after=$((COUNT / 2))" 2000 20 | cut -d' ' -f1-3)"
