@@ -716,12 +716,19 @@ def resubscribe_flow(s, base, cap):
 
     def list_page_live_again():
         since = time.time()
+        mark = len(responses)
         status, created, _ = api(base, "POST", "/api/services", {"name": "resubscribed-live", "url": "http://127.0.0.1:9/"})
         ensure(status == 200, f"POST answered {status}")
         state["created_id"] = created["id"]
         b.wait_for(f"{ROW_NAMES}.includes('resubscribed-live')", timeout=6)
         shown = time.time() - since
         ensure(b.evaluate("window.__noReload === 1"), "the page reloaded")
+        # The new row changes the rows the page follows, so it closes its stream and opens the next at once: with
+        # every place taken by that stream, the registry must admit the new one (no 503, no "reconnecting").
+        wait_response(mark, 200, timeout=5)
+        b.pump(0.5)
+        ensure(all(r[1] == 200 for r in responses[mark:]), f"statuses since the POST: {[r[1] for r in responses[mark:]]}")
+        ensure(b.evaluate("document.body.dataset.live") == "open", "not live after following the new rows")
         lists = [u for t, m, u in s.requests if t >= since and urllib.parse.urlsplit(u).path == "/api/services"
                  and "limit" not in urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)]
         ensure(not lists, f"the page asked for the full list: {lists}")
