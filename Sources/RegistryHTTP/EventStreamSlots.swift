@@ -34,15 +34,32 @@ package final class EventStreamSlots: Sendable {
     /// dashboard does, to follow the rows on its page) would otherwise meet a 503 and wait out `Retry-After`.
     package static let refusalGrace = Duration.seconds(1)
 
-    /// A place for one stream, waiting up to `grace` for one at the cap; nil if none came free.
+    /// At most this many requests wait at the cap at once; the others are refused at once. A page reconnecting needs
+    /// one; a client flooding stream requests must not get thousands of tasks polling every 20 ms.
+    package static let maxWaiting = 16
+    private let waiting = Mutex(0)
+
+    /// A place for one stream, waiting up to `grace` for one at the cap (unless `maxWaiting` requests already
+    /// wait); nil if none came free.
     func acquire(grace: Duration) async -> Slot? {
-        let deadline = ContinuousClock.now + grace
-        while true {
-            if let slot = acquire() { return slot }
-            if ContinuousClock.now >= deadline || Task.isCancelled { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
+        if let slot = acquire() { return slot }
+        let admitted = waiting.withLock { count -> Bool in
+            guard count < Self.maxWaiting else { return false }
+            count += 1
+            return true
         }
+        guard admitted else { return nil }
+        defer { waiting.withLock { $0 -= 1 } }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+            if let slot = acquire() { return slot }
+        }
+        return nil
     }
+
+    /// Requests waiting at the cap now.
+    package var waitingCount: Int { waiting.withLock { $0 } }
 
     /// Streams open now.
     package var count: Int { open.withLock { $0 } }

@@ -102,6 +102,28 @@ import Testing
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
     }
 
+    /// A flood of stream requests at the cap does not turn into a flood of waiting tasks: past `maxWaiting` waiters a
+    /// request is refused at once (without the bound the extra request here would wait its two minutes, past the
+    /// time limit), and a place that comes free goes to a waiter.
+    @Test(.timeLimit(.minutes(1))) func onlyAFewRequestsWaitAtTheCap() async throws {
+        let slots = EventStreamSlots(limit: 1)
+        let held = try #require(slots.acquire())
+        let waiters = (0..<EventStreamSlots.maxWaiting).map { _ in Task { await slots.acquire(grace: .seconds(120)) } }
+        while slots.waitingCount < EventStreamSlots.maxWaiting { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await slots.acquire(grace: .seconds(120)) == nil)
+        #expect(slots.waitingCount == EventStreamSlots.maxWaiting)
+        held.release()
+        // One waiter gets the place; the others keep waiting until cancelled.
+        while !(slots.count == 1 && slots.waitingCount == EventStreamSlots.maxWaiting - 1) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        for waiter in waiters { waiter.cancel() }
+        var admitted: [EventStreamSlots.Slot] = []
+        for waiter in waiters { if let slot = await waiter.value { admitted.append(slot) } }
+        #expect(admitted.count == 1)
+        #expect(slots.waitingCount == 0 && slots.count == 1)
+    }
+
     /// A client that closes its stream and opens the next at once (the dashboard does, to follow its rows) gets the
     /// place its old stream had, not a 503 while that stream has yet to notice it is gone.
     @Test func aStreamOpenedJustAfterClosingOneAtTheCapIsAccepted() async throws {
