@@ -143,6 +143,13 @@ enum CommandRunner {
         return CommandOutput(status: exitStatus, stdout: output, stderr: errorBytes.withLock { $0 }, timedOut: child.wasSignalled)
     }
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module does not
+    /// declare. Without it (an older glibc) children inherit what is not close-on-exec, as before.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
     /// posix_spawn with stdin from /dev/null and stdout/stderr into pipes; default signal handling and an
     /// empty signal mask in the child (the daemon ignores SIGPIPE; a command should not inherit that).
     static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> (Child, Int32, Int32) {
@@ -162,6 +169,9 @@ enum CommandRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        // Nothing else of the daemon's: not its sockets or LMDB file, nor a descriptor some library opened without
+        // O_CLOEXEC (a child holding a file open for writing makes executing that file fail with ETXTBSY).
+        _ = addCloseFrom?(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -42,6 +42,25 @@ import Testing
         #expect(output.status == 0)
     }
 
+    /// A systemctl child gets stdin, stdout and stderr and nothing else of the daemon's: not its listening sockets,
+    /// the LMDB file or a file another thread is writing. A CI run failed with "Text file busy" because a child
+    /// spawned here held a test's half-written script open for writing while another test executed it.
+    @Test func theChildInheritsNoOtherDescriptors() throws {
+        let directory = TemporaryDirectory()
+        let marker = directory.file("held-open-for-writing")
+        // Opened without O_CLOEXEC, as mkstemp and many C libraries do.
+        let fd = open(marker, O_WRONLY | O_CREAT, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let output = try CommandRunner.runBlocking(
+            executable: "/bin/ls", arguments: ["-l", "/proc/self/fd"],
+            environment: ["PATH": "/usr/bin:/bin"], timeout: 30)
+        let open = String(decoding: output.stdout, as: UTF8.self).split(separator: "\n").filter { $0.contains(" -> ") }
+        #expect(output.status == 0)
+        #expect(!open.contains { $0.hasSuffix("held-open-for-writing") }, "the child holds \(open)")
+        #expect(open.count <= 4, "the child holds \(open)")  // 0, 1, 2 and ls's own directory listing
+    }
+
     @Test func aReapedChildIsNeverSignalled() throws {
         let (child, out, err) = try CommandRunner.spawn(executable: "/bin/sleep", arguments: ["60"], environment: [:])
         defer {
