@@ -182,13 +182,8 @@ extension ServiceRecord: StoredJSONDecodable {
             source: source, unit: unit, activeState: activeState, subState: subState, ports: ports, labels: labels,
             probeIntervalSeconds: probeIntervalSeconds, probeTimeoutSeconds: probeTimeoutSeconds,
             followRedirects: followRedirects, lastProbe: lastProbe, createdAt: createdAt, updatedAt: updatedAt,
-            userOwned: Set(userOwned))
-        self.ttlSeconds = ttlSeconds
-        self.heartbeat = heartbeat
-        self.rise = rise
-        self.fall = fall
-        self.deregisterAfterSeconds = deregisterAfterSeconds
-        self.tcpCheckPort = tcpCheckPort
+            userOwned: Set(userOwned), ttlSeconds: ttlSeconds, heartbeat: heartbeat, rise: rise, fall: fall,
+            deregisterAfterSeconds: deregisterAfterSeconds, tcpCheckPort: tcpCheckPort)
     }
 }
 
@@ -332,20 +327,15 @@ extension ServiceRecord {
         guard walked, let id, let name, let status, let source, let ports, let labels, let followRedirects, let createdAt,
             let updatedAt, let userOwned
         else { return nil }
-        var record = ServiceRecord(
+        return ServiceRecord(
             id: id, name: name, url: url ?? nil, status: status, port: port ?? nil,
             description: description ?? nil, healthURL: healthURL ?? nil, source: source, unit: unit ?? nil,
             activeState: activeState ?? nil, subState: subState ?? nil, ports: ports, labels: labels,
             probeIntervalSeconds: probeIntervalSeconds ?? nil, probeTimeoutSeconds: probeTimeoutSeconds ?? nil,
             followRedirects: followRedirects, lastProbe: lastProbe ?? nil, createdAt: createdAt,
-            updatedAt: updatedAt, userOwned: Set(userOwned))
-        record.ttlSeconds = ttlSeconds ?? nil
-        record.heartbeat = heartbeat ?? nil
-        record.rise = rise ?? nil
-        record.fall = fall ?? nil
-        record.deregisterAfterSeconds = deregisterAfterSeconds ?? nil
-        record.tcpCheckPort = tcpCheckPort ?? nil
-        return record
+            updatedAt: updatedAt, userOwned: Set(userOwned), ttlSeconds: ttlSeconds ?? nil, heartbeat: heartbeat ?? nil,
+            rise: rise ?? nil, fall: fall ?? nil, deregisterAfterSeconds: deregisterAfterSeconds ?? nil,
+            tcpCheckPort: tcpCheckPort ?? nil)
     }
 }
 
