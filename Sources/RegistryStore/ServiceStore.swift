@@ -42,6 +42,8 @@ public final class ServiceStore: Sendable {
     let housekeeping: StoreHousekeeping
     /// Per-service uptime rollups (SPEC §9): the current minutes in memory, the rest in `dbs.rollups`.
     public let rollups = UptimeRollups()
+    /// Equal label sets share one dictionary (`LabelSets`).
+    package let labelSets: LabelSets
     /// Recent changes by version, for `GET /api/events`.
     public let changes: ChangeLog
 
@@ -93,9 +95,12 @@ public final class ServiceStore: Sendable {
         // Only a name that is not ASCII can be keyed otherwise in the name index (ASCII is NFC already).
         var nonASCIINames: [ServiceRecord] = []
         // Each record is completed and boxed where it is decoded, so the serial part moves pointers, not records.
+        let labelSets = LabelSets()
+        self.labelSets = labelSets
         let loaded = try Self.decodeInParallel(recordRows, as: ServiceRecord.self) { record in
             var record = record
             record.lastProbe = Self.probe(record.id, ids: probeIDs, results: decodedProbes)
+            record.labels = labelSets.intern(record.labels)
             return ServiceSnapshot.Entry(record)
         }
         for entry in loaded {
@@ -308,6 +313,7 @@ public final class ServiceStore: Sendable {
                     if !pending.resetProbe.contains(record.id), let live = snapshot.record(id: record.id) {
                         record.lastProbe = live.lastProbe
                     }
+                    record.labels = labelSets.intern(record.labels)
                     snapshot.put(record)
                     changes.append(id: record.id, kind: .upsert, version: snapshot.version)
                 case .deleted(let id):
