@@ -25,6 +25,9 @@ package struct MetricsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func serviceDiscovery(_ request: Request, context: Context) async throws -> Response {
-        jsonResponse(PrometheusServiceDiscovery.targetGroupsJSON(exporter.store.snapshot().records))
+        let snapshot = exporter.store.snapshot()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: PrometheusServiceDiscovery.targetGroups { visit in snapshot.forEachRecord(visit) }))
     }
 }
