@@ -91,6 +91,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return result
     }
 
+    /// The id of the last committed write transaction (`mdb_env_info`): one more per commit.
+    package var lastTransactionID: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_last_txnid
+    }
+
     /// Drops the memory map's pages from the resident set (they are re-read from the page cache on the
     /// next access). LMDB maps the file read-only, so this never loses data. The map's address is not in
     /// LMDB's API (`me_mapaddr` is only set with `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps`.

@@ -371,24 +371,44 @@ public final class ServiceStore: Sendable {
     }
 
     /// Writes the current probe results of `ids`, the health transitions waiting in memory and the given
-    /// history events in one transaction. Results have their own database, a few hundred bytes each, so a
-    /// batch rewrites no record and touches few pages. Transitions stay readable from memory until the
-    /// commit; if it fails they stay there for the next batch.
+    /// history events, in transactions of at most `rowsPerBatchTransaction` rows. Results have their own database, a
+    /// few hundred bytes each, so a batch rewrites no record. Transitions stay readable from memory until they are
+    /// committed; if a transaction fails they stay there for the next batch (rewriting a row is harmless).
     public func persistProbeResults(ids: Set<Int>, history: [(id: Int, event: HistoryEvent)] = []) async throws {
         let waiting = pendingHistory.withLock { $0.all() }
-        try await transaction { txn in
-            // The transaction sees each record with its live probe result (`setProbeResult` changes memory first).
-            for id in ids {
-                guard let record = txn.record(id: id) else { continue }
-                try txn.writeProbeResult(id: id, record.lastProbe)
+        enum Row: Sendable {
+            case result(Int)
+            case waiting(id: Int, key: UInt64, event: HistoryEvent)
+            case event(Int, HistoryEvent)
+        }
+        let rows = ids.map(Row.result) + waiting.map(Row.waiting) + history.map { Row.event($0.id, $0.event) }
+        for start in stride(from: 0, to: rows.count, by: Self.rowsPerBatchTransaction) {
+            let chunk = rows[start..<min(start + Self.rowsPerBatchTransaction, rows.count)]
+            try await transaction { txn in
+                // A service deleted meanwhile keeps no result and no history (its history was deleted with it). The
+                // transaction sees each record with its live probe result (`setProbeResult` changes memory first).
+                for row in chunk {
+                    switch row {
+                    case .result(let id):
+                        guard let record = txn.record(id: id) else { continue }
+                        try txn.writeProbeResult(id: id, record.lastProbe)
+                    case .waiting(let item):
+                        if txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event, key: item.key) }
+                    case .event(let id, let event):
+                        if txn.record(id: id) != nil { try txn.appendHistory(id: id, event) }
+                    }
+                }
             }
-            // A service deleted meanwhile keeps no history (its history was deleted with it).
-            for item in waiting where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event, key: item.key) }
-            for item in history where txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event) }
         }
         pendingHistory.withLock { $0.remove(waiting) }
         releaseMapAfterBatch()
     }
+
+    /// LMDB keeps every page a write transaction dirtied, as a malloc'd copy, in a free list it never shrinks: the
+    /// largest transaction so far sets that memory for the daemon's life. A probe result or a rollup row dirties about
+    /// one page (rows of 100,000 services are spread over the whole file), so a batch of a second's 1,667 results and
+    /// rollups held about 14 MB. At this many rows the list stays near 2 MB, for a few more commits a second.
+    static let rowsPerBatchTransaction = 500
 
     /// Probe results and uptime rollups are written every second, a row per probed service, spread over the whole
     /// file: LMDB reads each page it rewrites through the map, so within seconds the whole file (72 MB at 100,000

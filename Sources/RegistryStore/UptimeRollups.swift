@@ -204,15 +204,19 @@ public struct UptimeReport: Sendable, Equatable {
 }
 
 extension ServiceStore {
-    /// Writes the finished rollup buckets (and with `everything`, the current ones) in one transaction.
+    /// Writes the finished rollup buckets (and with `everything`, the current ones), in transactions of at most
+    /// `rowsPerBatchTransaction` services.
     public func persistRollups(everything: Bool = false) async throws {
         let batch = rollups.take(everything: everything)
         guard !batch.isEmpty else { return }
         let db = dbs.rollups
         let now = Int64(now().timeIntervalSince1970)
-        try await transaction { txn in
-            for (id, bucket) in batch where txn.record(id: id) != nil {
-                try UptimeRollups.write(txn.txn, db, id: id, bucket, now: now)
+        for start in stride(from: 0, to: batch.count, by: Self.rowsPerBatchTransaction) {
+            let chunk = batch[start..<min(start + Self.rowsPerBatchTransaction, batch.count)]
+            try await transaction { txn in
+                for (id, bucket) in chunk where txn.record(id: id) != nil {
+                    try UptimeRollups.write(txn.txn, db, id: id, bucket, now: now)
+                }
             }
         }
         releaseMapAfterBatch()

@@ -329,6 +329,42 @@ import Testing
         #expect(try store.uptime(id: 2000, now: now).minutes.count == 1)
     }
 
+    /// LMDB keeps a copy of every page its largest write transaction dirtied for the daemon's life, so a batch of probe
+    /// results, transitions or rollups is written in transactions of at most `rowsPerBatchTransaction` rows (issue 14).
+    /// Every row is still written, and a service deleted meanwhile gets none.
+    @Test func largeBatchesAreWrittenInBoundedTransactions() async throws {
+        let directory = TemporaryDirectory()
+        let count = ServiceStore.rowsPerBatchTransaction * 2 + 250
+        do {
+            let store = try ServiceStore(directory: directory.path)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<count { group.addTask { _ = try await store.register(self.patch("svc-\(i)", port: 1 + i)) } }
+                try await group.waitForAll()
+            }
+            try await store.delete(id: 7)
+            let now = Date()
+            for id in 1...count {
+                store.setProbeResult(id: id, Self.result(healthy: false))  // unknown -> unhealthy: a transition each
+                store.rollups.add(id: id, at: now, healthy: false, ms: 10)
+            }
+            var before = store.env.lastTransactionID
+            try await store.persistProbeResults(ids: Set(1...count))
+            // Results and transitions: twice `count` rows (less the deleted service's), in at least five transactions.
+            #expect(store.env.lastTransactionID - before >= 5)
+            before = store.env.lastTransactionID
+            try await store.persistRollups(everything: true)
+            #expect(store.env.lastTransactionID - before >= 3)
+        }
+        let reopened = try ServiceStore(directory: directory.path)
+        for id in [1, ServiceStore.rowsPerBatchTransaction, ServiceStore.rowsPerBatchTransaction + 1, count] {
+            #expect(reopened.snapshot().record(id: id)?.lastProbe?.healthy == false, "result of \(id)")
+            #expect(try reopened.history(id: id).map(\.to) == ["unhealthy"], "history of \(id)")
+            #expect(try reopened.uptime(id: id, now: Date()).minutes.first?.failures == 1, "rollup of \(id)")
+        }
+        #expect(reopened.snapshot().record(id: 7) == nil)
+        #expect(try reopened.history(id: 7).isEmpty)
+    }
+
     /// Resident kilobytes of the store's `data.mdb` mapping in this process; nil when it is not mapped.
     static func residentKB(ofDataFileIn directory: TemporaryDirectory) throws -> Int? {
         let dataFile = URL(fileURLWithPath: directory.file("data.mdb")).resolvingSymlinksInPath().path
