@@ -100,9 +100,9 @@ public final class HealthProber: Service, ServiceProber {
         #endif
     }
 
-    /// Writes the pending results that are due in one LMDB transaction: every changed result (health,
-    /// status code or error) at once, a result that only refreshes timings within `routinePersistDelay`,
-    /// everything at shutdown. Health transitions go with them; until then the store serves them from
+    /// Writes the pending results that are due (in LMDB transactions of `ServiceStore.rowsPerBatchTransaction` rows
+    /// at most): every changed result (health, status code or error) at once, a result that only refreshes timings
+    /// within `routinePersistDelay`, everything at shutdown. Health transitions go with them; until then the store serves them from
     /// memory beside the stored history. Re-encoding every record on every probe cost about a quarter of the
     /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
     package func flush(everything: Bool = false) async {

@@ -59,7 +59,11 @@ import Testing
 
     /// A record stored before the layout changed (schema 2's keys, nil optionals omitted) reads the same.
     @Test func aRecordStoredByTheSynthesizedEncoderStillDecodes() throws {
-        let old = #"{"id":3,"name":"db","status":"failed","source":"systemd","unit":"db.service","activeState":"failed","subState":"failed","ports":[5432],"labels":{"team":"data"},"followRedirects":true,"createdAt":7.5e8,"updatedAt":7.6e8,"userOwned":["description"],"ttlSeconds":60,"rise":1}"#
+        let old = [
+            #"{"id":3,"name":"db","status":"failed","source":"systemd","unit":"db.service","activeState":"failed","subState":"failed","#,
+            #""ports":[5432],"labels":{"team":"data"},"followRedirects":true,"createdAt":7.5e8,"updatedAt":7.6e8,"#,
+            #""userOwned":["description"],"ttlSeconds":60,"rise":1}"#,
+        ].joined()
         let record = try JSONDecoder().decode(ServiceRecord.self, from: Data(old.utf8))
         #expect(ServiceRecord.streamed(Array(old.utf8)) == record)
         #expect(record.unit == "db.service" && record.activeState == "failed" && record.subState == "failed")

@@ -25,14 +25,16 @@ import Testing
             try await register(store, "a", ["team": "payments", "env": "prod"])
             try await register(store, "b", ["env": "prod", "team": "payments"])
             try await register(store, "c", ["team": "search"])
-            let a = try #require(store.snapshot().record(named: "a")), b = try #require(store.snapshot().record(named: "b"))
+            let a = try #require(store.snapshot().record(named: "a"))
+            let b = try #require(store.snapshot().record(named: "b"))
             let c = try #require(store.snapshot().record(named: "c"))
             #expect(a.labels == ["team": "payments", "env": "prod"] && c.labels == ["team": "search"])
             #expect(storage(a.labels) == storage(b.labels))
             #expect(storage(a.labels) != storage(c.labels))
         }
         let reopened = try ServiceStore(directory: directory.path)
-        let a = try #require(reopened.snapshot().record(named: "a")), b = try #require(reopened.snapshot().record(named: "b"))
+        let a = try #require(reopened.snapshot().record(named: "a"))
+        let b = try #require(reopened.snapshot().record(named: "b"))
         #expect(a.labels == b.labels && a.labels == ["team": "payments", "env": "prod"])
         #expect(storage(a.labels) == storage(b.labels))
     }
