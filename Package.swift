@@ -10,7 +10,7 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 // a peer is refused by `--explicit-target-dependency-import-check error` (scripts/test.sh, scripts/build-release.sh).
 let layers: [[Target]] = [
     [.target(name: "RegistrySupport")],
-    [.target(name: "RegistryModel")],
+    [.target(name: "RegistryModel", dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")])],
     [
         .target(
             name: "RegistryStore",

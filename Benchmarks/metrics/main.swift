@@ -46,7 +46,7 @@ switch arguments[1] {
 case "render":
     let runs = arguments.count > 3 ? Int(arguments[3]) ?? 20 : 20
     let records = sampleRecords(count)
-    let counters = Dictionary(uniqueKeysWithValues: records.map { ($0.id, ProbeCounters(probes: 100, failures: $0.id % 7 == 0 ? 100 : 0)) })
+    let counters = ProbeCounterTable(uniqueKeysWithValues: records.map { ($0.id, ProbeCounters(probes: 100, failures: $0.id % 7 == 0 ? 100 : 0)) })
     let scrape = Scrape(
         records: records, probeCounters: counters, probeQueueLagSeconds: 0.01,
         scan: ScanStatistics(lastDurationSeconds: 0.05, lastScanAt: Date(), errorsTotal: 0))

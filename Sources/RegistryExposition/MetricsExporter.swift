@@ -21,7 +21,7 @@ public final class MetricsExporter: Sendable {
         var generation: UInt64
         var format: ExpositionFormat
         var version: UInt64
-        var counters: [Int: ProbeCounters]?
+        var counters: ProbeCounterTable?
         var counts: ServiceCounts
         var block: ByteBuffer
         /// The block compressed, made by the first gzip scrape of it.

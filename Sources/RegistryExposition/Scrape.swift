@@ -6,7 +6,7 @@ import RegistryModel
 public struct Scrape: Sendable {
     public var records: [ServiceRecord]
     /// Per-service probe counters; nil while no prober runs.
-    public var probeCounters: [Int: ProbeCounters]?
+    public var probeCounters: ProbeCounterTable?
     public var probeQueueLagSeconds: Double?
     /// Records deleted by `deregister_after_seconds` (SPEC §9); nil while no prober runs.
     public var deregistrationsTotal: Int?
@@ -19,7 +19,7 @@ public struct Scrape: Sendable {
     public var serviceCounts: ServiceCounts
 
     public init(
-        records: [ServiceRecord], probeCounters: [Int: ProbeCounters]? = nil,
+        records: [ServiceRecord], probeCounters: ProbeCounterTable? = nil,
         probeQueueLagSeconds: Double? = nil, scan: ScanStatistics? = nil,
         probeDefaults: ProbeDefaults = ProbeDefaults(), serviceCounts: ServiceCounts? = nil, detail: MetricsDetail = .full
     ) {

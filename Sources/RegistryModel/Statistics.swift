@@ -1,3 +1,4 @@
+import HashTreeCollections
 import Foundation
 
 /// Per-service probe counters since the daemon started (Prometheus counters: they reset on restart).
@@ -11,9 +12,13 @@ public struct ProbeCounters: Sendable, Equatable {
     }
 }
 
+/// Per-service probe counters by service id. A hash trie rather than a `Dictionary`: 100,000 services need 262,144
+/// buckets of a `Dictionary` (6.3 MB), the trie holds the 100,000 (about 3 MB).
+public typealias ProbeCounterTable = TreeDictionary<Int, ProbeCounters>
+
 /// What the prober tells /metrics and the dashboard. Reads are cheap and never wait for probes.
 public protocol ProbeStatistics: Sendable {
-    func counters() -> [Int: ProbeCounters]
+    func counters() -> ProbeCounterTable
     /// How late due probes started recently, in seconds (SPEC §5 `service_registry_probe_queue_lag_seconds`).
     func queueLagSeconds() -> Double
     /// Records deleted for staying unhealthy past `deregister_after_seconds` (SPEC §9).

@@ -19,7 +19,7 @@ public final class ProbeStatisticsRecorder: ProbeStatistics {
     }
 
     private struct State {
-        var counters: [Int: ProbeCounters] = [:]
+        var counters: ProbeCounterTable = [:]
         var windowStart: Double?
         var current = Window()
         var lags: [Double] = []
@@ -33,7 +33,7 @@ public final class ProbeStatisticsRecorder: ProbeStatistics {
 
     public init() {}
 
-    public func counters() -> [Int: ProbeCounters] { state.withLock { $0.counters } }
+    public func counters() -> ProbeCounterTable { state.withLock { $0.counters } }
 
     /// The 99th percentile of how late probes started in the last complete window, or how late the
     /// oldest waiting probe is now when that is worse (a stalled queue shows even before probes start).

@@ -8,9 +8,9 @@ import Testing
 
 /// Test double of the prober's statistics: fixed counters and lag.
 struct FixedProbeStatistics: ProbeStatistics {
-    var values: [Int: ProbeCounters]
+    var values: ProbeCounterTable
     var lag: Double
-    func counters() -> [Int: ProbeCounters] { values }
+    func counters() -> ProbeCounterTable { values }
     func queueLagSeconds() -> Double { lag }
 }
 
@@ -71,7 +71,7 @@ enum ExpositionSamples {
         ]
     }()
 
-    static let counters: [Int: ProbeCounters] = [
+    static let counters: ProbeCounterTable = [
         1: ProbeCounters(probes: 10, failures: 0), 2: ProbeCounters(probes: 10, failures: 7),
         3: ProbeCounters(probes: 4, failures: 0), 4: ProbeCounters(probes: 3, failures: 3),
         7: ProbeCounters(probes: 1, failures: 0),

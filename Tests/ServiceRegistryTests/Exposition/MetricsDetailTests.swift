@@ -32,7 +32,7 @@ import Testing
 
     /// Series per service id in a rendered exposition.
     static func seriesPerService(_ detail: MetricsDetail) -> (counts: [Int: Int], text: String) {
-        let counters = Dictionary(uniqueKeysWithValues: records.map { ($0.id, ProbeCounters(probes: 5, failures: 0)) })
+        let counters = ProbeCounterTable(uniqueKeysWithValues: records.map { ($0.id, ProbeCounters(probes: 5, failures: 0)) })
         let scrape = Scrape(records: records, probeCounters: counters, probeQueueLagSeconds: 0, detail: detail)
         let text = String(decoding: MetricsRenderer.render(scrape, format: .text), as: UTF8.self)
         var counts: [Int: Int] = [:]
