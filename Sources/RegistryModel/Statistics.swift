@@ -1,5 +1,5 @@
-import HashTreeCollections
 import Foundation
+import HashTreeCollections
 
 /// Per-service probe counters since the daemon started (Prometheus counters: they reset on restart).
 public struct ProbeCounters: Sendable, Equatable {
