@@ -382,22 +382,17 @@ public final class ServiceStore: Sendable {
             case event(Int, HistoryEvent)
         }
         let rows = ids.map(Row.result) + waiting.map(Row.waiting) + history.map { Row.event($0.id, $0.event) }
-        for start in stride(from: 0, to: rows.count, by: Self.rowsPerBatchTransaction) {
-            let chunk = rows[start..<min(start + Self.rowsPerBatchTransaction, rows.count)]
-            try await transaction { txn in
-                // A service deleted meanwhile keeps no result and no history (its history was deleted with it). The
-                // transaction sees each record with its live probe result (`setProbeResult` changes memory first).
-                for row in chunk {
-                    switch row {
-                    case .result(let id):
-                        guard let record = txn.record(id: id) else { continue }
-                        try txn.writeProbeResult(id: id, record.lastProbe)
-                    case .waiting(let item):
-                        if txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event, key: item.key) }
-                    case .event(let id, let event):
-                        if txn.record(id: id) != nil { try txn.appendHistory(id: id, event) }
-                    }
-                }
+        try await batchTransactions(rows) { txn, row in
+            // A service deleted meanwhile keeps no result and no history (its history was deleted with it). The
+            // transaction sees each record with its live probe result (`setProbeResult` changes memory first).
+            switch row {
+            case .result(let id):
+                guard let record = txn.record(id: id) else { return }
+                try txn.writeProbeResult(id: id, record.lastProbe)
+            case .waiting(let item):
+                if txn.record(id: item.id) != nil { try txn.appendHistory(id: item.id, item.event, key: item.key) }
+            case .event(let id, let event):
+                if txn.record(id: id) != nil { try txn.appendHistory(id: id, event) }
             }
         }
         pendingHistory.withLock { $0.remove(waiting) }
@@ -409,6 +404,16 @@ public final class ServiceStore: Sendable {
     /// one page (rows of 100,000 services are spread over the whole file), so a batch of a second's 1,667 results and
     /// rollups held about 14 MB. At this many rows the list stays near 2 MB, for a few more commits a second.
     static let rowsPerBatchTransaction = 500
+
+    /// `write` applied to each of `rows`, in transactions of at most `rowsPerBatchTransaction` rows, one after another.
+    func batchTransactions<Row: Sendable>(
+        _ rows: [Row], _ write: @escaping @Sendable (inout StoreTransaction, Row) throws -> Void
+    ) async throws {
+        for start in stride(from: 0, to: rows.count, by: Self.rowsPerBatchTransaction) {
+            let chunk = rows[start..<min(start + Self.rowsPerBatchTransaction, rows.count)]
+            try await transaction { txn in for row in chunk { try write(&txn, row) } }
+        }
+    }
 
     /// Probe results and uptime rollups are written every second, a row per probed service, spread over the whole
     /// file: LMDB reads each page it rewrites through the map, so within seconds the whole file (72 MB at 100,000

@@ -211,13 +211,8 @@ extension ServiceStore {
         guard !batch.isEmpty else { return }
         let db = dbs.rollups
         let now = Int64(now().timeIntervalSince1970)
-        for start in stride(from: 0, to: batch.count, by: Self.rowsPerBatchTransaction) {
-            let chunk = batch[start..<min(start + Self.rowsPerBatchTransaction, batch.count)]
-            try await transaction { txn in
-                for (id, bucket) in chunk where txn.record(id: id) != nil {
-                    try UptimeRollups.write(txn.txn, db, id: id, bucket, now: now)
-                }
-            }
+        try await batchTransactions(batch) { txn, row in
+            if txn.record(id: row.id) != nil { try UptimeRollups.write(txn.txn, db, id: row.id, row.bucket, now: now) }
         }
         releaseMapAfterBatch()
     }
