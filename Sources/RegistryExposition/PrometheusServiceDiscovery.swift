@@ -11,11 +11,6 @@ import RegistryModel
 public enum PrometheusServiceDiscovery {
     public static let labelPrefix = "__meta_service_registry_"
 
-    public static func targetGroupsJSON(_ records: [ServiceRecord]) -> [UInt8] {
-        var buffer = targetGroups { visit in records.forEach(visit) }
-        return buffer.readBytes(length: buffer.readableBytes) ?? []
-    }
-
     /// The target groups of each record `forEach` visits, written one record at a time into one buffer: no array of
     /// all records and no second copy of the body (`/api/sd` of 100,000 services is 40 MB).
     public static func targetGroups(_ forEach: ((ServiceRecord) -> Void) -> Void) -> ByteBuffer {

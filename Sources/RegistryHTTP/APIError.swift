@@ -98,9 +98,14 @@ public enum RequestLimits {
 }
 
 package func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    jsonResponse(ByteBuffer(bytes: bytes), status: status, headers: headers)
+}
+
+/// A body rendered into a buffer already (`/api/sd`): sent as it is, not copied.
+package func jsonResponse(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
     var fields = headers
     fields[.contentType] = "application/json"
-    return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
 }
 
 package func jsonResponse(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ write: (inout JSONWriter) -> Void) -> Response {

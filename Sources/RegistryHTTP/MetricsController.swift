@@ -26,8 +26,6 @@ package struct MetricsController<Context: RequestContext>: Sendable {
 
     @Sendable func serviceDiscovery(_ request: Request, context: Context) async throws -> Response {
         let snapshot = exporter.store.snapshot()
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: PrometheusServiceDiscovery.targetGroups { visit in snapshot.forEachRecord(visit) }))
+        return jsonResponse(PrometheusServiceDiscovery.targetGroups { visit in snapshot.forEachRecord(visit) })
     }
 }

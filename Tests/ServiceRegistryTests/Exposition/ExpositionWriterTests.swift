@@ -232,7 +232,7 @@ import Testing
     }
 
     @Test func targetGroups() throws {
-        let json = try JSONValue.parse(PrometheusServiceDiscovery.targetGroupsJSON(ExpositionSamples.records))
+        let json = try JSONValue.parse(Self.targetGroupsJSON(ExpositionSamples.records))
         let groups = try #require(json.array)
         // Every record with a URL, in id order; records 6, 8-13 have none.
         #expect(groups.count == 6)
@@ -248,7 +248,12 @@ import Testing
         #expect(second["__meta_service_registry_label_note"]?.string == "quote \" brace } newline \n backslash \\")
         #expect(groups[2]["targets"]?[0]?.string == "[::1]:8443")
         #expect(groups[5]["labels"]?["__meta_service_registry_unit"]?.string == "nginx.service")
-        #expect(PrometheusServiceDiscovery.targetGroupsJSON([]) == Array("[]".utf8))
+        #expect(Self.targetGroupsJSON([]) == Array("[]".utf8))
+    }
+
+    private static func targetGroupsJSON(_ records: [ServiceRecord]) -> [UInt8] {
+        var body = PrometheusServiceDiscovery.targetGroups { visit in records.forEach(visit) }
+        return body.readBytes(length: body.readableBytes) ?? []
     }
 
     /// A member made of a reused compressed prefix and a fresh tail is one valid gzip member (checked by gzip
