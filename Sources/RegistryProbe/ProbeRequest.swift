@@ -32,18 +32,10 @@ struct ProbeRequest: Sendable, Equatable {
         }
     }
 
-    package var caFile: String? {
-        get { shared.caFile }
-        set { shared = Shared(caFile: newValue, allowLinkLocal: shared.allowLinkLocal, resolveOverrides: shared.resolveOverrides) }
-    }
-    package var allowLinkLocal: Bool {
-        get { shared.allowLinkLocal }
-        set { shared = Shared(caFile: shared.caFile, allowLinkLocal: newValue, resolveOverrides: shared.resolveOverrides) }
-    }
-    var resolveOverrides: [String] {
-        get { shared.resolveOverrides }
-        set { shared = Shared(caFile: shared.caFile, allowLinkLocal: shared.allowLinkLocal, resolveOverrides: newValue) }
-    }
+    /// Set through `ProbeSettings`, the one place these three are written.
+    package var caFile: String? { shared.caFile }
+    package var allowLinkLocal: Bool { shared.allowLinkLocal }
+    var resolveOverrides: [String] { shared.resolveOverrides }
 
     /// What the URL means to libcurl, worked out once per request rather than at every probe: parsing a
     /// `tcp://` target with URLComponents (IDNA included) was the largest cost of preparing a TCP check.
