@@ -87,6 +87,12 @@ package final class CurlEasy {
         sr_easy_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     }
 
+    /// Writes `text` where libcurl writes its error detail, for an outcome decided without a transfer.
+    func setErrorText(_ text: String) {
+        _ = text.withCString { strncpy(errorBuffer, $0, Int(CURL_ERROR_SIZE) - 1) }
+        errorBuffer[Int(CURL_ERROR_SIZE) - 1] = 0
+    }
+
     /// What libcurl measured for the transfer that just finished with `code`.
     package func outcome(code: CURLcode) -> CurlOutcome {
         let h = handle

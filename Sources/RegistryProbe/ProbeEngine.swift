@@ -337,6 +337,14 @@ private final class ProbeLoop {
     func start(_ id: Int, _ request: ProbeRequest, kind: Kind) {
         let easy = idle.popLast() ?? CurlEasy()
         easy.prepare(request)
+        if request.target.neverResolves {
+            // What libcurl would report for a name no resolver knows, without asking one (RFC 6761 §6.4).
+            easy.setErrorText("Could not resolve host: the .invalid domain never resolves (RFC 6761); no query was sent")
+            transfers[easy.handle] = Transfer(easy: easy, id: id, request: request, kind: kind)
+            if case .scheduled = kind { scheduledInFlight[id] = easy.handle }
+            complete(easy.handle, code: CURLE_COULDNT_RESOLVE_HOST)
+            return
+        }
         guard multi.add(easy) else {
             if case .check(let reply) = kind { reply.resume(throwing: ProberUnavailable()) }
             if case .scheduled = kind { schedule.finished(id: id) }

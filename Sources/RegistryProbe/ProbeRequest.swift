@@ -44,11 +44,14 @@ struct ProbeRequest: Sendable, Equatable {
         var curlURL: String
         var isHTTPS: Bool
         var isTCP: Bool
+        /// The host is under `.invalid` (RFC 6761): the probe fails as a DNS failure without a transfer.
+        var neverResolves: Bool
 
         package init(_ url: String) {
             isHTTPS = url.utf8.count >= 6 && url.prefix(6).lowercased() == "https:"
             isTCP = TCPCheck.isTCPTarget(url)
             curlURL = isTCP ? TCPCheck.connectURL(url) ?? url : url
+            neverResolves = ReservedNames.neverResolves(url: curlURL)
         }
     }
 

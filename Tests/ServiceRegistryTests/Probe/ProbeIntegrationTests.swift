@@ -58,9 +58,16 @@ import Testing
             #expect(refused["last_error"]?.string == "connection refused")
             #expect(refused["last_status_code"]?.isNull == true)
 
+            // RFC 6761: `.invalid` fails at once, with no query to the nameserver (no time spent on a lookup), so this
+            // test stays on loopback and does not depend on the machine's DNS.
             let dns = try await registerAndCheck(client, "dns", url: "http://no-such-host.invalid/")
             #expect(dns["health_status"]?.string == "unhealthy")
-            #expect(dns["last_error"]?.string?.hasPrefix("DNS failure") == true, "\(String(describing: dns["last_error"]))")
+            #expect(dns["last_error"]?.string?.hasPrefix("DNS failure: Could not resolve host") == true, "\(String(describing: dns["last_error"]))")
+            #expect(dns["last_response_time_ms"]?.number == 0)
+            let tcpDNS = try await registerAndCheck(client, "dns-tcp", url: target.url("/ok"), extra: #""health_url":"tcp://db.INVALID.:5432""#)
+            #expect(tcpDNS["health_status"]?.string == "unhealthy")
+            #expect(tcpDNS["last_error"]?.string?.hasPrefix("DNS failure") == true, "\(String(describing: tcpDNS["last_error"]))")
+            #expect(tcpDNS["last_response_time_ms"]?.number == 0)
 
             // health_url wins over url.
             let viaHealthURL = try await registerAndCheck(

@@ -177,3 +177,27 @@ import Testing
         #expect(MemoryLayout<ProbeSchedule.Entry>.stride <= 80)  // 112 before: 3.2 MB at 100,000 services
     }
 }
+
+/// RFC 6761's `.invalid` names, recognised in the URL without a parser or a resolver.
+@Suite struct ReservedNamesTests {
+    @Test(arguments: [
+        "http://no-such-host.invalid/", "http://NO-SUCH-HOST.INVALID:8080/x", "https://a.b.invalid./", "http://user:pw@x.invalid:1/",
+        "http://invalid/", "http://x.invalid?q", "http://x.invalid#f", "http://x.Invalid",
+    ])
+    func invalidNamesNeverResolve(url: String) {
+        #expect(ReservedNames.neverResolves(url: url))
+    }
+
+    @Test(arguments: [
+        "http://127.0.0.1/", "http://invalid.example/", "http://notinvalid/", "http://x.invalidx/", "http://[::1]:80/",
+        "http://x.example/a.invalid", "http://x.invalid@127.0.0.1/", "no scheme x.invalid", "http://", "http://:80/",
+    ])
+    func otherNamesAreLeftToTheResolver(url: String) {
+        #expect(!ReservedNames.neverResolves(url: url))
+    }
+
+    @Test func aTCPTargetIsJudgedByTheHostItConnectsTo() {
+        #expect(ProbeRequest.Target("tcp://db.invalid:5432").neverResolves)
+        #expect(!ProbeRequest.Target("tcp://127.0.0.1:5432").neverResolves)
+    }
+}
