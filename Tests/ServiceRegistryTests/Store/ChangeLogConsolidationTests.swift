@@ -59,7 +59,8 @@ import Testing
             let differing = Set(got.keys).union(expected.keys).filter {
                 got[$0] != expected[$0] && !(got[$0] == "upsert" && expected[$0] == "timings")
             }.sorted()
-            #expect(differing.isEmpty, "resuming after \(position): \(differing.prefix(5).map { "\($0): \(got[$0] ?? "-") not \(expected[$0] ?? "-")" }) of \(differing.count)")
+            let shown = differing.prefix(5).map { "\($0): \(got[$0] ?? "-") not \(expected[$0] ?? "-")" }
+            #expect(differing.isEmpty, "resuming after \(position): \(shown) of \(differing.count)")
         }
         // The superseded visible change makes the survivor an upsert: a reader that skips timing-only updates still sees it.
         let survivor = try #require(kept.first { $0.id == 1 })
