@@ -60,7 +60,11 @@ package struct EventsController<Context: RequestContext>: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                defer { slot.release() }
+                defer {
+                    slot.release()
+                    // The stream's batches were allocated and freed on the event loop's arena: give them back.
+                    FreedMemory.releaseSoon()
+                }
                 // Level 1: a stream is compressed once per subscriber, so its cost multiplies with the fan-out.
                 let compressor = gzip ? GzipStream(level: 1, small: true) : nil
                 var stream = EventStream(store: store, query: query, recordJSON: recordJSON)

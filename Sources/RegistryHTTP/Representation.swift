@@ -2,6 +2,7 @@ import CZlib
 import Hummingbird
 import RegistryDashboard
 import RegistryExposition
+import RegistrySupport
 import Synchronization
 
 /// Conditional and compressed GET responses (SPEC §10): every JSON or HTML body read with GET carries a strong
@@ -44,8 +45,13 @@ enum EntityTag {
     }
 }
 
-/// The gzip forms of recent bodies, keyed by ETag, so a body read again is compressed once, not per request
+/// The gzip forms of recent bodies, found by ETag, so a body read again is compressed once, not per request
 /// (the list, `/api/sd` and the dashboard are read far more often than they change).
+///
+/// One entry per resource (the request's path and query): a new version of a resource replaces the gzip of the old
+/// one, which no reader can be sent again. Keyed by tag alone, a list that changed between reads (every probe result
+/// changes the list of a probed registry) left each old version's gzip behind until 16 MB were full: 13 MB after a
+/// few gzip reads of the 100,000-service list.
 package final class GzipCache: Sendable {
     /// Bodies this small are sent as they are (SPEC §10: "over 1 KiB").
     static let minimumBytes = 1024
@@ -53,6 +59,7 @@ package final class GzipCache: Sendable {
     private static let maxTotalBytes = 16 << 20
 
     private struct Entry {
+        let resource: String
         let tag: String
         let gzip: ByteBuffer
     }
@@ -73,12 +80,13 @@ package final class GzipCache: Sendable {
         }
     }
 
-    package func gzip(_ body: ByteBuffer, tag: String) -> ByteBuffer {
+    /// The gzip form of `body` (tagged `tag`), the current representation of `resource`.
+    package func gzip(_ body: ByteBuffer, tag: String, resource: String) -> ByteBuffer {
         if let hit = cached(tag: tag) { return hit }
         let compressed = ByteBuffer(bytes: Gzip.compress([body]))
         entries.withLock { entries in
-            entries.removeAll { $0.tag == tag }
-            entries.append(Entry(tag: tag, gzip: compressed))
+            entries.removeAll { $0.tag == tag || $0.resource == resource }
+            entries.append(Entry(resource: resource, tag: tag, gzip: compressed))
             var total = entries.reduce(0) { $0 + $1.gzip.readableBytes }
             while entries.count > Self.maxEntries || (total > Self.maxTotalBytes && entries.count > 1) {
                 total -= entries.removeFirst().gzip.readableBytes
@@ -94,6 +102,8 @@ package final class GzipCache: Sendable {
 package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Larger bodies are sent as they are: collecting them to hash would hold them twice.
     static var maxBytes: Int { 256 << 20 }
+    /// Bodies from this size on (malloc maps them on their own: `configureMallocForLargeBuffers`) are followed by a trim.
+    static var largeBytes: Int { 1 << 20 }
 
     package let gzipCache: GzipCache
 
@@ -106,6 +116,9 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
             let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
             let length = response.body.contentLength, length <= Self.maxBytes
         else { return response }
+        // Rendering, hashing or compressing a body this large frees much small memory behind it (the list of 100,000
+        // services: records encoded one by one): hand it back once the response is on its way.
+        defer { if length >= Self.largeBytes { FreedMemory.releaseSoon() } }
         // The body is collected only when needed: a handler that knows its tag (the cached list) sets it, and
         // a cached gzip form needs no body either.
         var body: ByteBuffer?
@@ -132,7 +145,7 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
             } else {
                 let identity: ByteBuffer
                 if let body { identity = body } else { identity = try await response.body.collected(length: length) }
-                compressed = gzipCache.gzip(identity, tag: tag)
+                compressed = gzipCache.gzip(identity, tag: tag, resource: request.uri.description)
             }
             response.headers[.contentEncoding] = "gzip"
             response.body = ResponseBody(byteBuffer: compressed)

@@ -56,7 +56,7 @@ public final class HealthProber: Service, ServiceProber {
                 flushes += 1
                 // Each batch allocates and frees on several threads' malloc arenas (engine thread, LMDB
                 // writer queue); glibc keeps the freed pages. Handing them back every ~10 s keeps RSS flat.
-                if flushes % 10 == 0 { Self.releaseFreedMemory() }
+                if flushes % 10 == 0 { FreedMemory.releaseNow() }
             }
         }
         await engine.stop()
@@ -92,12 +92,6 @@ public final class HealthProber: Service, ServiceProber {
         } catch {
             logger.error("cannot apply TTL expiry or deregistration", metadata: ["error": "\(error)"])
         }
-    }
-
-    static func releaseFreedMemory() {
-        #if os(Linux)
-            _ = mallocTrim(0)
-        #endif
     }
 
     /// Writes the pending results that are due (in LMDB transactions of `ServiceStore.rowsPerBatchTransaction` rows

@@ -119,7 +119,7 @@ public final class ServiceStore: Sendable {
         // Everything is in memory now: drop the map's pages from our resident set, and give back the heap
         // that decoding (and a migration) used.
         env.releaseMappedPages()
-        _ = mallocTrim(0)
+        FreedMemory.releaseNow()
     }
 
     /// Decodes each document (`StoredJSON`: the project's parser, `JSONDecoder` where it is not certain), in chunks
@@ -496,7 +496,7 @@ public final class ServiceStore: Sendable {
                 return nil
             }
             if let notYet { return self.scheduleHousekeeping(at: notYet) }
-            _ = mallocTrim(0)
+            FreedMemory.releaseNow()
             self.env.releaseMappedPages()
         }
     }

@@ -2,12 +2,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 @testable import RegistryDashboard
 @testable import RegistryHTTP
 @testable import RegistryModel
 @testable import RegistryProbe
+@testable import RegistryStore
+@testable import RegistrySupport
 
 /// SPEC §10: paging, conditional and compressed reads, the summary. What a reader pays follows what it reads.
 @Suite struct ReadCostTests {
@@ -171,6 +174,59 @@ import Testing
             // Small bodies are sent as they are.
             let small = try await Self.get(client, "/api/services/1", [.acceptEncoding: "gzip"])
             #expect(small.headers[.contentEncoding] == nil && small.json?["id"]?.int == 1)
+        }
+    }
+
+    /// A resource's gzip form is kept for its current version only: the list of a registry that keeps changing does
+    /// not leave a compressed copy of every version it had behind (13 MB at 100,000 services).
+    @Test func aChangedResourceReplacesItsCompressedForm() async throws {
+        try await withRegistry { client, components in
+            try await Self.register(client, 20)
+            let sd = try await Self.get(client, "/api/sd", [.acceptEncoding: "gzip"])
+            var tags: [String] = []
+            for i in 1...5 {
+                let list = try await Self.get(client, "/api/services", [.acceptEncoding: "gzip"])
+                #expect(list.headers[.contentEncoding] == "gzip")
+                tags.append(try #require(list.headers[.eTag]))
+                #expect(try await client.send(.put, "/api/services/1", #"{"description":"version \#(i)"}"#).status == 200)
+            }
+            #expect(Set(tags).count == 5)
+            #expect(components.gzipCache.cached(tag: tags.last!) != nil)
+            for old in tags.dropLast() { #expect(components.gzipCache.cached(tag: old) == nil, "\(old) is still held") }
+            // Other resources keep theirs.
+            #expect(components.gzipCache.cached(tag: try #require(sd.headers[.eTag])) != nil)
+        }
+    }
+
+    /// A large body (1 MiB and more) and the end of an event stream are each followed by handing freed memory back to
+    /// the OS; small reads are not.
+    @Test func largeReadsAndEndedStreamsHandFreedMemoryBack() async throws {
+        let requests = Mutex(0)
+        try await FreedMemory.$requestObserver.withValue({ requests.withLock { $0 += 1 } }) {
+            try await withRegistry { client, components in
+                let description = String(repeating: "d", count: 500)
+                for i in 1...1500 {
+                    var patch = ServicePatch(name: "svc-\(i)")
+                    patch.url = .value("http://127.0.0.1:9/\(i)")
+                    patch.description = .value(description)
+                    _ = try await components.store.register(patch)
+                }
+                #expect(try await Self.get(client, "/api/services?limit=10").status == 200)
+                #expect(try await Self.get(client, "/api/services/1").status == 200)
+                #expect(requests.withLock { $0 } == 0, "small reads")
+                let list = try await Self.get(client, "/api/services")
+                #expect(list.body.count >= 1 << 20)
+                #expect(requests.withLock { $0 } == 1, "after the whole list")
+                _ = try await Self.get(client, "/api/services", [.acceptEncoding: "gzip"])
+                #expect(requests.withLock { $0 } == 2, "after the whole list, compressed")
+
+                async let stream = Self.get(client, "/api/events")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(requests.withLock { $0 } == 2, "while the stream is open")
+                components.store.changes.close()  // ends every stream, as at shutdown
+                #expect(try await stream.status == 200)
+                #expect(requests.withLock { $0 } == 3, "after the stream ended")
+            }
         }
     }
 
