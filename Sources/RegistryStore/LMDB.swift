@@ -1,6 +1,7 @@
 import CLMDB
 import Foundation
 import RegistrySupport
+import Synchronization
 
 /// An LMDB failure, with the C return code and LMDB's own message.
 public struct LMDBError: Error, CustomStringConvertible, Sendable {
@@ -25,6 +26,8 @@ public struct LMDBDatabase: Sendable {
 public final class LMDBEnvironment: @unchecked Sendable {
     package let handle: OpaquePointer
     public let path: String
+    /// `releaseMappedPages` calls so far (tests count them).
+    package let mappedPageReleases = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - path: directory holding `data.mdb` and `lock.mdb`; created if missing.
@@ -102,6 +105,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// next access). LMDB maps the file read-only, so this never loses data. The map's address is not in
     /// LMDB's API (`me_mapaddr` is only set with `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps`.
     public func releaseMappedPages() {
+        mappedPageReleases.add(1, ordering: .relaxed)
         let dataFile = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").resolvingSymlinksInPath().path
         guard let maps = ProcFS.readText("/proc/self/maps") else { return }
         for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {

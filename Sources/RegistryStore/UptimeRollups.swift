@@ -214,7 +214,6 @@ extension ServiceStore {
         try await batchTransactions(batch) { txn, row in
             if txn.record(id: row.id) != nil { try UptimeRollups.write(txn.txn, db, id: row.id, row.bucket, now: now) }
         }
-        releaseMapAfterBatch()
     }
 
     /// The rollups of service `id` as of `now`: stored rows plus the current minute in memory, oldest first,
