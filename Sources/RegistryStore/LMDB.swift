@@ -28,6 +28,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public let path: String
     /// `releaseMappedPages` calls so far (tests count them).
     package let mappedPageReleases = Atomic<Int>(0)
+    private let mapRange = Mutex<(UInt, Int)?>(nil)
 
     /// - Parameters:
     ///   - path: directory holding `data.mdb` and `lock.mdb`; created if missing.
@@ -102,17 +103,40 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Drops the memory map's pages from the resident set (they are re-read from the page cache on the
-    /// next access). LMDB maps the file read-only, so this never loses data. The map's address is not in
-    /// LMDB's API (`me_mapaddr` is only set with `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps`.
+    /// next access). LMDB maps the file read-only, so this never loses data, also inside a write transaction (its
+    /// dirty pages are malloc'd, not in the map). The map's address is not in LMDB's API (`me_mapaddr` is only set with
+    /// `MDB_FIXEDMAP`), so it is looked up in `/proc/self/maps` once: the map never moves (its size is set before
+    /// `mdb_env_open` and never changed).
     public func releaseMappedPages() {
         mappedPageReleases.add(1, ordering: .relaxed)
-        let dataFile = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").resolvingSymlinksInPath().path
-        guard let maps = ProcFS.readText("/proc/self/maps") else { return }
-        for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
-            let bounds = line.prefix { $0 != " " }.split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard bounds.count == 2, bounds[1] > bounds[0], let start = UnsafeMutableRawPointer(bitPattern: bounds[0]) else { continue }
-            madvise(start, Int(bounds[1] - bounds[0]), MADV_DONTNEED)
+        let range = mapRange.withLock { range in
+            if range == nil { range = lookUpMapRange() }
+            return range
         }
+        guard let (start, length) = range, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        madvise(address, length, MADV_DONTNEED)
+    }
+
+    /// The address and length of this environment's map of `data.mdb`: the mapping that holds a page LMDB hands out
+    /// (the first record of the main database, which lists the named ones). Not just any mapping of the file: another
+    /// environment on the same file may be closing (tests reopen stores), and its address may then be reused for
+    /// anonymous memory, which `MADV_DONTNEED` would zero.
+    private func lookUpMapRange() -> (UInt, Int)? {
+        let inMap: UInt? = try? read { txn in
+            var cursor: OpaquePointer?
+            guard mdb_cursor_open(txn.handle, 1, &cursor) == 0 else { return nil }  // 1: MAIN_DBI
+            defer { mdb_cursor_close(cursor) }
+            var key = MDB_val()
+            var data = MDB_val()
+            guard mdb_cursor_get(cursor, &key, &data, MDB_FIRST) == 0, let pointer = key.mv_data else { return nil }
+            return UInt(bitPattern: pointer)
+        }
+        guard let inMap, let maps = ProcFS.readText("/proc/self/maps") else { return nil }
+        for line in maps.split(separator: "\n") {
+            let bounds = line.prefix { $0 != " " }.split(separator: "-").compactMap { UInt(String($0), radix: 16) }
+            if bounds.count == 2, bounds[0] <= inMap, inMap < bounds[1] { return (bounds[0], Int(bounds[1] - bounds[0])) }
+        }
+        return nil
     }
 
     /// Bytes used by the data file and the configured map size.

@@ -410,18 +410,28 @@ public final class ServiceStore: Sendable {
     ) async throws {
         for start in stride(from: 0, to: rows.count, by: Self.rowsPerBatchTransaction) {
             let chunk = rows[start..<min(start + Self.rowsPerBatchTransaction, rows.count)]
-            try await transaction { txn in for row in chunk { try write(&txn, row) } }
+            try await transaction { [env] txn in
+                for (index, row) in chunk.enumerated() {
+                    try write(&txn, row)
+                    if (index + 1) % Self.rowsPerMapRelease == 0 { env.releaseMappedPages() }
+                }
+            }
             releaseMapAfterTransaction()
         }
     }
 
     /// Probe results and uptime rollups are written every second, a row per probed service, spread over the whole
     /// file: LMDB reads each page it rewrites through the map, so within seconds the whole file (72 MB at 100,000
-    /// services) was resident again. Dropping the map's pages after each transaction of a batch keeps RSS to the
-    /// memory the daemon owns plus what one transaction reads; the next re-reads its pages from the page cache (minor
-    /// faults, no disk reads). Once per batch was not enough: the minute's rollups of 100,000 services are 200
-    /// transactions in a row, and sampled during them the data file's pages added up to 57 MB of RSS.
+    /// services) was resident again. Dropping the map's pages every `rowsPerMapRelease` rows and after each
+    /// transaction keeps RSS to the memory the daemon owns plus what 100 rows read; later rows re-read their pages from
+    /// the page cache (minor faults, no disk reads). Once per batch was not enough: the minute's rollups of 100,000
+    /// services are 200 transactions in a row, and sampled during them the data file added up to 57 MB of RSS. Once
+    /// per transaction left 35 MB: the kernel maps the 16 pages around each page read (fault-around, which
+    /// MADV_RANDOM does not turn off), 64 KB for each of a rollup row's pages.
     private func releaseMapAfterTransaction() { writeQueue.async { self.env.releaseMappedPages() } }
+
+    /// Rows written between two releases of the map's pages inside a transaction (about 6 MB of pages read).
+    static let rowsPerMapRelease = 100
 
     /// The service's transitions, oldest first: those in LMDB and those still waiting in memory for the
     /// next batch. The memory is read first: an event written and dropped from memory in between is then
@@ -489,7 +499,9 @@ public final class ServiceStore: Sendable {
     }
 
     private func scheduleHousekeeping(at deadline: DispatchTime) {
-        writeQueue.asyncAfter(deadline: deadline) {
+        // Weak: a store its owner let go of closes now (its map unmapped), not when the housekeeping is due.
+        writeQueue.asyncAfter(deadline: deadline) { [weak self] in
+            guard let self else { return }
             let notYet = self.burst.withLock { burst -> DispatchTime? in
                 let due = min(burst.last + self.housekeeping.quietDelay, burst.first + self.housekeeping.longestBurst)
                 if due > .now() { return due }
