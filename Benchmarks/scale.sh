@@ -27,7 +27,11 @@
 #                         go out for SSE_SECONDS over SSE_CONNECTIONS keep-alive connections (each service at most once, so nothing
 #                         coalesces); latency = subscriber read time minus PUT send time; p50/p99/max over all
 #                         deliveries; received vs expected (PUTs × subscribers); the achieved PUT rate
-#   RSS                   daemon VmRSS after each read path (pages, full list, gzip list, sd, dashboard, SSE)
+#   RSS                   daemon VmRSS 1 s after each read path ended (pages, full list, gzip list, sd, dashboard,
+#                         SSE; for SSE, 1 s after the daemon closed the last stream, seen as its open descriptors back
+#                         to what they were before): the daemon hands back what a large read or an ended stream freed
+#                         0.1 s after it (FreedMemory.releaseSoon), and a sample taken sooner caught that moment or
+#                         not. The peak VmRSS during the SSE fan-out (sampled every 100 ms) is reported beside it.
 #   restart to ready      SIGTERM to the daemon (by PID), start on the same data directory: seconds until /ready
 #                         answers 200 (polled every 20 ms)
 # Seeding time is reported separately. The final table has the shape of issue 14's.
@@ -65,6 +69,17 @@ echo "counts: ${COUNTS[*]}; probe intervals: $PHASES; idle tab ${IDLE_SECONDS}s;
 
 json() { python3 -c 'import json,sys; print(eval(sys.argv[2], {"d": json.loads(sys.argv[1])}))' "$1" "$2"; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.2f MB", b/1e6}'; }
+rss_after() { sleep 1; rss_mb "$DAEMON_PID"; }  # see "RSS" above
+open_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# rss_peak PID FILE: the largest VmRSS (MB) seen every 100 ms, kept in FILE, until killed.
+rss_peak() {
+  local peak=0 now
+  while kill -0 "$1" 2>/dev/null; do
+    now=$(awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
+    if [ "${now:-0}" -gt "$peak" ]; then peak=$now; awk -v k="$peak" 'BEGIN {printf "%.1f", k/1024}' > "$2"; fi
+    sleep 0.1
+  done
+}
 etag_check() {  # URL -> "STATUS BYTES" of a second GET with If-None-Match: <ETag of the first>
   local tag
   tag=$(curl -s -D - -o /dev/null "$1" | awk 'tolower($1)=="etag:" {sub(/\r$/,""); $1=""; sub(/^ /,""); print}')
@@ -98,22 +113,22 @@ for N in "${COUNTS[@]}"; do
 
     read -r pg50 pg99 pgmax pgbytes pgst < <(latency "$B/api/services?limit=100" 500 10)
     read -r af50 af99 afmax afbytes afst < <(latency "$B/api/services?limit=100&after=$mid" 500 10)
-    rssPages=$(rss_mb "$DAEMON_PID")
+    rssPages=$(rss_after)
     echo "list page limit=100:            p50 ${pg50} ms, p99 ${pg99} ms, max ${pgmax} ms, ${pgbytes} B (HTTP $pgst)"
     echo "list page limit=100&after=$mid: p50 ${af50} ms, p99 ${af99} ms, max ${afmax} ms, ${afbytes} B (HTTP $afst); RSS ${rssPages} MB"
 
     fullId=$(curl -s "$B/api/services" | wc -c); fullGz=$(curl -s -H 'Accept-Encoding: gzip' "$B/api/services" | wc -c)
     read -r fl50 fl99 _ _ flst < <(latency "$B/api/services" 10 30)
-    rssFull=$(rss_mb "$DAEMON_PID")
+    rssFull=$(rss_after)
     read -r fg50 fg99 _ _ fgst < <(latency "$B/api/services" 10 30 "Accept-Encoding: gzip")
-    rssGzip=$(rss_mb "$DAEMON_PID")
+    rssGzip=$(rss_after)
     echo "full list identity:             $(mb "$fullId"), p50 ${fl50} ms, p99 ${fl99} ms (HTTP $flst); RSS ${rssFull} MB"
     echo "full list gzip:                 $(mb "$fullGz"), p50 ${fg50} ms, p99 ${fg99} ms (HTTP $fgst); RSS ${rssGzip} MB"
 
     sdId=$(curl -s "$B/api/sd" | wc -c); sdGz=$(curl -s -H 'Accept-Encoding: gzip' "$B/api/sd" | wc -c)
     read -r sd50 sd99 _ _ sdst < <(latency "$B/api/sd" 10 30)
     read -r sg50 sg99 _ _ _ < <(latency "$B/api/sd" 10 30 "Accept-Encoding: gzip")
-    rssSd=$(rss_mb "$DAEMON_PID")
+    rssSd=$(rss_after)
     echo "GET /api/sd:                    identity $(mb "$sdId") p50 ${sd50} ms p99 ${sd99} ms (HTTP $sdst); gzip $(mb "$sdGz") p50 ${sg50} ms p99 ${sg99} ms; RSS ${rssSd} MB"
     read -r su50 su99 _ subytes sust < <(latency "$B/api/summary" 500 10)
     echo "GET /api/summary:               p50 ${su50} ms, p99 ${su99} ms, ${subytes} B (HTTP $sust)"
@@ -123,18 +138,23 @@ for N in "${COUNTS[@]}"; do
     read -r ht50 ht99 _ _ htst < <(latency "$B/" 5 30)
     echo "GET / HTML:                     identity $(mb "$htmlId") (p50 ${ht50} ms to the last byte, HTTP $htst), gzip $(mb "$htmlGz")"
     tab=$(timeout $((IDLE_SECONDS + 900)) /usr/bin/python3 "$SCALE_PY" tab "$P" --paint-runs "$PAINT_RUNS" --idle-seconds "$IDLE_SECONDS" || echo '{"error": "tab run failed"}')
-    rssDash=$(rss_mb "$DAEMON_PID")
+    rssDash=$(rss_after)
     paint=$(json "$tab" 'sorted(d["paint_ms"])[len(d["paint_ms"])//2] if d.get("paint_ms") else "n/a"')
     fcp=$(json "$tab" 'sorted(d["fcp_ms"])[len(d["fcp_ms"])//2] if d.get("fcp_ms") else "n/a"')
     idle=$(json "$tab" 'd.get("idle_bytes_per_s", "n/a")')
     echo "dashboard (Chromium):           table painted ${paint} ms, FCP ${fcp} ms (median; runs $(json "$tab" 'd.get("paint_ms")') / $(json "$tab" 'd.get("fcp_ms")'); rows in the DOM $(json "$tab" 'd.get("rows")')) $(json "$tab" '" ".join(d[k] for k in ("paint_error","idle_error","error") if k in d)')"
     echo "idle tab:                       ${idle} B/s over $(json "$tab" 'd.get("idle_seconds")') s ($(json "$tab" 'd.get("idle_bytes")') B; $(json "$tab" 'd.get("idle_changes")') description changes at $(json "$tab" 'd.get("idle_changes_per_min")')/min); by path: $(json "$tab" 'd.get("idle_by_path")'); RSS ${rssDash} MB"
 
+    fdsBefore=$(open_fds "$DAEMON_PID")
+    peakFile="$WORK/sse-peak-$count-$interval"
+    rss_peak "$DAEMON_PID" "$peakFile" & peakSampler=$!
     sse=$(timeout $((SSE_SECONDS + 300)) python3 "$SCALE_PY" sse "$P" --subscribers "$SSE_SUBSCRIBERS" --rate "$SSE_RATE" --seconds "$SSE_SECONDS" --connections "$SSE_CONNECTIONS" --query "$SSE_QUERY" || echo '{"error": "sse run failed"}')
-    rssSse=$(rss_mb "$DAEMON_PID")
+    kill "$peakSampler" 2>/dev/null; wait "$peakSampler" 2>/dev/null
+    for _ in $(seq 100); do [ "$(open_fds "$DAEMON_PID")" -le $((fdsBefore + 2)) ] && break; sleep 0.1; done
+    rssSse=$(rss_after)
     sse99=$(json "$sse" 'd.get("p99_ms", "n/a")')
     echo "SSE fan-out:                    $(json "$sse" 'd.get("subscribers")') subscribers (HTTP $(json "$sse" 'd.get("statuses")')); PUTs $(json "$sse" 'd.get("puts_ok")') ok / $(json "$sse" 'd.get("puts_failed")') failed in $(json "$sse" 'd.get("seconds")') s = $(json "$sse" 'd.get("achieved_per_s")')/s (target $SSE_RATE/s; PUT p50 $(json "$sse" 'd.get("put_p50_ms")') ms p99 $(json "$sse" 'd.get("put_p99_ms")') ms)"
-    echo "                                delivered $(json "$sse" 'd.get("received")') of $(json "$sse" 'd.get("expected")') expected (fewest per subscriber $(json "$sse" 'd.get("min_per_subscriber")')), $(json "$sse" 'd.get("events_total")') events in all; latency p50 $(json "$sse" 'd.get("p50_ms")') ms, p99 ${sse99} ms, max $(json "$sse" 'd.get("max_ms")') ms; RSS ${rssSse} MB $(json "$sse" 'd.get("error", "")')"
+    echo "                                delivered $(json "$sse" 'd.get("received")') of $(json "$sse" 'd.get("expected")') expected (fewest per subscriber $(json "$sse" 'd.get("min_per_subscriber")')), $(json "$sse" 'd.get("events_total")') events in all; latency p50 $(json "$sse" 'd.get("p50_ms")') ms, p99 ${sse99} ms, max $(json "$sse" 'd.get("max_ms")') ms; RSS ${rssSse} MB (peak during: $(cat "$peakFile" 2>/dev/null || echo n/a) MB) $(json "$sse" 'd.get("error", "")')"
 
     stop_daemon; start_daemon "$P" "${args[@]}"
     restart=$READY_SECONDS

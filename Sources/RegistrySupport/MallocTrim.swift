@@ -27,10 +27,13 @@ package func configureMallocForLargeBuffers() {
 /// `releaseSoon`, the end of a large response or of an event stream. Without the last, 100 subscribers leaving
 /// after a fan-out left 13 MB resident until the prober's next trim.
 package enum FreedMemory {
-    /// A `releaseSoon` is waiting: later calls join it.
-    private static let scheduled = Atomic<Bool>(false)
-    /// Long enough for the write that ends the burst to be taken by the socket, short enough to follow it closely.
-    static let delay = DispatchTimeInterval.milliseconds(500)
+    /// Whether a `releaseSoon` trim is waiting (later calls join it), and when the last one ran.
+    private static let soon = Mutex<(scheduled: Bool, lastRun: DispatchTime?)>((false, nil))
+    /// A trim follows a request by this much: enough for the burst's last buffers to be freed (a stream's batches, a
+    /// list's encoded records), and requests meanwhile (100 streams ending together) share it.
+    static let delay = DispatchTimeInterval.milliseconds(100)
+    /// Requested trims run at most this often, however often large reads come.
+    static let minimumInterval = DispatchTimeInterval.seconds(1)
 
     /// Trims done so far (tests watch it).
     package static let releases = Atomic<Int>(0)
@@ -46,12 +49,19 @@ package enum FreedMemory {
     /// Tests: told of each `releaseSoon` made in their task (task-local, so tests running alongside do not count).
     @TaskLocal package static var requestObserver: (@Sendable () -> Void)?
 
-    /// Trims about `delay` from now; calls meanwhile share that one trim, so a burst of them costs one.
+    /// Trims `delay` from now, or `minimumInterval` after the last requested trim if that is later; calls meanwhile
+    /// share that one trim.
     package static func releaseSoon() {
         requestObserver?()
-        guard scheduled.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + delay) {
-            scheduled.store(false, ordering: .relaxed)
+        let now = DispatchTime.now()
+        let due: DispatchTime? = soon.withLock { soon in
+            guard !soon.scheduled else { return nil }
+            soon.scheduled = true
+            return max(now + delay, soon.lastRun.map { $0 + minimumInterval } ?? now)
+        }
+        guard let due else { return }
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: due) {
+            soon.withLock { $0 = (false, .now()) }
             releaseNow()
         }
     }
