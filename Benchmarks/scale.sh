@@ -149,7 +149,7 @@ for N in "${COUNTS[@]}"; do
     peakFile="$WORK/sse-peak-$count-$interval"
     rss_peak "$DAEMON_PID" "$peakFile" & peakSampler=$!
     sse=$(timeout $((SSE_SECONDS + 300)) python3 "$SCALE_PY" sse "$P" --subscribers "$SSE_SUBSCRIBERS" --rate "$SSE_RATE" --seconds "$SSE_SECONDS" --connections "$SSE_CONNECTIONS" --query "$SSE_QUERY" || echo '{"error": "sse run failed"}')
-    kill "$peakSampler" 2>/dev/null; wait "$peakSampler" 2>/dev/null
+    kill "$peakSampler" 2>/dev/null || true; wait "$peakSampler" 2>/dev/null || true
     for _ in $(seq 100); do [ "$(open_fds "$DAEMON_PID")" -le $((fdsBefore + 2)) ] && break; sleep 0.1; done
     rssSse=$(rss_after)
     sse99=$(json "$sse" 'd.get("p99_ms", "n/a")')
