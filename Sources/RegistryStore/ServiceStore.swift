@@ -295,7 +295,18 @@ public final class ServiceStore: Sendable {
         publish(pending)
         for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
         noteWrites(pending.recordWrites)
+        // The pages these commits read stay mapped until the burst's housekeeping (up to `longestBurst` later): at
+        // 1,000 PUTs/s that was up to 130 MB of the data file resident (fault-around maps 64 KB per page read). As
+        // in `batchTransactions`, the map's pages go every `rowsPerMapRelease` records.
+        let recordsSinceRelease = recordsSinceMapRelease.add(pending.recordWrites, ordering: .relaxed).newValue
+        if recordsSinceRelease >= Self.rowsPerMapRelease {
+            recordsSinceMapRelease.store(0, ordering: .relaxed)
+            env.releaseMappedPages()
+        }
     }
+
+    /// Records committed since the map's pages were last dropped (written on the writer queue only).
+    private let recordsSinceMapRelease = Atomic<Int>(0)
 
     private static func mapStorageError(_ error: any Error) -> any Error {
         guard let error = error as? LMDBError else { return error }
