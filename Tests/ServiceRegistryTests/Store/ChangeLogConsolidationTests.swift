@@ -89,4 +89,24 @@ import Testing
         #expect(Set(entries.map(\.id)).count == 10_000)
         #expect(entries.suffix(1000).map(\.version) == Array((version - 999)...version))
     }
+
+    /// Ids far apart (the id set is then a hash set, not a bitmap over the range) consolidate the same way.
+    @Test func sparseIdsConsolidateToo() {
+        var retention = ChangeLog.Retention()
+        retention.minimumEntries = 10
+        let log = ChangeLog(startVersion: 0, retention: retention)
+        let ids = [1, 3_000_000_000, 77, 4_000_000_000]
+        var version: UInt64 = 0
+        for round in 0..<(ChangeLog.minimumConsolidationSize / ids.count + 10) {
+            for id in ids {
+                version += 1
+                log.append(id: id, kind: round == 0 && id == 77 ? .delete : .upsert, version: version)
+            }
+        }
+        #expect(log.count <= ChangeLog.minimumConsolidationSize, "consolidated: \(log.count)")
+        let entries = Self.readAll(log, after: 0)
+        #expect(Set(entries.map(\.id)) == Set(ids))
+        #expect(entries.suffix(10).map(\.version) == Array((version - 9)...version))
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.version < $1.version })
+    }
 }
