@@ -35,15 +35,11 @@ package enum FreedMemory {
     /// Requested trims run at most this often, however often large reads come.
     static let minimumInterval = DispatchTimeInterval.seconds(1)
 
-    /// Trims done so far (tests watch it).
-    package static let releases = Atomic<Int>(0)
-
     /// Trims now (a few milliseconds with a 100 MB heap; other threads' allocations wait for it meanwhile).
     package static func releaseNow() {
         #if os(Linux)
             _ = mallocTrim(0)
         #endif
-        releases.add(1, ordering: .relaxed)
     }
 
     /// Tests: told of each `releaseSoon` made in their task (task-local, so tests running alongside do not count).
