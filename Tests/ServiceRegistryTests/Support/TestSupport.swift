@@ -166,7 +166,8 @@ final class DaemonProcess: @unchecked Sendable {
             if (try? HTTP.request("GET", "\(baseURL)/ready"))?.status == 200 { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw DaemonError("daemon not ready after \(timeout)s")
+        // What the daemon said (its warnings and errors) is the only clue left once its temporary directory is gone.
+        throw DaemonError("daemon not ready after \(timeout)s; its log ends: \(readOutput().suffix(2000))")
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
