@@ -10,8 +10,7 @@ enum ReservedNames {
     /// request the schedule holds when the daemon starts.
     static func neverResolves(url: String) -> Bool {
         let bytes = Array(url.utf8)
-        guard let schemeEnd = firstIndex(of: Array("://".utf8), in: bytes) else { return false }
-        let authorityStart = schemeEnd + 3
+        guard let authorityStart = bytes.firstRange(of: "://".utf8)?.upperBound else { return false }
         var authorityEnd = authorityStart
         while authorityEnd < bytes.count, !"/?#".utf8.contains(bytes[authorityEnd]) { authorityEnd += 1 }
         var hostStart = authorityStart
@@ -23,10 +22,5 @@ enum ReservedNames {
         let host = bytes[hostStart..<hostEnd].map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }  // ASCII lowercase
         let invalid = Array("invalid".utf8)
         return host == invalid || (host.count > invalid.count && host.suffix(invalid.count + 1).elementsEqual([UInt8(ascii: ".")] + invalid))
-    }
-
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        return (0...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }
