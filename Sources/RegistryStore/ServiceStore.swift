@@ -295,18 +295,10 @@ public final class ServiceStore: Sendable {
         publish(pending)
         for (write, outcome) in zip(batch, outcomes) { write.finish(outcome) }
         noteWrites(pending.recordWrites)
-        // The pages these commits read stay mapped until the burst's housekeeping (up to `longestBurst` later): at
-        // 1,000 PUTs/s that was up to 130 MB of the data file resident (fault-around maps 64 KB per page read). As
-        // in `batchTransactions`, the map's pages go every `rowsPerMapRelease` records.
-        let recordsSinceRelease = recordsSinceMapRelease.add(pending.recordWrites, ordering: .relaxed).newValue
-        if recordsSinceRelease >= Self.rowsPerMapRelease {
-            recordsSinceMapRelease.store(0, ordering: .relaxed)
-            env.releaseMappedPages()
-        }
+        // Without this the pages these commits read stayed mapped until the burst's housekeeping (up to `longestBurst`
+        // later): at 1,000 PUTs/s, up to 130 MB of the data file.
+        noteRowsForMapRelease(pending.recordWrites)
     }
-
-    /// Records committed since the map's pages were last dropped (written on the writer queue only).
-    private let recordsSinceMapRelease = Atomic<Int>(0)
 
     private static func mapStorageError(_ error: any Error) -> any Error {
         guard let error = error as? LMDBError else { return error }
@@ -421,28 +413,41 @@ public final class ServiceStore: Sendable {
     ) async throws {
         for start in stride(from: 0, to: rows.count, by: Self.rowsPerBatchTransaction) {
             let chunk = rows[start..<min(start + Self.rowsPerBatchTransaction, rows.count)]
-            try await transaction { [env] txn in
-                for (index, row) in chunk.enumerated() {
+            try await transaction { txn in
+                for row in chunk {
                     try write(&txn, row)
-                    if (index + 1) % Self.rowsPerMapRelease == 0 { env.releaseMappedPages() }
+                    self.noteRowsForMapRelease(1)
                 }
             }
-            releaseMapAfterTransaction()
+            // And what the last rows and the commit read: the batch leaves none of the file resident.
+            writeQueue.async { self.releaseMapPages() }
         }
     }
 
-    /// Probe results and uptime rollups are written every second, a row per probed service, spread over the whole
-    /// file: LMDB reads each page it rewrites through the map, so within seconds the whole file (72 MB at 100,000
-    /// services) was resident again. Dropping the map's pages every `rowsPerMapRelease` rows and after each
-    /// transaction keeps RSS to the memory the daemon owns plus what 100 rows read; later rows re-read their pages from
-    /// the page cache (minor faults, no disk reads). Once per batch was not enough: the minute's rollups of 100,000
-    /// services are 200 transactions in a row, and sampled during them the data file added up to 57 MB of RSS. Once
-    /// per transaction left 35 MB: the kernel maps the 16 pages around each page read (fault-around, which
-    /// MADV_RANDOM does not turn off), 64 KB for each of a rollup row's pages.
-    private func releaseMapAfterTransaction() { writeQueue.async { self.env.releaseMappedPages() } }
+    /// LMDB reads each page a write rewrites through the map, and those pages stay resident: probe results and uptime
+    /// rollups are written every second, a row per probed service, spread over the whole file, so within seconds the
+    /// whole file (72 MB at 100,000 services) was resident again. The map's pages are dropped every `rowsPerMapRelease`
+    /// rows written (API records and batch rows alike, also inside a transaction) and after each batch transaction, which keeps RSS to the memory the
+    /// daemon owns plus what 100 rows read; later rows re-read their pages from the page cache (minor faults, no disk
+    /// reads). Once per batch was not enough: the minute's rollups of 100,000 services are 200 transactions in a row,
+    /// and sampled during them the data file added up to 57 MB of RSS. Once per transaction left 35 MB: the kernel maps
+    /// the 16 pages around each page read (fault-around, which MADV_RANDOM does not turn off), 64 KB for each of a
+    /// rollup row's pages. On the writer queue only.
+    private func noteRowsForMapRelease(_ rows: Int) {
+        guard rows > 0, rowsSinceMapRelease.add(rows, ordering: .relaxed).newValue >= Self.rowsPerMapRelease else { return }
+        releaseMapPages()
+    }
 
-    /// Rows written between two releases of the map's pages inside a transaction (about 6 MB of pages read).
+    /// Drops the map's pages now and starts the row count over; on the writer queue only.
+    private func releaseMapPages() {
+        rowsSinceMapRelease.store(0, ordering: .relaxed)
+        env.releaseMappedPages()
+    }
+
+    /// Rows written between two releases of the map's pages (about 6 MB of pages read).
     static let rowsPerMapRelease = 100
+    /// Rows written since the map's pages were last dropped (`noteRowsForMapRelease`).
+    private let rowsSinceMapRelease = Atomic<Int>(0)
 
     /// The service's transitions, oldest first: those in LMDB and those still waiting in memory for the
     /// next batch. The memory is read first: an event written and dropped from memory in between is then
