@@ -148,6 +148,25 @@ final class Counter: Sendable {
         #expect(daemon.readOutput().components(separatedBy: "no --api-token set").count == 2)
     }
 
+    /// The harness's own report when a daemon never answers: a stopped daemon is listening, its socket is its own,
+    /// and its threads are stopped (state T), which is what a failed wait must tell apart from "never bound".
+    @Test func aDaemonThatNeverAnswersIsDiagnosed() async throws {
+        let daemon = try await DaemonProcess.start(arguments: ["--data-dir", TemporaryDirectory().path])
+        daemon.signal(SIGSTOP)
+        defer { daemon.signal(SIGKILL) }
+        let failure = try await blocking { () -> String in
+            do {
+                try daemon.waitUntilReady(timeout: 1)
+                return "ready"
+            } catch { return "\(error)" }
+        }
+        #expect(failure.contains("is listening") && failure.contains("the daemon's"), "\(failure)")
+        #expect(failure.contains("NIO-SGLTN") && failure.contains("(T, "), "\(failure)")
+        #expect(failure.contains("polls, the last: curl GET"), "\(failure)")
+        let unbound = ReadinessDiagnosis(pid: daemon.process.processIdentifier, port: DaemonProcess.freePort())
+        #expect(unbound.description.contains("nothing listens on"), "\(unbound)")
+    }
+
     // MARK: helpers
 
     static func post(_ session: URLSession, _ base: String, _ body: String) async throws -> Int {

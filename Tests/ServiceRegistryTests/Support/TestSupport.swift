@@ -159,15 +159,30 @@ final class DaemonProcess: @unchecked Sendable {
         if waitReady { try waitUntilReady() }
     }
 
-    func waitUntilReady(timeout: TimeInterval = 15) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+    /// Polls `/ready`. The bound is generous because no test measures start-up (the scale benchmark does): on a
+    /// loaded 2-core CI machine two daemons were not ready within 15 s, for a reason their warnings-only log did not
+    /// show. Each poll gets 2 s, so one lost request cannot use up the wait, and a timeout reports what the daemon
+    /// was doing (`ReadinessDiagnosis`).
+    func waitUntilReady(timeout: TimeInterval = 60) throws {
+        let started = Date()
+        var attempts = 0
+        var lastOutcome = "no request made"
+        while Date().timeIntervalSince(started) < timeout {
             if !process.isRunning { throw DaemonError("daemon exited with status \(process.terminationStatus): \(readOutput())") }
-            if (try? HTTP.request("GET", "\(baseURL)/ready"))?.status == 200 { return }
+            attempts += 1
+            do {
+                let reply = try HTTP.request("GET", "\(baseURL)/ready", timeout: 2)
+                if reply.status == 200 { return }
+                lastOutcome = "HTTP \(reply.status)"
+            } catch {
+                lastOutcome = "\(error)"
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        // What the daemon said (its warnings and errors) is the only clue left once its temporary directory is gone.
-        throw DaemonError("daemon not ready after \(timeout)s; its log ends: \(readOutput().suffix(2000))")
+        let diagnosis = ReadinessDiagnosis(pid: process.processIdentifier, port: port)
+        throw DaemonError(
+            "daemon not ready after \(timeout)s (\(attempts) polls, the last: \(lastOutcome)); \(diagnosis); its log ends: \(readOutput().suffix(2000))"
+        )
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
