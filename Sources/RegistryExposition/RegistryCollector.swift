@@ -1,6 +1,6 @@
 import RegistryModel
 
-/// The registry's own series: build, service counts, discovery and prober health.
+/// The registry's own series: build, service counts, discovery and prober health, storage.
 ///
 /// Discovery series appear whenever discovery is wired in (`scan` present), the queue lag once a prober runs.
 /// The scan duration follows every attempt, failed ones included (absent before the first); the last-scan
@@ -33,7 +33,20 @@ public struct RegistryCollector: RegistryMetricsCollector {
         "service_registry_deregistrations_total", .counter,
         help: "Services deleted because they stayed unhealthy longer than their deregister_after_seconds.")
 
-    public static let families = [buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations]
+    public static let storageUsed = MetricFamily(
+        "service_registry_storage_used_bytes", .gauge, unit: "bytes",
+        help: "Bytes of the LMDB data file in use; pages on LMDB's free list, which writes reuse first, are not counted.")
+    public static let storageLimit = MetricFamily(
+        "service_registry_storage_limit_bytes", .gauge, unit: "bytes",
+        help: "The most the LMDB data file may use (--map-size-mb); past it writes get 507 storage full.")
+    public static let rollupRowsSkipped = MetricFamily(
+        "service_registry_rollup_rows_skipped_total", .counter,
+        help: "Uptime rollup rows not created because storage was over 90% of --map-size-mb.")
+
+    public static let families = [
+        buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations, storageUsed, storageLimit,
+        rollupRowsSkipped,
+    ]
 
     public let version: String
 
@@ -70,6 +83,14 @@ public struct RegistryCollector: RegistryMetricsCollector {
         if let deregistrations = scrape.deregistrationsTotal {
             writer.begin(Self.deregistrations)
             writer.sample(value: Double(deregistrations))
+        }
+        if let storage = scrape.storage {
+            writer.begin(Self.storageUsed)
+            writer.sample(value: Double(storage.usedBytes))
+            writer.begin(Self.storageLimit)
+            writer.sample(value: Double(storage.limitBytes))
+            writer.begin(Self.rollupRowsSkipped)
+            writer.sample(value: Double(storage.rollupRowsSkipped))
         }
     }
 }

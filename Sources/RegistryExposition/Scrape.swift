@@ -17,6 +17,8 @@ public struct Scrape: Sendable {
     public var detail: MetricsDetail
     /// Number of services by source and status (computed from `records` unless given).
     public var serviceCounts: ServiceCounts
+    /// The store's use of its map; nil leaves the storage series out.
+    public var storage: StorageStatistics?
 
     public init(
         records: [ServiceRecord], probeCounters: ProbeCounterTable? = nil,
@@ -30,6 +32,20 @@ public struct Scrape: Sendable {
         self.scan = scan
         self.probeDefaults = probeDefaults
         self.detail = detail
+    }
+}
+
+/// The store's room, for the storage series: bytes in use (free pages inside the file not counted), the map size
+/// (`--map-size-mb`, where writes get 507) and the rollup rows held back above `ServiceStore.rollupCeiling`.
+public struct StorageStatistics: Sendable, Equatable {
+    public var usedBytes: Int
+    public var limitBytes: Int
+    public var rollupRowsSkipped: Int
+
+    public init(usedBytes: Int, limitBytes: Int, rollupRowsSkipped: Int) {
+        self.usedBytes = usedBytes
+        self.limitBytes = limitBytes
+        self.rollupRowsSkipped = rollupRowsSkipped
     }
 }
 

@@ -21,6 +21,8 @@ public final class HealthProber: Service, ServiceProber {
     private let logger: Logger
     private let engine: ProbeEngine
     private let pending = PendingProbeResults()
+    /// Whether the last rollup batch was held back by `ServiceStore.rollupCeiling` (logged when it changes).
+    private let rollupsHeldBack = Atomic<Bool>(false)
 
     public init(store: ServiceStore, settings: ProbeSettings, logger: Logger) {
         let statistics = ProbeStatisticsRecorder()
@@ -101,7 +103,18 @@ public final class HealthProber: Service, ServiceProber {
     /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
     package func flush(everything: Bool = false) async {
         do {
-            try await store.persistRollups(everything: everything)
+            let grew = try await store.persistRollups(everything: everything)
+            if rollupsHeldBack.exchange(!grew, ordering: .relaxed) != !grew {
+                let usage = store.storageUsage
+                let metadata: Logger.Metadata = ["used_bytes": "\(usage.usedBytes)", "map_bytes": "\(usage.mapSize)"]
+                if grew {
+                    logger.info("storage below the rollup ceiling again: uptime rollups add rows", metadata: metadata)
+                } else {
+                    logger.warning(
+                        "storage is over \(Int(ServiceStore.rollupCeiling * 100))% of --map-size-mb: uptime rollups add no rows until that changes; raise --map-size-mb",
+                        metadata: metadata)
+                }
+            }
         } catch {
             logger.error("cannot persist uptime rollups", metadata: ["error": "\(error)"])
         }

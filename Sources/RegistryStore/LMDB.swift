@@ -139,13 +139,35 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return nil
     }
 
-    /// Bytes used by the data file and the configured map size.
-    public func usage() -> (usedBytes: Int, mapSize: Int) {
+    /// Bytes in use (the data file's pages less those on LMDB's free list, which later writes reuse before the file
+    /// grows), the configured map size and the page size. The file itself never shrinks: rows deleted (rollups past their window, a
+    /// deleted service) free pages inside it, and only this count shows that room.
+    public func usage() -> (usedBytes: Int, mapSize: Int, pageSize: Int) {
         var info = MDB_envinfo()
         var stat = MDB_stat()
         mdb_env_info(handle, &info)
         mdb_env_stat(handle, &stat)
-        return ((info.me_last_pgno + 1) * Int(stat.ms_psize), info.me_mapsize)
+        return ((info.me_last_pgno + 1 - freePages()) * Int(stat.ms_psize), info.me_mapsize, Int(stat.ms_psize))
+    }
+
+    /// Pages on the free list (database 0, FREE_DBI): one entry per freeing transaction, each a list of page numbers
+    /// whose first element is its length, as `mdb_stat -f` counts them.
+    private func freePages() -> Int {
+        let counted: Int? = try? read { txn in
+            var cursor: OpaquePointer?
+            guard mdb_cursor_open(txn.handle, 0, &cursor) == 0 else { return 0 }
+            defer { mdb_cursor_close(cursor) }
+            var key = MDB_val()
+            var data = MDB_val()
+            var total = 0
+            var operation = MDB_FIRST
+            while mdb_cursor_get(cursor, &key, &data, operation) == 0 {
+                if data.mv_size >= MemoryLayout<Int>.size, let list = data.mv_data { total += list.loadUnaligned(as: Int.self) }
+                operation = MDB_NEXT
+            }
+            return total
+        }
+        return counted ?? 0
     }
 }
 

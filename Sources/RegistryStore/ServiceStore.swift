@@ -491,7 +491,8 @@ public final class ServiceStore: Sendable {
         }
     }
 
-    public var storageUsage: (usedBytes: Int, mapSize: Int) { env.usage() }
+    /// Bytes in use, the map size (`--map-size-mb`) and LMDB's page size (`LMDBEnvironment.usage`).
+    public var storageUsage: (usedBytes: Int, mapSize: Int, pageSize: Int) { env.usage() }
 
     /// Records written since the last housekeeping, when the first and the last of them were committed, and
     /// whether housekeeping is scheduled.

@@ -81,8 +81,13 @@ public final class UptimeRollups: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Rows not created because the store was above `ServiceStore.rollupCeiling` (`persistRollups`).
+    private let skipped = Atomic<Int>(0)
 
     package init() {}
+
+    /// Minute and hour rows not created since the daemon started because storage was above the rollup ceiling.
+    public var rowsSkipped: Int { skipped.load(ordering: .relaxed) }
 
     /// Counts one probe result of service `id` (latency in milliseconds).
     public func add(id: Int, at: Date, healthy: Bool, ms: Double) {
@@ -125,17 +130,22 @@ public final class UptimeRollups: Sendable {
     }
 
     /// Adds `bucket` into its minute row and its hour row, and drops this service's rows past their windows.
-    package static func write(_ txn: LMDBTransaction, _ db: LMDBDatabase, id: Int, _ bucket: RollupBucket, now: Int64) throws {
+    /// Without `addRows` only rows that exist take the bucket; the others are counted in `rowsSkipped`.
+    package func write(_ txn: LMDBTransaction, _ db: LMDBDatabase, id: Int, _ bucket: RollupBucket, now: Int64, addRows: Bool) throws {
         let hourStart = bucket.start / 3600 * 3600
         for (resolution, start) in [(Resolution.minute, bucket.start), (.hour, hourStart)] {
-            let key = key(id, resolution, start)
-            var merged = RollupBucket(start: start)
-            if let bytes = try txn.get(db, key), let stored = RollupBucket(start: start, encoded: bytes) { merged = stored }
+            let key = Self.key(id, resolution, start)
+            let stored = try txn.get(db, key)
+            if stored == nil && !addRows {
+                skipped.add(1, ordering: .relaxed)
+                continue
+            }
+            var merged = stored.flatMap { RollupBucket(start: start, encoded: $0) } ?? RollupBucket(start: start)
             merged.merge(bucket)
             try txn.put(db, key, merged.encoded)
         }
-        try txn.deleteRange(db, from: key(id, .minute, 0), to: key(id, .minute, now - minuteWindow))
-        try txn.deleteRange(db, from: key(id, .hour, 0), to: key(id, .hour, now - hourWindow))
+        try txn.deleteRange(db, from: Self.key(id, .minute, 0), to: Self.key(id, .minute, now - Self.minuteWindow))
+        try txn.deleteRange(db, from: Self.key(id, .hour, 0), to: Self.key(id, .hour, now - Self.hourWindow))
     }
 
     static func deleteAll(_ txn: LMDBTransaction, _ db: LMDBDatabase, id: Int) throws {
@@ -204,16 +214,38 @@ public struct UptimeReport: Sendable, Equatable {
 }
 
 extension ServiceStore {
+    /// Above this share of the map in use, rollups create no rows: they give way to what must not fail (records,
+    /// probe results, history), which keep the rest. Rows that exist still take their probes and rows past their
+    /// window are still dropped, which frees room, so rollups resume once usage is below the ceiling again. Checked
+    /// before each batch; one batch adds at most two rows per probed service (about 150 bytes).
+    public static let rollupCeiling = 0.9
+
+    /// Whether rollups may create rows now: the bytes in use and a batch's working room stay under `rollupCeiling`
+    /// of the map. LMDB copies every page a transaction changes, and reuses the pages a commit freed only from the
+    /// commit after next: a batch transaction needs up to twice the pages it changes on top of those in use (about
+    /// three per row, and never more than the whole database). On a 1 GiB map that is 12 MB; on a map of a few MB
+    /// it is most of it (one full rewrite of the tree needs three times its size).
+    public var rollupsMayGrow: Bool {
+        let usage = storageUsage
+        let pagesChanged = min(3 * Self.rowsPerBatchTransaction, usage.usedBytes / max(usage.pageSize, 1))
+        let workingRoom = 2 * pagesChanged * usage.pageSize
+        return Double(usage.usedBytes + workingRoom) < Self.rollupCeiling * Double(usage.mapSize)
+    }
+
     /// Writes the finished rollup buckets (and with `everything`, the current ones), in transactions of at most
-    /// `rowsPerBatchTransaction` services.
-    public func persistRollups(everything: Bool = false) async throws {
+    /// `rowsPerBatchTransaction` services. Returns false when rows were held back by `rollupCeiling`.
+    @discardableResult
+    public func persistRollups(everything: Bool = false) async throws -> Bool {
         let batch = rollups.take(everything: everything)
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return true }
         let db = dbs.rollups
         let now = Int64(now().timeIntervalSince1970)
+        let addRows = rollupsMayGrow
+        let rollups = rollups
         try await batchTransactions(batch) { txn, row in
-            if txn.record(id: row.id) != nil { try UptimeRollups.write(txn.txn, db, id: row.id, row.bucket, now: now) }
+            if txn.record(id: row.id) != nil { try rollups.write(txn.txn, db, id: row.id, row.bucket, now: now, addRows: addRows) }
         }
+        return addRows
     }
 
     /// The rollups of service `id` as of `now`: stored rows plus the current minute in memory, oldest first,

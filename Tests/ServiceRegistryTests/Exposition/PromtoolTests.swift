@@ -91,7 +91,7 @@ import Testing
         let expected = [
             "ServiceUnhealthy", "ServiceFailed", "ServiceProbeStale", "ServiceSlowResponse", "ServiceFlapping",
             "ServiceCertificateExpiringSoon", "ServiceRegistryDown", "ServiceRegistryScanFailing", "ServiceRegistryScanStale",
-            "ServiceHeartbeatMissing", "ServiceDeregistered",
+            "ServiceHeartbeatMissing", "ServiceDeregistered", "ServiceRegistryStorageNearlyFull", "ServiceRegistryRollupsHeldBack",
         ]
         #expect(rules.map(\.name) == expected)
         for rule in rules {

@@ -101,6 +101,115 @@ final class TestClock: Sendable {
         }
     }
 
+    /// Rows of the rollups in the store.
+    func rollupRows(_ store: ServiceStore) throws -> Int {
+        try store.env.read { txn in
+            var rows = 0
+            try txn.forEach(store.dbs.rollups) { _, _ in
+                rows += 1
+                return true
+            }
+            return rows
+        }
+    }
+
+    /// Adds a probe at minute `minute` after t0 for each of `ids`, with the clock at the end of that minute, and
+    /// writes the batch; returns whether rollups could add rows.
+    func probeMinute(_ store: ServiceStore, _ clock: TestClock, _ ids: [Int], minute: Int) async throws -> Bool {
+        let at = Self.t0.addingTimeInterval(Double(minute * 60))
+        clock.set(at.addingTimeInterval(59))
+        for id in ids { store.rollups.add(id: id, at: at, healthy: true, ms: 1) }
+        return try await store.persistRollups(everything: true)
+    }
+
+    /// Rollups are what grows with time. Near the end of the map they create no rows, so records and probe results
+    /// keep the rest (before, they filled the map and every write got 507), and once rows past their window have
+    /// freed room they grow again.
+    @Test func rollupsGiveWayNearTheEndOfTheMap() async throws {
+        let clock = TestClock(Self.t0)
+        let store = try ServiceStore(directory: TemporaryDirectory().path, mapSizeBytes: 8 << 20, now: { clock.now })
+        var ids: [Int] = []
+        for i in 0..<200 { ids.append(try await register(store, "svc-\(i)")) }
+        // 200 minute rows a minute: 8 MiB holds a few hours of them.
+        var minute = 0
+        var grew = true
+        while grew && minute < 1_000 {
+            grew = try await probeMinute(store, clock, ids, minute: minute)
+            minute += 1
+        }
+        #expect(!grew, "rollups still grew after \(minute) minutes")
+        #expect(!store.rollupsMayGrow)
+        var usage = store.storageUsage
+        #expect(usage.usedBytes > usage.mapSize / 5 && usage.usedBytes < usage.mapSize / 2, "\(usage)")
+        // The held-back minute created no rows; its probes still count in the hour rows that exist.
+        let heldBackMinute = minute - 1
+        #expect(store.rollups.rowsSkipped >= ids.count)
+        let report = try store.uptime(id: ids[0], now: clock.now)
+        let heldBackStart = Int64(Self.t0.timeIntervalSince1970) + Int64(heldBackMinute * 60)
+        #expect(!report.minutes.contains { $0.start == heldBackStart })
+        // Every probe counts in an hour row, unless the held-back minute began an hour (then its row was not created).
+        #expect(report.hours.reduce(0) { $0 + $1.probes } == (heldBackMinute % 60 == 0 ? minute - 1 : minute))
+        // An existing row still takes probes: the last minute written gets a second one.
+        let rowsBefore = try rollupRows(store)
+        store.rollups.add(id: ids[0], at: Self.t0.addingTimeInterval(Double((heldBackMinute - 1) * 60)), healthy: false, ms: 5)
+        #expect(try await store.persistRollups(everything: true) == false)
+        #expect(try rollupRows(store) == rowsBefore)
+        #expect(try store.uptime(id: ids[0], now: clock.now).minutes.last?.probes == 2)
+
+        // What must not fail has the rest: registrations and probe results.
+        for i in 0..<100 { ids.append(try await register(store, "late-\(i)")) }
+        for id in ids { store.setProbeResult(id: id, ProbeResult(finishedAt: clock.now, healthy: true, statusCode: 200, totalSeconds: 0.01)) }
+        try await store.persistProbeResults(ids: Set(ids))
+        usage = store.storageUsage
+        #expect(usage.usedBytes < usage.mapSize)
+
+        // A day later every minute row is past its window: the next batch drops them, and rollups grow again.
+        let dayLater = minute + 24 * 60 + 1
+        _ = try await probeMinute(store, clock, Array(ids.prefix(200)), minute: dayLater)
+        #expect(store.rollupsMayGrow, "\(store.storageUsage)")
+        #expect(try await probeMinute(store, clock, ids, minute: dayLater + 1))
+        let resumed = try store.uptime(id: ids.last!, now: clock.now)
+        #expect(resumed.minutes.map(\.probes) == [1])
+    }
+
+    /// The same through the API: once rollups hold back, a registration still gets 200, and /metrics and /health say
+    /// how full the store is and how many rollup rows were not created.
+    @Test func storageSeriesAndRegistrationsWhenRollupsGiveWay() async throws {
+        try await withRegistry(configure: { $0.mapSizeBytes = 8 << 20 }) { client, components in
+            let store = components.store
+            var ids: [Int] = []
+            for i in 0..<200 {
+                let created = try await client.send(.post, "/api/services", serviceJSON("s\(i)", url: "http://h"))
+                ids.append(try #require(created.json?["id"]?.int))
+            }
+            // Minutes of the last 24 hours, oldest first, until rollups hold back.
+            let start = Date().addingTimeInterval(-23 * 3600)
+            var minute = 0
+            var grew = true
+            while grew && minute < 1_000 {
+                for id in ids { store.rollups.add(id: id, at: start.addingTimeInterval(Double(minute * 60)), healthy: true, ms: 1) }
+                grew = try await store.persistRollups(everything: true)
+                minute += 1
+            }
+            #expect(!grew, "rollups still grew after \(minute) minutes")
+            let created = try await client.send(.post, "/api/services", serviceJSON("after-the-ceiling", url: "http://h"))
+            #expect(created.status == 200, "\(created.text)")
+
+            let text = try await client.send(.get, "/metrics").text
+            func sample(_ name: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            }
+            let health = try #require(try await client.send(.get, "/health").json)
+            #expect(sample("service_registry_storage_limit_bytes") == Double(8 << 20))
+            #expect(sample("service_registry_storage_limit_bytes") == health["storage_map_bytes"]?.number)
+            #expect(sample("service_registry_storage_used_bytes") == health["storage_used_bytes"]?.number)
+            let used = try #require(sample("service_registry_storage_used_bytes"))
+            #expect(used > Double(8 << 20) / 5 && used < Double(8 << 20) / 2, "\(used)")
+            #expect(sample("service_registry_rollup_rows_skipped_total") == Double(store.rollups.rowsSkipped))
+            #expect(store.rollups.rowsSkipped >= ids.count)
+        }
+    }
+
     @Test func noDataIsNull() async throws {
         let directory = TemporaryDirectory()
         let store = try ServiceStore(directory: directory.path)
