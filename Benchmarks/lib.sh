@@ -13,7 +13,9 @@ wait_http() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sl
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# SERVICE_REGISTRY_BIN=FILE runs that binary instead (a before/after comparison in one session).
 build_release() {
+  if [ -n "${SERVICE_REGISTRY_BIN:-}" ]; then BIN=$SERVICE_REGISTRY_BIN; return; fi
   BIN="$("$ROOT/scripts/build-release.sh" service-registry)/service-registry"
 }
 

@@ -5,7 +5,8 @@
 #
 #   Benchmarks/probed-registry.sh              # 100,000 services probed every 60 s
 #   COUNT=10000 INTERVAL=10 Benchmarks/probed-registry.sh
-#   DATA_TEMPLATE=/tmp/seeded Benchmarks/probed-registry.sh   # seed once into /tmp/seeded, reuse it afterwards
+#   DATA_TEMPLATE=/tmp/seeded TARGET_PORT=18080 Benchmarks/probed-registry.sh   # seed once into /tmp/seeded, reuse it
+#   SERVICE_REGISTRY_BIN=/tmp/before DATA_TEMPLATE=/tmp/seeded TARGET_PORT=18080 Benchmarks/probed-registry.sh  # A/B
 #
 # Seeds COUNT services (every url is a local nginx answering 200) with probing off, restarts the daemon with
 # --probe-interval INTERVAL --probe-concurrency 2000, waits WARMUP seconds (every service probed once), then:
@@ -19,7 +20,8 @@ source "$(dirname "$0")/lib.sh"
 need nginx nginx-light; need python3 python3; need curl curl
 COUNT=${COUNT:-100000}; INTERVAL=${INTERVAL:-60}; WARMUP=${WARMUP:-$((INTERVAL + 10))}
 build_release
-TARGET_PORT=$(free_port); start_http_ok "$TARGET_PORT"
+# TARGET_PORT fixed with DATA_TEMPLATE: the seeded urls name it, so later runs probe a live nginx again.
+TARGET_PORT=${TARGET_PORT:-$(free_port)}; start_http_ok "$TARGET_PORT"
 PORT=$(free_port)
 if [ -n "${DATA_TEMPLATE:-}" ] && [ -d "$DATA_TEMPLATE" ]; then
   cp -a "$DATA_TEMPLATE" "$WORK/data-$PORT"

@@ -1,4 +1,5 @@
 import Foundation
+import RegistryDiscovery
 
 /// What a daemon that never answered `/ready` was doing, read from /proc when the wait gives up: whether anything
 /// listens on its port and whose socket that is, its threads' states and kernel wait channels, the CPU time it used,
@@ -14,20 +15,17 @@ struct ReadinessDiagnosis: CustomStringConvertible {
         return [listener, threads, cpuTime, "load average \(load)", "the test process has \(testFiles) open files"].joined(separator: "; ")
     }
 
-    /// The inode of the socket listening on 127.0.0.1:`port` (state 0A in /proc/net/tcp), and whose it is.
+    /// The socket listening on 127.0.0.1:`port` (read with discovery's own parser), and whose it is.
     private var listener: String {
-        let local = String(format: "0100007F:%04X", port)
-        let line = Self.read("/proc/net/tcp")?.split(separator: "\n").first { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 9 && fields[1] == local && fields[3] == "0A"
+        let table = Array((Self.read("/proc/net/tcp") ?? "").utf8)
+        guard let socket = ProcNetTCPParser.listeningSockets(table).first(where: { $0.port == port && $0.address == "127.0.0.1" }) else {
+            return "nothing listens on 127.0.0.1:\(port)"
         }
-        guard let line else { return "nothing listens on 127.0.0.1:\(port)" }
-        let inode = line.split(separator: " ")[9]
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let owned = descriptors.contains { fd in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == "socket:[\(inode)]"
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == "socket:[\(socket.inode)]"
         }
-        return "127.0.0.1:\(port) is listening (socket \(inode), \(owned ? "the daemon's" : "NOT the daemon's"))"
+        return "127.0.0.1:\(port) is listening (socket \(socket.inode), \(owned ? "the daemon's" : "NOT the daemon's"))"
     }
 
     /// Thread name, state and wait channel, counted: "3× NIO-ELT (S, ep_poll)".
