@@ -79,7 +79,9 @@ public func buildRouter(_ configuration: RegistryConfiguration, _ components: Re
     router.add(middleware: ErrorMiddleware(routes: RouteTable(endpoints)))
     let policy = AccessPolicy(configuration)
     if !policy.allowedHosts.isEmpty { router.add(middleware: HostCheckMiddleware(policy: policy)) }
-    router.add(middleware: RepresentationMiddleware(gzipCache: components.gzipCache))
+    router.add(
+        middleware: RepresentationMiddleware(
+            gzipCache: components.gzipCache, largeResponses: LargeResponseBudget(limitBytes: configuration.maxLargeResponsesMB << 20)))
     router.add(endpoints, policy: policy)
     return router
 }

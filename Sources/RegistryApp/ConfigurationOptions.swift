@@ -191,6 +191,11 @@ public enum ConfigurationOptions {
     ) {
         "Most open GET /api/events streams, at most half of --max-connections; past it a new stream gets 503 with Retry-After (default \($0))."
     }
+    public static let maxLargeResponsesMB = ConfigurationOption<Int>.number(
+        "max-large-responses-mb", default: LargeResponseBudget.defaultMegabytes, bounds: 1...(1 << 20)
+    ) {
+        "Megabytes of large (1 MiB or more) JSON and HTML bodies held for clients at once; past it such a read gets 503 with Retry-After (default \($0))."
+    }
     public static let tlsCertFile = ConfigurationOption<String?>("tls-cert-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
         "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP)."
     }
@@ -224,7 +229,7 @@ public enum ConfigurationOptions {
         (portRange.name, portRange.environment), (includeUnit.name, includeUnit.environment),
         (excludeUnit.name, excludeUnit.environment), (headerTimeout.name, headerTimeout.environment),
         (idleTimeout.name, idleTimeout.environment), (maxConnections.name, maxConnections.environment),
-        (maxEventStreams.name, maxEventStreams.environment),
+        (maxEventStreams.name, maxEventStreams.environment), (maxLargeResponsesMB.name, maxLargeResponsesMB.environment),
         (tlsCertFile.name, tlsCertFile.environment), (tlsKeyFile.name, tlsKeyFile.environment),
         (tlsClientCAFile.name, tlsClientCAFile.environment), (webConfigFile.name, webConfigFile.environment),
         (metricsDetail.name, metricsDetail.environment),

@@ -304,14 +304,23 @@ final class ConnectionBytesHandler: ChannelInboundHandler, RemovableChannelHandl
 
     init(_ state: ConnectionGuardState) { self.state = state }
 
-    func handlerAdded(context: ChannelHandlerContext) { state.start(context: context) }
+    func handlerAdded(context: ChannelHandlerContext) {
+        state.start(context: context)
+        state.peer.attach(context.channel)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) { state.stop() }
 
     func channelInactive(context: ChannelHandlerContext) {
         state.stop()
         state.peer.markGone()
+        state.peer.roomChanged(context.channel)
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        state.peer.roomChanged(context.channel)
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

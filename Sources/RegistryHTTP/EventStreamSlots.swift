@@ -94,16 +94,3 @@ package final class EventStreamSlots: Sendable {
         return error
     }
 }
-
-/// The client connection a request arrived on, as far as a long response needs to know: whether the client has
-/// gone (closed, or half-closed: an EventSource never sends after its request). Set for each connection's task
-/// by `GuardedHTTP1Channel`; nil where requests do not come through it (router tests).
-final class ConnectionPeer: Sendable {
-    @TaskLocal package static var current: ConnectionPeer?
-
-    private let gone = Atomic(false)
-
-    var isGone: Bool { gone.load(ordering: .relaxed) }
-
-    func markGone() { gone.store(true, ordering: .relaxed) }
-}

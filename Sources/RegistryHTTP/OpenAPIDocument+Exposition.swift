@@ -27,7 +27,7 @@ extension OpenAPIDocument {
                 ]),
             "GET /api/sd": op(
                 "Prometheus HTTP service discovery: one target group per service that has a URL",
-                responses: ["200": response("Target groups", ["type": "array", "items": targetGroup])]),
+                responses: ["200": response("Target groups", ["type": "array", "items": targetGroup]), "503": largeResponsesBusy]),
         ]
     }
 }

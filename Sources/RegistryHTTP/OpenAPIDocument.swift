@@ -70,6 +70,12 @@ public enum OpenAPIDocument {
     /// Every JSON GET answers 304 to an `If-None-Match` that names its current `ETag`.
     static let notModified = response("Not modified: If-None-Match named the current ETag")
     package static let detail = response("Error", ref("Detail"))
+    /// SPEC §12: a body of 1 MiB or more past `--max-large-responses-mb` (only whole lists of large registries get there).
+    static let largeResponsesBusy: JSONValue = [
+        "description": "--max-large-responses-mb of large bodies are being sent; retry after Retry-After seconds, or read pages (limit, after)",
+        "headers": ["Retry-After": ["description": "Seconds after which to try again", "schema": ["type": "integer", "minimum": 1]]],
+        "content": ["application/json": ["schema": ref("Detail")]],
+    ]
     package static let validation = response("Validation error", ref("HTTPValidationError"))
     static let unauthorized = response("Missing or invalid bearer token", ref("Detail"))
 
@@ -115,7 +121,7 @@ public enum OpenAPIDocument {
                 ],
                 responses: [
                     "200": listResponse("Services", ["type": "array", "items": ref("Service")]), "304": notModified,
-                    "422": validation,
+                    "422": validation, "503": largeResponsesBusy,
                 ]),
             "GET /api/summary": op(
                 "Counts by health, status and source (what the dashboard shows at the top)",

@@ -106,16 +106,21 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
     static var largeBytes: Int { 1 << 20 }
 
     package let gzipCache: GzipCache
+    package let largeResponses: LargeResponseBudget
 
-    package init(gzipCache: GzipCache) { self.gzipCache = gzipCache }
+    package init(gzipCache: GzipCache, largeResponses: LargeResponseBudget) {
+        self.gzipCache = gzipCache
+        self.largeResponses = largeResponses
+    }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         guard request.method == .get || request.method == .head, response.status == .ok,
             response.headers[.contentEncoding] == nil,
             let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
-            let length = response.body.contentLength, length <= Self.maxBytes
+            let length = response.body.contentLength
         else { return response }
+        guard length <= Self.maxBytes else { return try held(response, request) }
         // Rendering, hashing or compressing a body this large frees much small memory behind it (the list of 100,000
         // services: records encoded one by one): hand it back once the response is on its way.
         defer { if length >= Self.largeBytes { FreedMemory.releaseSoon() } }
@@ -152,7 +157,14 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
         } else if let body {
             response.body = ResponseBody(byteBuffer: body)
         }
-        return response
+        return try held(response, request)
+    }
+
+    /// A GET response whose body (as sent) is large, counted in `largeResponses` until it is written, or the 503 past
+    /// that budget. HEAD sends no body, so holds none.
+    private func held(_ response: Response, _ request: Request) throws -> Response {
+        guard request.method == .get, let length = response.body.contentLength, length >= Self.largeBytes else { return response }
+        return try largeResponses.admit(response, bytes: length)
     }
 }
 

@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(O.idleTimeout.help)) var idleTimeout: Double?
     @Option(help: ArgumentHelp(O.maxConnections.help)) var maxConnections: Int?
     @Option(help: ArgumentHelp(O.maxEventStreams.help)) var maxEventStreams: Int?
+    @Option(help: ArgumentHelp(O.maxLargeResponsesMB.help)) var maxLargeResponsesMb: Int?
     @Option(help: ArgumentHelp(O.tlsCertFile.help)) var tlsCertFile: String?
     @Option(help: ArgumentHelp(O.tlsKeyFile.help)) var tlsKeyFile: String?
     @Option(help: ArgumentHelp(O.tlsClientCAFile.help)) var tlsClientCaFile: String?
@@ -148,6 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.connections.idleTimeout = O.duration(try O.idleTimeout.resolve(flag: idleTimeout, environment: e))
         c.connections.maxConnections = try O.maxConnections.resolve(flag: maxConnections, environment: e)
         c.maxEventStreams = try O.maxEventStreams.resolve(flag: maxEventStreams, environment: e)
+        c.maxLargeResponsesMB = try O.maxLargeResponsesMB.resolve(flag: maxLargeResponsesMb, environment: e)
         c.excludeUnits = try excludeUnit.isEmpty ? O.excludeUnit.resolve(flag: nil, environment: e) : excludeUnit
         do {
             c.tls = try TLSSettings.resolve(

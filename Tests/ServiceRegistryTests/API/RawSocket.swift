@@ -6,10 +6,12 @@ final class RawSocket: @unchecked Sendable {
     private(set) var fd: Int32
 
     /// Connects within `timeout` (a server whose accept queue is full drops SYNs: a blocking connect would wait
-    /// out the retransmissions), or nil if the connection could not be made.
-    init?(port: Int, timeout: Double = 5) {
+    /// out the retransmissions), or nil if the connection could not be made. `receiveBuffer` fixes the socket's receive
+    /// buffer before connecting (loopback's autotuning lets an unread socket take up to `tcp_rmem`'s 32 MB here).
+    init?(port: Int, timeout: Double = 5, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         var connected = withLoopbackAddress(port: port) { connect(fd, $0, $1) } == 0

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import RegistryHTTP
+
+/// `--max-large-responses-mb` (SPEC §12, a client cannot starve the daemon): a rendered body is held until its client
+/// has read it, so clients that request the whole list and do not read used to hold a copy each (16 of them held
+/// 1.2 GB at 100,000 services). Past the budget a large read gets 503 with `Retry-After`; pages, small and compressed
+/// bodies and /health are unaffected, and a body's share comes back when its client goes away.
+@Suite struct LargeResponseBudgetTests {
+    @Test func sharesAreTakenWhileTheyFitAndGivenBackOnce() {
+        let budget = LargeResponseBudget(limitBytes: 10)
+        var first = budget.reserve(6)
+        #expect(first != nil && budget.heldBytes == 6)
+        #expect(budget.reserve(5) == nil, "6 + 5 is over 10")
+        let second = budget.reserve(4)
+        #expect(second != nil && budget.heldBytes == 10)
+        second?.release()
+        second?.release()
+        #expect(budget.heldBytes == 6)
+        first = nil
+        #expect(budget.heldBytes == 0 && first == nil)
+        // One body over the whole budget is served when nothing else is held, so every resource stays readable.
+        let huge = budget.reserve(25)
+        #expect(huge != nil && budget.reserve(1) == nil)
+        huge?.release()
+        #expect(budget.heldBytes == 0)
+    }
+
+    /// A daemon with a 16 MB budget and a 12 MB list: one client that stops reading holds its share, the next full
+    /// read gets 503 (and twenty such clients cost the daemon one body, not twenty); when the reader goes, the list
+    /// is readable again.
+    @Test func clientsThatDoNotReadHoldOneBudgetNotOneBodyEach() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet)
+        // 1,000 services with 12 KB of labels: a list of about 12.5 MB, over what the kernel's socket buffers take
+        // (the daemon's send buffer grows to 4 MB, the clients' receive buffers are fixed at 64 KB).
+        let script = """
+            import http.client, json
+            conn = http.client.HTTPConnection("127.0.0.1", \(daemon.port), timeout=10)
+            ok = 0
+            for n in range(1000):
+                labels = {"k%d" % i: ("%d-" % n) + "x" * 1000 for i in range(12)}
+                conn.request("POST", "/api/services", json.dumps({"name": "big-%d" % n, "url": "http://127.0.0.1:9/", "labels": labels}), {"Content-Type": "application/json"})
+                response = conn.getresponse(); response.read()
+                ok += response.status == 200
+            print(ok)
+            """
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", script]).stdout }
+        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let before = try #require(daemon.residentBytes())
+
+        // Twenty clients ask for the whole list and read only the head of what they get.
+        let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
+            try (0..<20).map { _ in
+                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
+                _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
+                return (socket, Self.readHead(socket))
+            }
+        }
+        let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
+        let refused = stalled.filter { $0.head.hasPrefix("HTTP/1.1 503") }
+        #expect(admitted.count == 1 && refused.count == 19, "\(stalled.map { $0.head.prefix(12) })")
+        #expect(refused.allSatisfy { $0.head.lowercased().contains("retry-after: 1") }, "\(refused.first?.head ?? "")")
+        let growth = try #require(daemon.residentBytes()) - before
+        #expect(growth < 64 << 20, "RSS grew \(growth >> 20) MiB for 20 unread 12 MB lists")
+
+        // Everything else answers: a new full read is refused with a reason, pages, gzip and /health are not.
+        let refusal = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services") }
+        #expect(refusal.status == 503 && refusal.body.contains("--max-large-responses-mb"), "\(refusal.status): \(refusal.body.prefix(300))")
+        #expect(try await HTTP.send("GET", "\(daemon.baseURL)/api/services?limit=100").status == 200)
+        #expect(try await HTTP.send("GET", "\(daemon.baseURL)/health").status == 200)
+        let gzip = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services", headers: ["Accept-Encoding": "gzip"]) }
+        #expect(gzip.status == 200, "a compressed list (well under 1 MiB) holds no share")
+
+        // The reader that holds the share goes away: the share comes back and the whole list is served again.
+        for client in stalled { client.socket.closeNow() }
+        var status = 0
+        let deadline = Date().addingTimeInterval(20)
+        var length = 0
+        while status != 200 && Date() < deadline {
+            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services") }
+            (status, length) = (reply.status, reply.body.utf8.count)
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
+    /// Reads until the end of the response head (or 10 s), and no further.
+    static func readHead(_ socket: RawSocket) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let end = (received.count >= 4 ? (0...(received.count - 4)).first { received[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) } : nil) {
+                return String(decoding: received[..<end], as: UTF8.self)
+            }
+            var pfd = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 1000) > 0 else { continue }
+            let n = recv(socket.fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
