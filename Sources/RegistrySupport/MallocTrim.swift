@@ -35,10 +35,12 @@ package enum FreedMemory {
     /// Requested trims run at most this often, however often large reads come.
     static let minimumInterval = DispatchTimeInterval.seconds(1)
 
-    /// Trims now (a few milliseconds with a 100 MB heap; other threads' allocations wait for it meanwhile).
+    /// Trims now (a few milliseconds with a 100 MB heap; other threads' allocations wait for it meanwhile), and drops
+    /// the executable's text pages that start-up or the burst touched (`ExecutableText`).
     package static func releaseNow() {
         #if os(Linux)
             _ = mallocTrim(0)
+            ExecutableText.release()
         #endif
     }
 

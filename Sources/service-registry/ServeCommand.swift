@@ -106,6 +106,9 @@ struct ServeCommand: AsyncParsableCommand {
                 ])
             if let tls { logger.info("TLS certificate loaded", metadata: ["certificate": "\(tls.certificateSummary)"]) }
             SystemdNotifier.notify("READY=1")
+            // Start-up ran code and built values that are not needed again (wiring, the OpenAPI document): hand the
+            // executable's text pages and the freed heap back once it is done (`FreedMemory.releaseNow`).
+            FreedMemory.releaseSoon()
         }
         do {
             try await runRegistry(app, components: components, logger: logger)
