@@ -18,15 +18,14 @@ package final class EventStreamSlots: Sendable {
 
     package init(limit: Int) { self.limit = max(1, limit) }
 
-    /// A place for one stream, or nil at the cap. The place is given back by `Slot.release` or when the slot
-    /// is deallocated (a response whose body never ran still frees it).
-    func acquire() -> Slot? {
+    /// A place for one stream, or nil at the cap; given back once (`HeldPlace`).
+    func acquire() -> HeldPlace? {
         let admitted = open.withLock { count -> Bool in
             guard count < limit else { return false }
             count += 1
             return true
         }
-        return admitted ? Slot(self) : nil
+        return admitted ? HeldPlace { self.giveBack() } : nil
     }
 
     /// How long a request at the cap waits for a place before it is refused. A stream's place is freed when the stream
@@ -41,7 +40,7 @@ package final class EventStreamSlots: Sendable {
 
     /// A place for one stream, waiting up to `grace` for one at the cap (unless `maxWaiting` requests already
     /// wait); nil if none came free.
-    func acquire(grace: Duration) async -> Slot? {
+    func acquire(grace: Duration) async -> HeldPlace? {
         if let slot = acquire() { return slot }
         let admitted = waiting.withLock { count -> Bool in
             guard count < Self.maxWaiting else { return false }
@@ -64,26 +63,7 @@ package final class EventStreamSlots: Sendable {
     /// Streams open now.
     package var count: Int { open.withLock { $0 } }
 
-    fileprivate func giveBack() { open.withLock { $0 -= 1 } }
-
-    final class Slot: Sendable {
-        private let slots: EventStreamSlots
-        private let held = Mutex(true)
-
-        fileprivate init(_ slots: EventStreamSlots) { self.slots = slots }
-
-        package func release() {
-            guard
-                held.withLock({ held in
-                    defer { held = false }
-                    return held
-                })
-            else { return }
-            slots.giveBack()
-        }
-
-        deinit { release() }
-    }
+    private func giveBack() { open.withLock { $0 -= 1 } }
 
     /// The 503 past the cap.
     var refusal: APIError {

@@ -26,18 +26,17 @@ package final class LargeResponseBudget: Sendable {
     /// Bytes held for clients now.
     package var heldBytes: Int { held.withLock { $0 } }
 
-    /// A share of `bytes`, or nil when they do not fit beside what is held. Given back by `Share.release` or when
-    /// the share is deallocated (a response whose body never ran still frees it).
-    func reserve(_ bytes: Int) -> Share? {
+    /// A share of `bytes`, or nil when they do not fit beside what is held; given back once (`HeldPlace`).
+    func reserve(_ bytes: Int) -> HeldPlace? {
         let admitted = held.withLock { held -> Bool in
             guard held == 0 || held + bytes <= limitBytes else { return false }
             held += bytes
             return true
         }
-        return admitted ? Share(self, bytes: bytes) : nil
+        return admitted ? HeldPlace { self.giveBack(bytes) } : nil
     }
 
-    fileprivate func giveBack(_ bytes: Int) { held.withLock { $0 -= bytes } }
+    private func giveBack(_ bytes: Int) { held.withLock { $0 -= bytes } }
 
     /// `response` with its body's bytes counted until the client has taken all but the last slice, or a 503 when they
     /// do not fit. The connection's writer accepts whatever it is given and queues it: written whole, a 71 MB body was
@@ -68,29 +67,6 @@ package final class LargeResponseBudget: Sendable {
         )
         error.headers[.retryAfter] = "\(Self.retryAfterSeconds)"
         return error
-    }
-
-    final class Share: Sendable {
-        private let budget: LargeResponseBudget
-        private let bytes: Int
-        private let held = Mutex(true)
-
-        fileprivate init(_ budget: LargeResponseBudget, bytes: Int) {
-            self.budget = budget
-            self.bytes = bytes
-        }
-
-        func release() {
-            guard
-                held.withLock({ held in
-                    defer { held = false }
-                    return held
-                })
-            else { return }
-            budget.giveBack(bytes)
-        }
-
-        deinit { release() }
     }
 }
 

@@ -118,7 +118,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(10))
         }
         for waiter in waiters { waiter.cancel() }
-        var admitted: [EventStreamSlots.Slot] = []
+        var admitted: [HeldPlace] = []
         for waiter in waiters { if let slot = await waiter.value { admitted.append(slot) } }
         #expect(admitted.count == 1)
         #expect(slots.waitingCount == 0 && slots.count == 1)
