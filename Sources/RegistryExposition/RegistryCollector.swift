@@ -39,13 +39,13 @@ public struct RegistryCollector: RegistryMetricsCollector {
     public static let storageLimit = MetricFamily(
         "service_registry_storage_limit_bytes", .gauge, unit: "bytes",
         help: "The most the LMDB data file may use (--map-size-mb); past it writes get 507 storage full.")
-    public static let rollupRowsSkipped = MetricFamily(
-        "service_registry_rollup_rows_skipped_total", .counter,
-        help: "Uptime rollup rows not created because storage was over 90% of --map-size-mb.")
+    public static let rollupBucketsSkipped = MetricFamily(
+        "service_registry_rollup_buckets_skipped_total", .counter,
+        help: "Uptime rollup buckets (a service's finished minute, and its share of an hour) not stored because storage was near --map-size-mb.")
 
     public static let families = [
         buildInfo, services, scanDuration, lastScan, scanErrors, scanInterval, queueLag, deregistrations, storageUsed, storageLimit,
-        rollupRowsSkipped,
+        rollupBucketsSkipped,
     ]
 
     public let version: String
@@ -89,8 +89,8 @@ public struct RegistryCollector: RegistryMetricsCollector {
             writer.sample(value: Double(storage.usedBytes))
             writer.begin(Self.storageLimit)
             writer.sample(value: Double(storage.limitBytes))
-            writer.begin(Self.rollupRowsSkipped)
-            writer.sample(value: Double(storage.rollupRowsSkipped))
+            writer.begin(Self.rollupBucketsSkipped)
+            writer.sample(value: Double(storage.rollupBucketsSkipped))
         }
     }
 }

@@ -40,12 +40,12 @@ public struct Scrape: Sendable {
 public struct StorageStatistics: Sendable, Equatable {
     public var usedBytes: Int
     public var limitBytes: Int
-    public var rollupRowsSkipped: Int
+    public var rollupBucketsSkipped: Int
 
-    public init(usedBytes: Int, limitBytes: Int, rollupRowsSkipped: Int) {
+    public init(usedBytes: Int, limitBytes: Int, rollupBucketsSkipped: Int) {
         self.usedBytes = usedBytes
         self.limitBytes = limitBytes
-        self.rollupRowsSkipped = rollupRowsSkipped
+        self.rollupBucketsSkipped = rollupBucketsSkipped
     }
 }
 

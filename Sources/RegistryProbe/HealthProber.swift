@@ -103,8 +103,7 @@ public final class HealthProber: Service, ServiceProber {
     /// prober's CPU at 1,000 probes/s (Benchmarks/probe.sh); a crash loses at most that much timing detail.
     package func flush(everything: Bool = false) async {
         do {
-            let grew = try await store.persistRollups(everything: everything)
-            if rollupsHeldBack.exchange(!grew, ordering: .relaxed) != !grew {
+            if let grew = try await store.persistRollups(everything: everything), rollupsHeldBack.exchange(!grew, ordering: .relaxed) != !grew {
                 let usage = store.storageUsage
                 let metadata: Logger.Metadata = ["used_bytes": "\(usage.usedBytes)", "map_bytes": "\(usage.mapSize)"]
                 if grew {

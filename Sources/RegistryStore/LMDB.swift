@@ -140,14 +140,18 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Bytes in use (the data file's pages less those on LMDB's free list, which later writes reuse before the file
-    /// grows), the configured map size and the page size. The file itself never shrinks: rows deleted (rollups past their window, a
+    /// grows), the file's pages, the configured map size and the page size. The file itself never shrinks: rows deleted (rollups past their window, a
     /// deleted service) free pages inside it, and only this count shows that room.
-    public func usage() -> (usedBytes: Int, mapSize: Int, pageSize: Int) {
+    public func usage() -> StorageUsage {
         var info = MDB_envinfo()
         var stat = MDB_stat()
         mdb_env_info(handle, &info)
         mdb_env_stat(handle, &stat)
-        return ((info.me_last_pgno + 1 - freePages()) * Int(stat.ms_psize), info.me_mapsize, Int(stat.ms_psize))
+        let pageSize = Int(stat.ms_psize)
+        let filePages = info.me_last_pgno + 1
+        // The free list is read in a later transaction than `info`: never count more free pages than the file has.
+        let usedPages = max(0, filePages - freePages())
+        return StorageUsage(usedBytes: usedPages * pageSize, fileBytes: filePages * pageSize, mapSize: info.me_mapsize, pageSize: pageSize)
     }
 
     /// Pages on the free list (database 0, FREE_DBI): one entry per freeing transaction, each a list of page numbers
@@ -269,5 +273,23 @@ extension UInt64 {
     package init?(bigEndianBytes bytes: [UInt8]) {
         guard bytes.count == 8 else { return nil }
         self = bytes.reduce(0) { ($0 << 8) | UInt64($1) }
+    }
+}
+
+/// What the store uses of its map (`LMDBEnvironment.usage`).
+public struct StorageUsage: Sendable, Equatable {
+    /// The file's pages less those on LMDB's free list: what the data needs.
+    public var usedBytes: Int
+    /// The file's pages (its high-water mark: LMDB never shrinks it).
+    public var fileBytes: Int
+    /// `--map-size-mb`: where writes get 507.
+    public var mapSize: Int
+    public var pageSize: Int
+
+    public init(usedBytes: Int, fileBytes: Int, mapSize: Int, pageSize: Int) {
+        self.usedBytes = usedBytes
+        self.fileBytes = fileBytes
+        self.mapSize = mapSize
+        self.pageSize = pageSize
     }
 }

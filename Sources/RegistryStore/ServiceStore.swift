@@ -491,8 +491,8 @@ public final class ServiceStore: Sendable {
         }
     }
 
-    /// Bytes in use, the map size (`--map-size-mb`) and LMDB's page size (`LMDBEnvironment.usage`).
-    public var storageUsage: (usedBytes: Int, mapSize: Int, pageSize: Int) { env.usage() }
+    /// Bytes in use, the file's size, the map size (`--map-size-mb`) and LMDB's page size (`LMDBEnvironment.usage`).
+    public var storageUsage: StorageUsage { env.usage() }
 
     /// Records written since the last housekeeping, when the first and the last of them were committed, and
     /// whether housekeeping is scheduled.

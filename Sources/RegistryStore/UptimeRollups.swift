@@ -81,13 +81,14 @@ public final class UptimeRollups: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Rows not created because the store was above `ServiceStore.rollupCeiling` (`persistRollups`).
+    /// Bucket writes not stored because the store was above `ServiceStore.rollupCeiling` (`persistRollups`).
     private let skipped = Atomic<Int>(0)
 
     package init() {}
 
-    /// Minute and hour rows not created since the daemon started because storage was above the rollup ceiling.
-    public var rowsSkipped: Int { skipped.load(ordering: .relaxed) }
+    /// Buckets not stored since the daemon started because storage was above the rollup ceiling: a service's finished
+    /// minute whose minute row could not be created counts once, and once more if its hour row could not be either.
+    public var bucketsSkipped: Int { skipped.load(ordering: .relaxed) }
 
     /// Counts one probe result of service `id` (latency in milliseconds).
     public func add(id: Int, at: Date, healthy: Bool, ms: Double) {
@@ -130,7 +131,7 @@ public final class UptimeRollups: Sendable {
     }
 
     /// Adds `bucket` into its minute row and its hour row, and drops this service's rows past their windows.
-    /// Without `addRows` only rows that exist take the bucket; the others are counted in `rowsSkipped`.
+    /// Without `addRows` only rows that exist take the bucket; the others are counted in `bucketsSkipped`.
     package func write(_ txn: LMDBTransaction, _ db: LMDBDatabase, id: Int, _ bucket: RollupBucket, now: Int64, addRows: Bool) throws {
         let hourStart = bucket.start / 3600 * 3600
         for (resolution, start) in [(Resolution.minute, bucket.start), (.hour, hourStart)] {
@@ -225,19 +226,27 @@ extension ServiceStore {
     /// commit after next: a batch transaction needs up to twice the pages it changes on top of those in use (about
     /// three per row, and never more than the whole database). On a 1 GiB map that is 12 MB; on a map of a few MB
     /// it is most of it (one full rewrite of the tree needs three times its size).
+    ///
+    /// And once the file itself reaches the ceiling, rollups grow only while the free list holds that working room:
+    /// rows freed one page here and one there cannot take a record that needs several pages in a row, which only the
+    /// end of the map still has.
     public var rollupsMayGrow: Bool {
         let usage = storageUsage
         let pagesChanged = min(3 * Self.rowsPerBatchTransaction, usage.usedBytes / max(usage.pageSize, 1))
         let workingRoom = 2 * pagesChanged * usage.pageSize
-        return Double(usage.usedBytes + workingRoom) < Self.rollupCeiling * Double(usage.mapSize)
+        let ceiling = Self.rollupCeiling * Double(usage.mapSize)
+        let inUse = Double(usage.usedBytes + workingRoom) < ceiling
+        let fileRoom = Double(usage.fileBytes + workingRoom) < ceiling || usage.fileBytes - usage.usedBytes >= workingRoom
+        return inUse && fileRoom
     }
 
     /// Writes the finished rollup buckets (and with `everything`, the current ones), in transactions of at most
-    /// `rowsPerBatchTransaction` services. Returns false when rows were held back by `rollupCeiling`.
+    /// `rowsPerBatchTransaction` services. Returns whether rollups could add rows (`rollupCeiling`), or nil when there was
+    /// nothing to write (most flushes: a service's minute finishes only when its next probe lands in a later one).
     @discardableResult
-    public func persistRollups(everything: Bool = false) async throws -> Bool {
+    public func persistRollups(everything: Bool = false) async throws -> Bool? {
         let batch = rollups.take(everything: everything)
-        guard !batch.isEmpty else { return true }
+        guard !batch.isEmpty else { return nil }
         let db = dbs.rollups
         let now = Int64(now().timeIntervalSince1970)
         let addRows = rollupsMayGrow
