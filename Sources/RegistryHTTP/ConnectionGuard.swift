@@ -306,7 +306,7 @@ final class ConnectionBytesHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         state.start(context: context)
-        state.peer.attach(context.channel)
+        state.peer.attach(context.channel, stallTimeout: ConnectionGuardState.amount(state.limits.idleTimeout))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { state.stop() }

@@ -4,7 +4,7 @@ import RegistryStore
 import Synchronization
 
 /// The unfiltered list body of the latest snapshot version, kept as a `ByteBuffer` so each request shares
-/// it instead of copying. Bodies over 1 MiB are not kept: at that size the copy no longer dominates, and
+/// it instead of copying. Bodies of 1 MiB or more are not kept: at that size the copy no longer dominates, and
 /// holding several megabytes per version would cost more memory than it saves time.
 package final class ListBodyCache: Sendable {
     static let maxCachedBytes = 1 << 20
@@ -27,7 +27,8 @@ package final class ListBodyCache: Sendable {
         if let hit = cachedBody(version: snapshot.version) { return hit }
         let body = Self.render(snapshot, ServiceListQuery()).body
         let tag = EntityTag.of(body)
-        if body.readableBytes <= Self.maxCachedBytes {
+        // Under 1 MiB: larger bodies count in `LargeResponseBudget`, which the list fast path does not see.
+        if body.readableBytes < Self.maxCachedBytes {
             cached.withLock { $0 = Entry(version: snapshot.version, body: body, tag: tag) }
         }
         return (body, tag)

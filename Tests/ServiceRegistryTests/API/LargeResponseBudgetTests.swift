@@ -36,18 +36,7 @@ import Testing
             arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet)
         // 1,000 services with 12 KB of labels: a list of about 12.5 MB, over what the kernel's socket buffers take
         // (the daemon's send buffer grows to 4 MB, the clients' receive buffers are fixed at 64 KB).
-        let script = """
-            import http.client, json
-            conn = http.client.HTTPConnection("127.0.0.1", \(daemon.port), timeout=10)
-            ok = 0
-            for n in range(1000):
-                labels = {"k%d" % i: ("%d-" % n) + "x" * 1000 for i in range(12)}
-                conn.request("POST", "/api/services", json.dumps({"name": "big-%d" % n, "url": "http://127.0.0.1:9/", "labels": labels}), {"Content-Type": "application/json"})
-                response = conn.getresponse(); response.read()
-                ok += response.status == 200
-            print(ok)
-            """
-        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", script]).stdout }
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
         #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
         let before = try #require(daemon.residentBytes())
 
@@ -87,6 +76,54 @@ import Testing
         #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
+    /// A client that takes nothing of its body for the idle timeout is cut off: its connection is closed and its share
+    /// comes back, so one client cannot keep every other whole-list read refused for as long as it likes.
+    @Test func aClientThatTakesNothingIsCutOffAfterTheIdleTimeout() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16", "--idle-timeout", "2"]
+                + EventStreamDaemonTests.quiet)
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
+        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let stalled = try await blocking { () -> (socket: RawSocket, head: String) in
+            let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
+            _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (socket, Self.readHead(socket))
+        }
+        #expect(stalled.head.hasPrefix("HTTP/1.1 200"), "\(stalled.head.prefix(100))")
+        // The client reads nothing more; within the idle timeout (and the polls' own time) the whole list is served
+        // again, while that client's connection stays open on its side.
+        var (status, length) = (0, 0)
+        let deadline = Date().addingTimeInterval(30)
+        while status != 200 && Date() < deadline {
+            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services") }
+            (status, length) = (reply.status, reply.body.utf8.count)
+            if status != 200 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
+        // Its connection was closed before the body was complete: it got what the buffers held, then the end.
+        let (bytes, closed) = try await blocking { stalled.socket.readUntilClosed(timeout: 10) }
+        #expect(closed && bytes.count < 12_000_000, "closed \(closed) after \(bytes.count) more bytes")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
+    /// A Python script registering 1,000 services with 12 KB of labels each (a list of about 12.5 MB); prints how many
+    /// got 200.
+    static func seed(port: Int) -> String {
+        """
+        import http.client, json
+        conn = http.client.HTTPConnection("127.0.0.1", \(port), timeout=10)
+        ok = 0
+        for n in range(1000):
+            labels = {"k%d" % i: ("%d-" % n) + "x" * 1000 for i in range(12)}
+            conn.request("POST", "/api/services", json.dumps({"name": "big-%d" % n, "url": "http://127.0.0.1:9/", "labels": labels}), {"Content-Type": "application/json"})
+            response = conn.getresponse(); response.read()
+            ok += response.status == 200
+        print(ok)
+        """
     }
 
     /// Reads until the end of the response head (or 10 s), and no further.
