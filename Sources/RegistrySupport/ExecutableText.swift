@@ -8,20 +8,39 @@
 /// linker happened to lay functions out. Dropping the text's pages from the resident set leaves them in the page
 /// cache; the code that runs next faults its pages back in (minor faults, no disk reads).
 ///
-/// Only the executable's `r-xp` mappings are released: machine code, never written. Never its read-only data
-/// (`r--p`), which holds relocations the dynamic loader wrote before protecting it, nor anything writable.
+/// Only the executable's `r-xp` mappings are released: machine code, never written, and only while smaps shows no page
+/// of them written. Never its read-only data (`r--p`), which holds relocations the dynamic loader wrote before
+/// protecting it, nor anything writable.
 package enum ExecutableText {
     /// Start and length of each text mapping of the executable, looked up once (they never move).
     private static let ranges: [(start: UInt, length: Int)] = lookUp()
 
-    /// Drops the executable's text pages from the resident set. Called by `FreedMemory.releaseNow`.
+    /// Drops the executable's text pages from the resident set. Called by `FreedMemory.releaseNow`. A mapping holding
+    /// pages of its own (`Anonymous:` in smaps: a debugger's breakpoint or a uprobe written into the code) is left
+    /// alone: `MADV_DONTNEED` would throw those pages away.
     package static func release() {
         #if os(Linux)
-            for range in ranges {
+            guard !ranges.isEmpty else { return }
+            for range in unmodified(ranges, smaps: ProcFS.readText("/proc/self/smaps")) {
                 guard let address = UnsafeMutableRawPointer(bitPattern: range.start) else { continue }
                 madvise(address, range.length, MADV_DONTNEED)
             }
         #endif
+    }
+
+    /// Those of `ranges` whose smaps entry says `Anonymous: 0 kB` (none when smaps cannot be read).
+    package static func unmodified(_ ranges: [(start: UInt, length: Int)], smaps: String?) -> [(start: UInt, length: Int)] {
+        guard let smaps else { return [] }
+        var anonymousKB: [UInt: Int] = [:]
+        var current: UInt?
+        for line in smaps.split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), let start = UInt(line[..<dash], radix: 16), line.contains(" ") {
+                current = start
+            } else if line.hasPrefix("Anonymous:"), let start = current {
+                anonymousKB[start] = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+            }
+        }
+        return ranges.filter { anonymousKB[$0.start] == 0 }
     }
 
     /// The mappings in `/proc/self/maps` with permissions `r-xp` whose file is the executable.

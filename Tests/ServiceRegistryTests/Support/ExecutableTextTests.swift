@@ -24,6 +24,24 @@ import Testing
         #expect(ExecutableText.lookUp(maps: "garbage\n- r-xp", executable: "/usr/local/bin/service-registry").isEmpty)
     }
 
+    /// A text mapping with pages of its own (a breakpoint written into the code) is never released, nor one smaps
+    /// does not describe.
+    @Test func aMappingWithWrittenPagesIsLeftAlone() {
+        let smaps = """
+            55d0a1000000-55d0a4000000 r-xp 01000000 fe:01 123 /usr/local/bin/service-registry
+            Size:              49152 kB
+            Rss:                7000 kB
+            Anonymous:             0 kB
+            7f0000200000-7f0000300000 r-xp 00000000 fe:01 123 /usr/local/bin/service-registry
+            Size:               1024 kB
+            Anonymous:             4 kB
+            """
+        let ranges: [(start: UInt, length: Int)] = [(0x55d0_a100_0000, 0x300_0000), (0x7f00_0020_0000, 0x10_0000), (0x1000, 0x1000)]
+        #expect(ExecutableText.unmodified(ranges, smaps: smaps).map(\.start) == [0x55d0_a100_0000])
+        #expect(ExecutableText.unmodified(ranges, smaps: nil).isEmpty)
+        #expect(ExecutableText.unmodified(ExecutableText.lookUp(), smaps: ProcFS.readText("/proc/self/smaps")).count == ExecutableText.lookUp().count)
+    }
+
     /// In this process: its own text is found, and after releasing it the code still runs (its pages come back).
     @Test func releasingThisProcessesTextKeepsItRunning() throws {
         let ranges = ExecutableText.lookUp()
