@@ -131,17 +131,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
             guard mdb_cursor_get(cursor, &key, &data, MDB_FIRST) == 0, let pointer = key.mv_data else { return nil }
             return UInt(bitPattern: pointer)
         }
-        guard let inMap, let maps = ProcFS.readText("/proc/self/maps") else { return nil }
-        for line in maps.split(separator: "\n") {
-            let bounds = line.prefix { $0 != " " }.split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            if bounds.count == 2, bounds[0] <= inMap, inMap < bounds[1] { return (bounds[0], Int(bounds[1] - bounds[0])) }
-        }
-        return nil
+        guard let inMap, let mapping = ProcFS.mappings().first(where: { $0.start <= inMap && inMap < $0.end }) else { return nil }
+        return (mapping.start, mapping.length)
     }
 
     /// Bytes in use (the data file's pages less those on LMDB's free list, which later writes reuse before the file
-    /// grows), the file's pages, the configured map size and the page size. The file itself never shrinks: rows deleted (rollups past their window, a
-    /// deleted service) free pages inside it, and only this count shows that room.
+    /// grows), the file's pages, the configured map size and the page size. The file itself never shrinks: rows
+    /// deleted (rollups past their window, a deleted service) free pages inside it, and only this count shows that room.
     public func usage() -> StorageUsage {
         var info = MDB_envinfo()
         var stat = MDB_stat()

@@ -34,8 +34,8 @@ package enum ExecutableText {
         var anonymousKB: [UInt: Int] = [:]
         var current: UInt?
         for line in smaps.split(separator: "\n") {
-            if let dash = line.firstIndex(of: "-"), let start = UInt(line[..<dash], radix: 16), line.contains(" ") {
-                current = start
+            if let mapping = ProcFS.Mapping(line: line) {
+                current = mapping.start
             } else if line.hasPrefix("Anonymous:"), let start = current {
                 anonymousKB[start] = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
             }
@@ -44,25 +44,10 @@ package enum ExecutableText {
     }
 
     /// The mappings in `/proc/self/maps` with permissions `r-xp` whose file is the executable.
-    package static func lookUp(maps: String? = ProcFS.readText("/proc/self/maps"), executable: String? = executablePath()) -> [(
-        start: UInt, length: Int
-    )] {
-        guard let maps, let executable else { return [] }
-        return maps.split(separator: "\n").compactMap { line in
-            // start-end perms offset dev inode path
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1] == "r-xp", fields[5].drop(while: { $0 == " " }) == executable else { return nil }
-            let bounds = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard bounds.count == 2, bounds[1] > bounds[0] else { return nil }
-            return (bounds[0], Int(bounds[1] - bounds[0]))
-        }
-    }
-
-    /// The executable's path as /proc/self/maps names it.
-    private static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    package static func lookUp(
+        maps: String? = ProcFS.readText("/proc/self/maps"), executable: String? = ProcFS.readLink("/proc/self/exe", capacity: 4096)
+    ) -> [(start: UInt, length: Int)] {
+        guard let executable else { return [] }
+        return ProcFS.mappings(maps).filter { $0.permissions == "r-xp" && $0.path == executable }.map { ($0.start, $0.length) }
     }
 }

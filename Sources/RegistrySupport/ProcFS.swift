@@ -59,12 +59,43 @@ package enum ProcFS {
         return entries
     }
 
-    /// The target of a symbolic link, or nil.
-    package static func readLink(_ path: String) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 256)
+    /// The target of a symbolic link, or nil (also when it is longer than `capacity` bytes: readlink cuts it).
+    package static func readLink(_ path: String, capacity: Int = 256) -> String? {
+        var buffer = [UInt8](repeating: 0, count: capacity)
         let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
-        guard n > 0 else { return nil }
+        guard n > 0, n < capacity else { return nil }
         return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
+    /// One line of `/proc/PID/maps`, or the header line of a mapping in `/proc/PID/smaps`:
+    /// `start-end perms offset dev inode [path]`, addresses in hex.
+    package struct Mapping: Equatable {
+        package var start: UInt
+        package var end: UInt
+        /// `r-xp`, `rw-p`, ...
+        package var permissions: Substring
+        /// The mapped file (or `[heap]`, `[stack]`, ...); empty for anonymous memory. Paths may contain spaces.
+        package var path: Substring
+
+        package var length: Int { Int(end - start) }
+
+        /// Nil for anything else (smaps' `Size:`-style attribute lines among them).
+        package init?(line: Substring) {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count >= 5, let dash = fields[0].firstIndex(of: "-"),
+                let start = UInt(fields[0][..<dash], radix: 16), let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
+                end > start
+            else { return nil }
+            self.start = start
+            self.end = end
+            permissions = fields[1]
+            path = fields.count == 6 ? fields[5].drop(while: { $0 == " " }) : ""
+        }
+    }
+
+    /// The mappings listed in `maps` text (`/proc/self/maps` unless given).
+    package static func mappings(_ maps: String? = readText("/proc/self/maps")) -> [Mapping] {
+        maps.map { $0.split(separator: "\n").compactMap(Mapping.init(line:)) } ?? []
     }
 
     /// Decimal numbers, one per line (`cgroup.procs`).
