@@ -93,8 +93,7 @@ public final class MetricsExporter: Sendable {
         }
         scrape.serviceCounts = entry.counts  // for the tail's service_registry_services
         scrape.deregistrationsTotal = probeStatistics?.deregistrationsTotal()
-        let usage = store.storageUsage
-        scrape.storage = StorageStatistics(usedBytes: usage.usedBytes, limitBytes: usage.mapSize, rollupBucketsSkipped: store.rollups.bucketsSkipped)
+        scrape.storage = (store.storageUsage, store.rollups.bucketsSkipped)
         return (entry, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
     }
 }

@@ -86,9 +86,9 @@ public struct RegistryCollector: RegistryMetricsCollector {
         }
         if let storage = scrape.storage {
             writer.begin(Self.storageUsed)
-            writer.sample(value: Double(storage.usedBytes))
+            writer.sample(value: Double(storage.usage.usedBytes))
             writer.begin(Self.storageLimit)
-            writer.sample(value: Double(storage.limitBytes))
+            writer.sample(value: Double(storage.usage.mapSize))
             writer.begin(Self.rollupBucketsSkipped)
             writer.sample(value: Double(storage.rollupBucketsSkipped))
         }

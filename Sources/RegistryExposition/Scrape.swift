@@ -1,5 +1,6 @@
 import Foundation
 import RegistryModel
+import RegistryStore
 
 /// Everything one scrape renders, taken from memory when the scrape starts: the store's snapshot and the
 /// prober's and discovery's statistics. Taking it never probes, never runs systemctl and never waits for a scan.
@@ -17,8 +18,9 @@ public struct Scrape: Sendable {
     public var detail: MetricsDetail
     /// Number of services by source and status (computed from `records` unless given).
     public var serviceCounts: ServiceCounts
-    /// The store's use of its map; nil leaves the storage series out.
-    public var storage: StorageStatistics?
+    /// The store's use of its map, and the rollup buckets held back near its end (`ServiceStore.rollupCeiling`); nil
+    /// leaves the storage series out.
+    public var storage: (usage: StorageUsage, rollupBucketsSkipped: Int)?
 
     public init(
         records: [ServiceRecord], probeCounters: ProbeCounterTable? = nil,
@@ -32,20 +34,6 @@ public struct Scrape: Sendable {
         self.scan = scan
         self.probeDefaults = probeDefaults
         self.detail = detail
-    }
-}
-
-/// The store's room, for the storage series: bytes in use (free pages inside the file not counted), the map size
-/// (`--map-size-mb`, where writes get 507) and the rollup rows held back above `ServiceStore.rollupCeiling`.
-public struct StorageStatistics: Sendable, Equatable {
-    public var usedBytes: Int
-    public var limitBytes: Int
-    public var rollupBucketsSkipped: Int
-
-    public init(usedBytes: Int, limitBytes: Int, rollupBucketsSkipped: Int) {
-        self.usedBytes = usedBytes
-        self.limitBytes = limitBytes
-        self.rollupBucketsSkipped = rollupBucketsSkipped
     }
 }
 

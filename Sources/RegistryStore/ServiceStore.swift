@@ -427,9 +427,9 @@ public final class ServiceStore: Sendable {
     /// LMDB reads each page a write rewrites through the map, and those pages stay resident: probe results and uptime
     /// rollups are written every second, a row per probed service, spread over the whole file, so within seconds the
     /// whole file (72 MB at 100,000 services) was resident again. The map's pages are dropped every `rowsPerMapRelease`
-    /// rows written (API records and batch rows alike, also inside a transaction) and after each batch transaction, which keeps RSS to the memory the
-    /// daemon owns plus what 100 rows read; later rows re-read their pages from the page cache (minor faults, no disk
-    /// reads). Once per batch was not enough: the minute's rollups of 100,000 services are 200 transactions in a row,
+    /// rows written (API records and batch rows alike, also inside a transaction) and after each batch transaction,
+    /// which keeps RSS to the memory the daemon owns plus what 100 rows read; later rows re-read their pages from the
+    /// page cache (minor faults, no disk reads). Once per batch was not enough: the minute's rollups of 100,000 services are 200 transactions in a row,
     /// and sampled during them the data file added up to 57 MB of RSS. Once per transaction left 35 MB: the kernel maps
     /// the 16 pages around each page read (fault-around, which MADV_RANDOM does not turn off), 64 KB for each of a
     /// rollup row's pages. On the writer queue only.
