@@ -75,6 +75,7 @@ import Testing
         #expect(created.status == 200)
         Thread.sleep(forTimeInterval: 1.5)
         let baseline = openDescriptorCount(pid: pid)
+        let baselineKinds = DescriptorDiagnosis(pid: pid).description
 
         var idle = Self.openIdle(5000, port: daemon.port)
         #expect(idle.count == 5000)
@@ -119,14 +120,58 @@ import Testing
         for socket in idle + slow { socket.closeNow() }  // the trickler's closure still holds `slow`
         idle.removeAll()
         slow.removeAll()
-        var after = openDescriptorCount(pid: pid)
-        let deadline = Date().addingTimeInterval(30)
-        while after > baseline + 10 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
-            after = openDescriptorCount(pid: pid)
+        let clientLeft = Date()
+        let returned = { (by: Date) -> Int in
+            var count = openDescriptorCount(pid: pid)
+            while count > baseline + 10 && Date() < by {
+                Thread.sleep(forTimeInterval: 0.2)
+                count = openDescriptorCount(pid: pid)
+            }
+            return count
         }
-        #expect(after <= baseline + 10, "descriptors: baseline \(baseline), after the client left \(after)")
+        var after = returned(clientLeft.addingTimeInterval(30))
+        var stragglers: [String: Int] = [:]
+        if after > baseline + 10 {
+            // A connection whose end the daemon was told of (CLOSE_WAIT) must be gone by now. One whose end never
+            // reached the daemon (the client's socket went without its FIN arriving) is, to the daemon, an idle
+            // connection like any other, which its header timeout (120 s here) closes. Once, on a loaded CI
+            // machine, 58 descriptors outlived the 30 s wait; their states were not recorded then, they are now.
+            stragglers = DescriptorDiagnosis.acceptedConnections(pid: pid, port: daemon.port)
+            #expect(!stragglers.keys.contains { $0.hasPrefix("CLOSE_WAIT") }, "connections the daemon was told had ended: \(stragglers)")
+            after = returned(clientLeft.addingTimeInterval(120 + 15))
+        }
+        #expect(
+            after <= baseline + 10,
+            "descriptors: baseline \(baseline) (\(baselineKinds)), after the client left \(after) (\(DescriptorDiagnosis(pid: pid))); connections held 30 s after it left: \(stragglers)"
+        )
         #expect(Self.timeHealth(port: daemon.port) != nil)
+    }
+
+    /// The straggler report above tells the two ends apart: a connection this process accepted and its client then
+    /// closed is CLOSE_WAIT here, with the client's socket in FIN_WAIT2 (nobody else will close it for us).
+    @Test func acceptedConnectionsAreReportedWithTheirClientsState() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        #expect(withLoopbackAddress(port: 0) { bind(listener, $0, $1) } == 0)
+        #expect(listen(listener, 8) == 0)
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let open = try #require(RawSocket(port: port))
+        let closed = try #require(RawSocket(port: port))
+        let accepted = [accept(listener, nil, nil), accept(listener, nil, nil)]
+        defer { for descriptor in accepted { close(descriptor) } }
+        closed.closeNow()
+        var report: [String: Int] = [:]
+        for _ in 0..<50 {
+            report = DescriptorDiagnosis.acceptedConnections(pid: getpid(), port: port)
+            if report["CLOSE_WAIT, client FIN_WAIT2"] == 1 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(report == ["ESTABLISHED, client ESTABLISHED": 1, "CLOSE_WAIT, client FIN_WAIT2": 1])
+        #expect(DescriptorDiagnosis(pid: getpid()).description.contains("1× tcp LISTEN local :\(port)"))
+        _ = open
     }
 
     /// SIGTERM with idle, slowloris and mid-upload clients connected: the daemon exits 0 within 10 s.

@@ -1,5 +1,6 @@
 import Foundation
 import RegistryDiscovery
+import RegistrySupport
 
 /// What a daemon that never answered `/ready` was doing, read from /proc when the wait gives up: whether anything
 /// listens on its port and whose socket that is, its threads' states and kernel wait channels, the CPU time it used,
@@ -54,5 +55,7 @@ struct ReadinessDiagnosis: CustomStringConvertible {
         return String(format: "cpu time %.2f s user, %.2f s system", user / ticks, system / ticks)
     }
 
-    private static func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+    /// Through `ProcFS`: Foundation's one-shot read stops at ~4 KB on /proc/net/tcp, which hid listeners past the first
+    /// few dozen sockets.
+    private static func read(_ path: String) -> String? { ProcFS.readText(path) }
 }
