@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// How many bytes of large JSON and HTML response bodies the daemon holds for its clients at once
+/// How many bytes of large response bodies (JSON, HTML, `/metrics`) the daemon holds for its clients at once
 /// (`--max-large-responses-mb`, SPEC §12: a client cannot starve the daemon).
 ///
 /// A body is rendered whole and held until its client has read it. The full list of 100,000 services is 71 MB: 16

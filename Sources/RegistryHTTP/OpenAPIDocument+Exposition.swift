@@ -23,7 +23,8 @@ extension OpenAPIDocument {
                     "200": [
                         "description": "The exposition",
                         "content": ["text/plain": text, "application/openmetrics-text": text],
-                    ]
+                    ],
+                    "503": largeResponsesBusy,
                 ]),
             "GET /api/sd": op(
                 "Prometheus HTTP service discovery: one target group per service that has a URL",

@@ -70,7 +70,7 @@ public enum OpenAPIDocument {
     /// Every JSON GET answers 304 to an `If-None-Match` that names its current `ETag`.
     static let notModified = response("Not modified: If-None-Match named the current ETag")
     package static let detail = response("Error", ref("Detail"))
-    /// SPEC §12: a body of 1 MiB or more past `--max-large-responses-mb` (only whole lists of large registries get there).
+    /// SPEC §12: a body of 1 MiB or more past `--max-large-responses-mb` (whole lists, `/api/sd` and `/metrics` of large registries get there).
     static let largeResponsesBusy: JSONValue = [
         "description": "--max-large-responses-mb of large bodies are being sent; retry after Retry-After seconds, or read pages (limit, after)",
         "headers": ["Retry-After": ["description": "Seconds after which to try again", "schema": ["type": "integer", "minimum": 1]]],

@@ -97,8 +97,9 @@ package final class GzipCache: Sendable {
 }
 
 /// Adds `ETag`, answers 304 and compresses, for GET and HEAD responses with a JSON or HTML body of known length.
-/// Responses it leaves alone: other methods and statuses, streams (no length, e.g. Server-Sent Events), bodies a
-/// handler already encoded (`/metrics` compresses its own).
+/// Responses it does not tag or compress: other methods and statuses, streams (no length, e.g. Server-Sent Events),
+/// bodies a handler already encoded (`/metrics` compresses its own). Every large GET body of known length, `/metrics`
+/// included, counts in `largeResponses`.
 package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Larger bodies are sent as they are: collecting them to hash would hold them twice.
     static var maxBytes: Int { 256 << 20 }
@@ -115,11 +116,14 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        guard request.method == .get || request.method == .head, response.status == .ok,
-            response.headers[.contentEncoding] == nil,
+        guard request.method == .get || request.method == .head, response.status == .ok else { return response }
+        guard response.headers[.contentEncoding] == nil,
             let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
             let length = response.body.contentLength
-        else { return response }
+        else {
+            // A body this middleware does not tag or compress (`/metrics`, already compressed or not) is still held.
+            return try held(response, request)
+        }
         guard length <= Self.maxBytes else { return try held(response, request) }
         // Rendering, hashing or compressing a body this large frees much small memory behind it (the list of 100,000
         // services: records encoded one by one): hand it back once the response is on its way.

@@ -78,6 +78,56 @@ import Testing
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
     }
 
+    /// `/metrics` is a large read too: 1,000 services with 12 KB of labels each render 12 MB of exposition, held until
+    /// the client has read it, and when the data changed in between (as probing makes it) each scrape holds a block of
+    /// its own: twenty unread scrapes held 240 MB. They now share the budget of list reads; Prometheus's gzip scrape
+    /// (well under 1 MiB here) is unaffected.
+    @Test func scrapesThatDoNotReadHoldOneBudgetToo() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet)
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
+        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let whole = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
+        #expect(whole.status == 200 && whole.body.utf8.count > 12_000_000, "\(whole.status), \(whole.body.utf8.count) bytes")
+
+        let before = try #require(daemon.residentBytes())
+
+        let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
+            try (0..<20).map { index in
+                // A change before each scrape, as probing makes: each renders (and would hold) a block of its own.
+                let change = try HTTP.request(
+                    "POST", "\(daemon.baseURL)/api/services", body: serviceJSON("tick-\(index)", url: "http://127.0.0.1:9/"))
+                #expect(change.status == 200)
+                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
+                _ = socket.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                return (socket, Self.readHead(socket))
+            }
+        }
+        let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
+        let refused = stalled.filter { $0.head.hasPrefix("HTTP/1.1 503") }
+        #expect(admitted.count == 1 && refused.count == 19, "\(stalled.map { $0.head.prefix(12) })")
+        #expect(refused.allSatisfy { $0.head.lowercased().contains("retry-after: 1") }, "\(refused.first?.head ?? "")")
+        let growth = try #require(daemon.residentBytes()) - before
+        #expect(growth < 64 << 20, "RSS grew \(growth >> 20) MiB for 20 unread 12 MB scrapes")
+
+        let gzip = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics", headers: ["Accept-Encoding": "gzip"]) }
+        #expect(gzip.status == 200, "a compressed scrape (well under 1 MiB) holds no share")
+        #expect(try await HTTP.send("GET", "\(daemon.baseURL)/health").status == 200)
+
+        for client in stalled { client.socket.closeNow() }
+        var (status, length) = (0, 0)
+        let deadline = Date().addingTimeInterval(20)
+        while status != 200 && Date() < deadline {
+            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
+            (status, length) = (reply.status, reply.body.utf8.count)
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
     /// A client that takes nothing of its body for the idle timeout is cut off: its connection is closed and its share
     /// comes back, so one client cannot keep every other whole-list read refused for as long as it likes.
     @Test func aClientThatTakesNothingIsCutOffAfterTheIdleTimeout() async throws {
