@@ -53,16 +53,24 @@ case "render":
     for format in [ExpositionFormat.text, .openMetrics] {
         var bytes = 0
         var times: [Double] = []
-        for _ in 0..<runs { times.append(milliseconds { bytes = MetricsRenderer.render(scrape, format: format).count }) }
+        // What a scrape that misses the cache renders: the per-service block (in chunks) and the registry's tail.
+        for _ in 0..<runs {
+            times.append(
+                milliseconds {
+                    bytes =
+                        MetricsRenderer.renderServices(scrape, format: format).reduce(0) { $0 + $1.readableBytes }
+                        + MetricsRenderer.renderRegistry(scrape, format: format).count
+                })
+        }
         times.sort()
         print(
             "render \(format == .text ? "text-0.0.4" : "openmetrics") services=\(count) bytes=\(bytes) min_ms=\(String(format: "%.2f", times[0])) median_ms=\(String(format: "%.2f", times[times.count / 2]))"
         )
     }
-    let body = ByteBuffer(bytes: MetricsRenderer.render(scrape, format: .text))
+    let block = MetricsRenderer.renderServices(scrape, format: .text)
     var zipped = 0
     var times: [Double] = []
-    for _ in 0..<max(3, runs / 4) { times.append(milliseconds { zipped = Gzip.compress([body]).count }) }
+    for _ in 0..<max(3, runs / 4) { times.append(milliseconds { zipped = Gzip.compress(block).count }) }
     times.sort()
     print("gzip text-0.0.4 services=\(count) bytes=\(zipped) median_ms=\(String(format: "%.2f", times[times.count / 2]))")
 case "populate":

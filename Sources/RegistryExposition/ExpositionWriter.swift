@@ -1,3 +1,5 @@
+import Hummingbird
+
 /// The kind of a metric family.
 public enum MetricType: String, Sendable {
     case gauge, counter
@@ -59,14 +61,33 @@ public struct MetricFamily: Sendable {
 /// that are already escaped (`LabelSet`), so each record's labels are escaped once per scrape.
 public struct ExpositionWriter: Sendable {
     public let format: ExpositionFormat
+    /// What was written since the last chunk was cut (everything, without `chunkBytes`).
     public private(set) var bytes: [UInt8] = []
+    /// With `chunkBytes`, the output is cut into buffers of about that size as it is written, and `bytes` is reused
+    /// for the next: a large exposition is then held once (in the buffers), not twice (an array, then its copy).
+    private let chunkBytes: Int?
+    private var chunks: [ByteBuffer] = []
     /// The current family's header while no sample has been written yet; empty afterwards.
     private var pendingHeader: [UInt8] = []
     private var sampleName: [UInt8] = []
 
-    public init(format: ExpositionFormat, capacity: Int = 4096) {
+    public init(format: ExpositionFormat, capacity: Int = 4096, chunkBytes: Int? = nil) {
         self.format = format
-        bytes.reserveCapacity(capacity)
+        self.chunkBytes = chunkBytes
+        // A chunk ends after the line that passes `chunkBytes`: room for that, and no more than the whole.
+        bytes.reserveCapacity(chunkBytes.map { $0 >= capacity ? capacity : min(capacity, $0 + (64 << 10)) } ?? capacity)
+    }
+
+    /// Everything written, as buffers in order (one per chunk, or one for all).
+    public mutating func takeBuffers() -> [ByteBuffer] {
+        if !bytes.isEmpty || chunks.isEmpty { cutChunk() }
+        defer { chunks = [] }
+        return chunks
+    }
+
+    private mutating func cutChunk() {
+        chunks.append(ByteBuffer(bytes: bytes))
+        bytes.removeAll(keepingCapacity: true)
     }
 
     /// Starts a family; its header is written with its first sample.
@@ -102,6 +123,7 @@ public struct ExpositionWriter: Sendable {
         bytes.append(UInt8(ascii: " "))
         Self.appendValue(value, to: &bytes)
         bytes.append(UInt8(ascii: "\n"))
+        if let chunkBytes, bytes.count >= chunkBytes { cutChunk() }
     }
 
     /// Ends the exposition: OpenMetrics requires `# EOF`.

@@ -70,25 +70,24 @@ public enum Gzip {
         GzipStream(level: level).compress(parts)
     }
 
-    /// Compresses `buffer` once as the start of any number of gzip members (see `member`).
-    public static func prefix(_ buffer: ByteBuffer, level: Int32 = 1) -> GzipPrefix {
+    /// Compresses `buffers`, in order, once as the start of any number of gzip members (see `member`).
+    public static func prefix(_ buffers: [ByteBuffer], level: Int32 = 1) -> GzipPrefix {
         GzipPrefix(
-            deflated: GzipStream(level: level, raw: true).compress([buffer], finish: false),
-            crc: crc(buffer, 0), length: buffer.readableBytes)
+            deflated: ByteBuffer(bytes: GzipStream(level: level, raw: true).compress(buffers, finish: false)),
+            crc: buffers.reduce(0) { crc($1, $0) }, length: buffers.reduce(0) { $0 + $1.readableBytes })
     }
 
-    /// One gzip member holding the prefix's data then `tail`: the prefix's deflate blocks as they are, `tail`
-    /// compressed now, and the trailer's CRC-32 combined from the two (RFC 1952). Decoders see one ordinary
-    /// member; only the tail costs compression time.
+    /// One gzip member holding the prefix's data then `tail`: the prefix's deflate blocks as they are (shared, not
+    /// copied: 7 MB at 100,000 services), `tail` compressed now, and the trailer's CRC-32 combined from the two
+    /// (RFC 1952). Decoders see one ordinary member; only the tail costs compression time.
     public static func member(_ prefix: GzipPrefix, tail: ByteBuffer, level: Int32 = 1) -> [ByteBuffer] {
         // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=3 (Unix)
-        var head = ByteBuffer(bytes: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
-        head.writeBytes(prefix.deflated)
+        let head = ByteBuffer(bytes: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
         var end = ByteBuffer(bytes: GzipStream(level: level, raw: true).compress([tail], finish: true))
         let crc = crc32_combine(prefix.crc, crc(tail, 0), .init(tail.readableBytes))
         end.writeInteger(UInt32(truncatingIfNeeded: crc), endianness: .little)
         end.writeInteger(UInt32(truncatingIfNeeded: prefix.length + tail.readableBytes), endianness: .little)
-        return [head, end]
+        return [head, prefix.deflated, end]
     }
 
     private static func crc(_ buffer: ByteBuffer, _ start: UInt) -> UInt {
@@ -101,7 +100,7 @@ public enum Gzip {
 /// The compressed start of gzip members: raw deflate blocks ending with a full flush, and the CRC-32 and length
 /// of the data they hold.
 public struct GzipPrefix: Sendable {
-    let deflated: [UInt8]
+    let deflated: ByteBuffer
     package let crc: UInt
     package let length: Int
 }

@@ -23,7 +23,8 @@ public final class MetricsExporter: Sendable {
         var version: UInt64
         var counters: ProbeCounterTable?
         var counts: ServiceCounts
-        var block: ByteBuffer
+        /// The per-service families, in chunks (`MetricsRenderer.renderServices`).
+        var block: [ByteBuffer]
         /// The block compressed, made by the first gzip scrape of it.
         var gzipPrefix: GzipPrefix?
     }
@@ -47,7 +48,7 @@ public final class MetricsExporter: Sendable {
     /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
     public func exposition(format: ExpositionFormat) -> [ByteBuffer] {
         let parts = render(format: format)
-        return [parts.entry.block, parts.tail]
+        return parts.entry.block + [parts.tail]
     }
 
     /// The same, as one gzip member. The block's compressed form is kept with the block, so a scrape
@@ -85,7 +86,7 @@ public final class MetricsExporter: Sendable {
             entry = CachedBlock(
                 generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
                 counters: counters, counts: ServiceCounts(scrape.records),
-                block: ByteBuffer(bytes: MetricsRenderer.renderServices(scrape, format: format)))
+                block: MetricsRenderer.renderServices(scrape, format: format))
             cache.withLock { entries in
                 entries.removeAll { $0.format == format }
                 entries.append(entry)

@@ -71,7 +71,8 @@ import Testing
         ]
         _ = try await merge(states.map { Self.unit("\($0).service", $0, "x") })
         let records = store.snapshot().records
-        let text = String(decoding: MetricsRenderer.renderServices(Scrape(records: records), format: .text), as: UTF8.self)
+        let text = String(
+            decoding: MetricsRenderer.renderServices(Scrape(records: records), format: .text).flatMap { $0.readableBytesView }, as: UTF8.self)
         for record in records {
             let ones = text.split(separator: "\n").filter {
                 $0.hasPrefix("service_registry_systemd_unit_state{id=\"\(record.id)\",") && $0.hasSuffix(" 1")

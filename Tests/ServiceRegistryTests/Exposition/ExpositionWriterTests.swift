@@ -122,7 +122,7 @@ import Testing
         // A record that is gone from the snapshot is gone from the exposition.
         var scrape = ExpositionSamples.scrape
         scrape.records.removeAll { $0.id == 1 }
-        let rendered = String(decoding: MetricsRenderer.renderServices(scrape, format: .text), as: UTF8.self)
+        let rendered = String(decoding: MetricsRenderer.renderServices(scrape, format: .text).flatMap { $0.readableBytesView }, as: UTF8.self)
         #expect(!rendered.contains("id=\"1\""))
         #expect(rendered.contains("id=\"2\""))
     }
@@ -256,6 +256,31 @@ import Testing
         return body.readBytes(length: body.readableBytes) ?? []
     }
 
+    /// The per-service block cut into chunks as it is written is byte for byte the block written whole, and each chunk
+    /// but the last ends on a line once it has passed the chunk size.
+    @Test func chunkedServiceBlockIsTheWholeBlockCutAtLineEnds() {
+        var scrape = ExpositionSamples.scrape
+        scrape.records = (0..<300).flatMap { copy in
+            ExpositionSamples.records.map { record in
+                var record = record
+                record.id = record.id + copy * 100
+                record.name += "-\(copy)"
+                return record
+            }
+        }
+        for format in [ExpositionFormat.text, .openMetrics] {
+            let whole = MetricsRenderer.renderServices(scrape, format: format, chunkBytes: .max)
+            let chunks = MetricsRenderer.renderServices(scrape, format: format, chunkBytes: 4096)
+            #expect(whole.count == 1)
+            #expect(chunks.count > 50, "\(chunks.count) chunks of \(whole[0].readableBytes) bytes")
+            #expect(chunks.flatMap { $0.readableBytesView } == Array(whole[0].readableBytesView))
+            for chunk in chunks.dropLast() {
+                #expect(chunk.readableBytes >= 4096 && chunk.readableBytes < 4096 + 1024, "\(chunk.readableBytes)")
+                #expect(chunk.readableBytesView.last == UInt8(ascii: "\n"))
+            }
+        }
+    }
+
     /// A member made of a reused compressed prefix and a fresh tail is one valid gzip member (checked by gzip
     /// itself, which verifies the CRC-32 and length), for empty parts and for parts spanning many deflate blocks.
     @Test func gzipPrefixAndTailMakeOneValidMember() throws {
@@ -267,7 +292,9 @@ import Testing
             (large, large.reversed()),
         ]
         for (head, tail) in cases {
-            let prefix = Gzip.prefix(ByteBuffer(bytes: head))
+            // The prefix is made of the head cut in three, as a chunked block is.
+            let cuts = [0, head.count / 3, head.count * 2 / 3, head.count]
+            let prefix = Gzip.prefix(zip(cuts, cuts.dropFirst()).map { ByteBuffer(bytes: head[$0..<$1]) })
             for _ in 0..<2 {  // the prefix is reused as is
                 let member = Gzip.member(prefix, tail: ByteBuffer(bytes: tail)).flatMap { Array($0.readableBytesView) }
                 let unzipped = try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(member))

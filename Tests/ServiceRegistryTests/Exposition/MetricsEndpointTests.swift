@@ -52,8 +52,13 @@ import Testing
 
     @Test func gzipWhenAsked() async throws {
         try await withRegistry { client, _ in
-            for i in 1...50 { try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:\#(8000 + i)"}"#) }
+            // 12 KB of labels each: the per-service block passes 1 MiB, so it is rendered and compressed in two chunks.
+            let labels = (0..<12).map { #""k\#($0)":"\#(String(repeating: "x", count: 1000))""# }.joined(separator: ",")
+            for i in 1...100 {
+                try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:\#(8000 + i)","labels":{\#(labels)}}"#)
+            }
             let plain = try await Self.get(client, "/metrics")
+            #expect(plain.body.count > 1 << 20)
             // The first gzip scrape compresses the per-service block; the second reuses it, compressing only the tail.
             for _ in 1...2 {
                 let zipped = try await Self.get(client, "/metrics", [.acceptEncoding: "gzip, deflate"])
