@@ -23,42 +23,53 @@ public final class MetricsExporter: Sendable {
         var version: UInt64
         var counters: ProbeCounterTable?
         var counts: ServiceCounts
-        /// The per-service families, in chunks (`MetricsRenderer.renderServices`).
-        var block: [ByteBuffer]
+        /// The per-service families, in chunks (`MetricsRenderer.renderServices`); nil when larger than
+        /// `largestKeptBlockBytes`.
+        var block: [ByteBuffer]?
         /// The block compressed, made by the first gzip scrape of it.
         var gzipPrefix: GzipPrefix?
     }
+    /// Blocks up to this size are kept for identity scrapes (16 MiB by default: about 8,000 probed services). A
+    /// larger one is rendered for each identity scrape and only its compressed form is kept: at 100,000 services the
+    /// block is 90 MB and its gzip form 7 MB, and Prometheus asks for gzip, so keeping the block cost 90 MB for nothing.
+    package let largestKeptBlockBytes: Int
     private let cache = Mutex<[CachedBlock]>([])
+    /// Bytes the cache holds: kept blocks and compressed forms (tests; the cost `largestKeptBlockBytes` bounds).
+    package var cachedBytes: Int {
+        cache.withLock { entries in
+            entries.reduce(0) { total, entry in
+                total + (entry.block ?? []).reduce(0) { $0 + $1.readableBytes } + (entry.gzipPrefix?.deflated.readableBytes ?? 0)
+            }
+        }
+    }
     private let generations = Atomic<UInt64>(0)
 
     public init(
         store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
-        probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full
+        probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full, largestKeptBlockBytes: Int = 16 << 20
     ) {
         self.store = store
+        self.largestKeptBlockBytes = largestKeptBlockBytes
         self.detail = detail
         self.probeStatistics = probeStatistics
         self.discoveryStatistics = discoveryStatistics
         self.probeDefaults = probeDefaults
     }
 
-    /// The exporter of a running registry: its store, its prober's and discovery's statistics (when those
-    /// run), its global probe defaults and its `--metrics-detail`.
-
-    /// The exposition as buffers to send in order (the cached per-service block, then the fresh tail).
+    /// The exposition as buffers to send in order (the per-service block, then the fresh tail).
     public func exposition(format: ExpositionFormat) -> [ByteBuffer] {
-        let parts = render(format: format)
-        return parts.entry.block + [parts.tail]
+        let parts = render(format: format, needsBlock: true)
+        return (parts.block ?? []) + [parts.tail]
     }
 
-    /// The same, as one gzip member. The block's compressed form is kept with the block, so a scrape
+    /// The same, as one gzip member. The block's compressed form is kept in its cache entry, so a scrape
     /// compresses only the small tail (Prometheus asks for gzip on every scrape).
     public func gzippedExposition(format: ExpositionFormat) -> [ByteBuffer] {
-        let parts = render(format: format)
+        let parts = render(format: format, needsBlock: false)
         let prefix =
             parts.entry.gzipPrefix
             ?? {
-                let made = Gzip.prefix(parts.entry.block)
+                let made = Gzip.prefix(parts.block ?? [])
                 cache.withLock { entries in
                     if let index = entries.firstIndex(where: { $0.generation == parts.entry.generation }) { entries[index].gzipPrefix = made }
                 }
@@ -67,8 +78,9 @@ public final class MetricsExporter: Sendable {
         return Gzip.member(prefix, tail: parts.tail)
     }
 
-    /// The cached per-service block (rendered now if the data changed) and a freshly rendered tail.
-    private func render(format: ExpositionFormat) -> (entry: CachedBlock, tail: ByteBuffer) {
+    /// The cache entry for the current data (made now if the data changed), its block when the caller needs it or the
+    /// entry has no compressed form yet (kept or rendered now), and a freshly rendered tail.
+    private func render(format: ExpositionFormat, needsBlock: Bool) -> (entry: CachedBlock, block: [ByteBuffer]?, tail: ByteBuffer) {
         let snapshot = store.snapshot()
         let counters = probeStatistics?.counters()
         var scrape = Scrape(
@@ -79,22 +91,32 @@ public final class MetricsExporter: Sendable {
             entries.first { $0.format == format && $0.version == snapshot.version && $0.counters == counters }
         }
         let entry: CachedBlock
-        if let hit {
+        var block: [ByteBuffer]?
+        if let hit, hit.block != nil || (!needsBlock && hit.gzipPrefix != nil) {
             entry = hit
+            block = hit.block
         } else {
             scrape.records = snapshot.records
-            entry = CachedBlock(
-                generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
-                counters: counters, counts: ServiceCounts(scrape.records),
-                block: MetricsRenderer.renderServices(scrape, format: format))
-            cache.withLock { entries in
-                entries.removeAll { $0.format == format }
-                entries.append(entry)
+            let rendered = MetricsRenderer.renderServices(scrape, format: format)
+            block = rendered
+            if let hit {
+                // The same data, whose block was too large to keep: rendered again for an identity scrape, or for the
+                // first gzip scrape after one.
+                entry = hit
+            } else {
+                let kept = rendered.reduce(0) { $0 + $1.readableBytes } <= largestKeptBlockBytes ? rendered : nil
+                entry = CachedBlock(
+                    generation: generations.add(1, ordering: .relaxed).newValue, format: format, version: snapshot.version,
+                    counters: counters, counts: ServiceCounts(scrape.records), block: kept)
+                cache.withLock { entries in
+                    entries.removeAll { $0.format == format }
+                    entries.append(entry)
+                }
             }
         }
         scrape.serviceCounts = entry.counts  // for the tail's service_registry_services
         scrape.deregistrationsTotal = probeStatistics?.deregistrationsTotal()
         scrape.storage = (store.storageUsage, store.rollups.bucketsSkipped)
-        return (entry, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
+        return (entry, block, ByteBuffer(bytes: MetricsRenderer.renderRegistry(scrape, format: format)))
     }
 }

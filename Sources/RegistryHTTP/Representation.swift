@@ -121,7 +121,9 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
             let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
             let length = response.body.contentLength
         else {
-            // A body this middleware does not tag or compress (`/metrics`, already compressed or not) is still held.
+            // A body this middleware does not tag or compress (`/metrics`, already compressed or not) is still held, and
+            // what rendering it freed is handed back as below.
+            if let length = response.body.contentLength, length >= Self.largeBytes { FreedMemory.releaseSoon() }
             return try held(response, request)
         }
         guard length <= Self.maxBytes else { return try held(response, request) }

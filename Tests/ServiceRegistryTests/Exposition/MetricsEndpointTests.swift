@@ -5,6 +5,7 @@ import Testing
 
 @testable import RegistryApp
 @testable import RegistryDiscovery
+@testable import RegistryExposition
 @testable import RegistryHTTP
 @testable import RegistryStore
 
@@ -74,6 +75,40 @@ import Testing
                 #expect(unzipped.stdout.hasSuffix("# EOF\n") || unzipped.stdout.hasSuffix("\n"))
                 #expect(unzipped.stdout.contains("process_cpu_seconds_total"))
             }
+        }
+    }
+
+    /// A per-service block over `largestKeptBlockBytes` is not kept: identity scrapes render it again (the same bytes),
+    /// gzip scrapes use its kept compressed form, and the cache holds only that. A small block is kept as before.
+    @Test func largeBlocksKeepOnlyTheirCompressedForm() async throws {
+        try await withRegistry { client, components in
+            for i in 1...50 { try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:\#(8000 + i)"}"#) }
+            let perService = { (buffers: [ByteBuffer]) in
+                String(decoding: buffers.flatMap { $0.readableBytesView }, as: UTF8.self).components(
+                    separatedBy: "# HELP service_registry_build_info")[0]
+            }
+            let small = MetricsExporter(store: components.store)
+            let large = MetricsExporter(store: components.store, largestKeptBlockBytes: 1024)
+            let expected = perService(small.exposition(format: .text))
+            #expect(expected.utf8.count > 1024 && small.cachedBytes == expected.utf8.count, "a small block is kept")
+
+            for _ in 0..<2 { #expect(perService(large.exposition(format: .text)) == expected) }
+            #expect(large.cachedBytes == 0, "an identity scrape of a large block keeps nothing")
+            for _ in 0..<2 {
+                let member = large.gzippedExposition(format: .text).flatMap { Array($0.readableBytesView) }
+                let unzipped = try await blocking { try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(member)) }
+                #expect(unzipped.status == 0 && perService([ByteBuffer(string: unzipped.stdout)]) == expected)
+            }
+            let compressed = large.cachedBytes
+            #expect(compressed > 0 && compressed < expected.utf8.count / 4, "only the compressed form is kept: \(compressed) bytes")
+            #expect(perService(large.exposition(format: .text)) == expected)
+            #expect(large.cachedBytes == compressed, "an identity scrape after it keeps the compressed form and adds nothing")
+
+            // New data: the next gzip scrape renders and compresses it once more.
+            try await client.send(.post, "/api/services", #"{"name":"late","url":"http://127.0.0.1:9999"}"#)
+            let member = large.gzippedExposition(format: .text).flatMap { Array($0.readableBytesView) }
+            let unzipped = try await blocking { try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(member)) }
+            #expect(unzipped.stdout.contains(#"name="late""#))
         }
     }
 
