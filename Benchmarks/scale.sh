@@ -15,7 +15,8 @@
 #   list page p50/p99     GET /api/services?limit=100, and ?limit=100&after=<the middle id>: sequential requests
 #                         on one keep-alive connection (up to 500 or 10 s), request sent to last byte
 #   full list             GET /api/services bytes identity / gzip (curl -H 'Accept-Encoding: gzip' | wc -c) and
-#                         p50/p99 of each (up to 10 requests or 30 s); GET /api/sd likewise; GET /api/summary
+#                         p50/p99 of each (up to 10 requests or 30 s); GET /api/sd likewise; GET /metrics with
+#                         gzip, as Prometheus scrapes it, likewise; GET /api/summary
 #   ETag                  a second GET with If-None-Match: the ETag of the first: status and body bytes (304, 0)
 #   GET / (dashboard)     HTML bytes identity / gzip; in headless Chromium (scripts/dashboard/cdp.py) the time
 #                         from navigation start to the page's `dashboard:table-painted` mark and First Contentful
@@ -27,7 +28,7 @@
 #                         go out for SSE_SECONDS over SSE_CONNECTIONS keep-alive connections (each service at most once, so nothing
 #                         coalesces); latency = subscriber read time minus PUT send time; p50/p99/max over all
 #                         deliveries; received vs expected (PUTs × subscribers); the achieved PUT rate
-#   RSS                   daemon VmRSS 1 s after each read path ended (pages, full list, gzip list, sd, dashboard,
+#   RSS                   daemon VmRSS 1 s after each read path ended (pages, full list, gzip list, sd, /metrics, dashboard,
 #                         SSE; for SSE, 1 s after the daemon closed the last stream, seen as its open descriptors back
 #                         to what they were before): the daemon hands back what a large read or an ended stream freed
 #                         0.1 s after it (FreedMemory.releaseSoon), and a sample taken sooner caught that moment or
@@ -130,6 +131,10 @@ for N in "${COUNTS[@]}"; do
     read -r sg50 sg99 _ _ _ < <(latency "$B/api/sd" 10 30 "Accept-Encoding: gzip")
     rssSd=$(rss_after)
     echo "GET /api/sd:                    identity $(mb "$sdId") p50 ${sd50} ms p99 ${sd99} ms (HTTP $sdst); gzip $(mb "$sdGz") p50 ${sg50} ms p99 ${sg99} ms; RSS ${rssSd} MB"
+    mtGz=$(curl -s -H 'Accept-Encoding: gzip' "$B/metrics" | wc -c)
+    read -r mt50 mt99 _ _ mtst < <(latency "$B/metrics" 10 30 "Accept-Encoding: gzip")
+    rssMetrics=$(rss_after)
+    echo "GET /metrics gzip (Prometheus): $(mb "$mtGz"), p50 ${mt50} ms, p99 ${mt99} ms (HTTP $mtst); RSS ${rssMetrics} MB"
     read -r su50 su99 _ subytes sust < <(latency "$B/api/summary" 500 10)
     echo "GET /api/summary:               p50 ${su50} ms, p99 ${su99} ms, ${subytes} B (HTTP $sust)"
     echo "If-None-Match (status bytes):   page $(etag_check "$B/api/services?limit=100"); full list $(etag_check "$B/api/services"); sd $(etag_check "$B/api/sd"); summary $(etag_check "$B/api/summary")"
@@ -159,7 +164,7 @@ for N in "${COUNTS[@]}"; do
     stop_daemon; start_daemon "$P" "${args[@]}"
     restart=$READY_SECONDS
     echo "restart to ready:               ${restart} s (RSS just after: $(rss_mb "$DAEMON_PID") MB)"
-    rssMax=$(printf '%s\n' "$rssPages" "$rssFull" "$rssGzip" "$rssSd" "$rssDash" "$rssSse" | sort -g | tail -1)
+    rssMax=$(printf '%s\n' "$rssPages" "$rssFull" "$rssGzip" "$rssSd" "$rssMetrics" "$rssDash" "$rssSse" | sort -g | tail -1)
     ROWS+=("| $count | $label | ${pg99} ms (after=mid ${af99} ms) | $(mb "$fullId") / $(mb "$fullGz") | ${paint} ms (FCP ${fcp} ms), $(mb "$htmlId") / $(mb "$htmlGz") gzip | ${idle} | ${sse99} ms | ${rssMax} MB | ${restart} s |")
   done
   stop_daemon
