@@ -41,17 +41,7 @@ import Testing
         let before = try #require(daemon.residentBytes())
 
         // Twenty clients ask for the whole list and read only the head of what they get.
-        let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
-            try (0..<20).map { _ in
-                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
-                _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
-                return (socket, Self.readHead(socket))
-            }
-        }
-        let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
-        let refused = stalled.filter { $0.head.hasPrefix("HTTP/1.1 503") }
-        #expect(admitted.count == 1 && refused.count == 19, "\(stalled.map { $0.head.prefix(12) })")
-        #expect(refused.allSatisfy { $0.head.lowercased().contains("retry-after: 1") }, "\(refused.first?.head ?? "")")
+        let stalled = try await Self.stalledReads("/api/services", daemon: daemon)
         let growth = try #require(daemon.residentBytes()) - before
         #expect(growth < 64 << 20, "RSS grew \(growth >> 20) MiB for 20 unread 12 MB lists")
 
@@ -64,15 +54,8 @@ import Testing
         #expect(gzip.status == 200, "a compressed list (well under 1 MiB) holds no share")
 
         // The reader that holds the share goes away: the share comes back and the whole list is served again.
-        for client in stalled { client.socket.closeNow() }
-        var status = 0
-        let deadline = Date().addingTimeInterval(20)
-        var length = 0
-        while status != 200 && Date() < deadline {
-            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services") }
-            (status, length) = (reply.status, reply.body.utf8.count)
-            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        for socket in stalled { socket.closeNow() }
+        let (status, length) = try await Self.readWhole("\(daemon.baseURL)/api/services", within: 20)
         #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
@@ -93,21 +76,11 @@ import Testing
 
         let before = try #require(daemon.residentBytes())
 
-        let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
-            try (0..<20).map { index in
-                // A change before each scrape, as probing makes: each renders (and would hold) a block of its own.
-                let change = try HTTP.request(
-                    "POST", "\(daemon.baseURL)/api/services", body: serviceJSON("tick-\(index)", url: "http://127.0.0.1:9/"))
-                #expect(change.status == 200)
-                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
-                _ = socket.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                return (socket, Self.readHead(socket))
-            }
+        let stalled = try await Self.stalledReads("/metrics", daemon: daemon) { index in
+            // A change before each scrape, as probing makes: each renders (and would hold) a block of its own.
+            let change = try HTTP.request("POST", "\(daemon.baseURL)/api/services", body: serviceJSON("tick-\(index)", url: "http://127.0.0.1:9/"))
+            #expect(change.status == 200)
         }
-        let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
-        let refused = stalled.filter { $0.head.hasPrefix("HTTP/1.1 503") }
-        #expect(admitted.count == 1 && refused.count == 19, "\(stalled.map { $0.head.prefix(12) })")
-        #expect(refused.allSatisfy { $0.head.lowercased().contains("retry-after: 1") }, "\(refused.first?.head ?? "")")
         let growth = try #require(daemon.residentBytes()) - before
         #expect(growth < 64 << 20, "RSS grew \(growth >> 20) MiB for 20 unread 12 MB scrapes")
 
@@ -115,14 +88,8 @@ import Testing
         #expect(gzip.status == 200, "a compressed scrape (well under 1 MiB) holds no share")
         #expect(try await HTTP.send("GET", "\(daemon.baseURL)/health").status == 200)
 
-        for client in stalled { client.socket.closeNow() }
-        var (status, length) = (0, 0)
-        let deadline = Date().addingTimeInterval(20)
-        while status != 200 && Date() < deadline {
-            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
-            (status, length) = (reply.status, reply.body.utf8.count)
-            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        for socket in stalled { socket.closeNow() }
+        let (status, length) = try await Self.readWhole("\(daemon.baseURL)/metrics", within: 20)
         #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
@@ -145,13 +112,7 @@ import Testing
         #expect(stalled.head.hasPrefix("HTTP/1.1 200"), "\(stalled.head.prefix(100))")
         // The client reads nothing more; within the idle timeout (and the polls' own time) the whole list is served
         // again, while that client's connection stays open on its side.
-        var (status, length) = (0, 0)
-        let deadline = Date().addingTimeInterval(30)
-        while status != 200 && Date() < deadline {
-            let reply = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/api/services") }
-            (status, length) = (reply.status, reply.body.utf8.count)
-            if status != 200 { try await Task.sleep(for: .milliseconds(200)) }
-        }
+        let (status, length) = try await Self.readWhole("\(daemon.baseURL)/api/services", within: 30)
         #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
         // Its connection was closed before the body was complete: it got what the buffers held, then the end.
         let (bytes, closed) = try await blocking { stalled.socket.readUntilClosed(timeout: 10) }
@@ -174,6 +135,38 @@ import Testing
             ok += response.status == 200
         print(ok)
         """
+    }
+
+    /// Twenty clients ask for `path` (each after `before(index)`) and read only the head of what they get: exactly one
+    /// is served, the others are told to retry in a second. Returns their sockets, still connected.
+    static func stalledReads(_ path: String, daemon: DaemonProcess, before: @escaping @Sendable (Int) throws -> Void = { _ in })
+        async throws -> [RawSocket]
+    {
+        let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
+            try (0..<20).map { index in
+                try before(index)
+                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
+                _ = socket.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+                return (socket, Self.readHead(socket))
+            }
+        }
+        let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
+        let refused = stalled.filter { $0.head.hasPrefix("HTTP/1.1 503") }
+        #expect(admitted.count == 1 && refused.count == 19, "\(path): \(stalled.map { $0.head.prefix(12) })")
+        #expect(refused.allSatisfy { $0.head.lowercased().contains("retry-after: 1") }, "\(refused.first?.head ?? "")")
+        return stalled.map(\.socket)
+    }
+
+    /// GETs `url` whole, again every 100 ms while it is refused, for up to `seconds`: the last answer's status and length.
+    static func readWhole(_ url: String, within seconds: Double) async throws -> (status: Int, length: Int) {
+        var (status, length) = (0, 0)
+        let deadline = Date().addingTimeInterval(seconds)
+        while status != 200 && Date() < deadline {
+            let reply = try await blocking { try HTTP.request("GET", url) }
+            (status, length) = (reply.status, reply.body.utf8.count)
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        return (status, length)
     }
 
     /// Reads until the end of the response head (or 10 s), and no further.
