@@ -30,9 +30,13 @@ public final class MetricsExporter: Sendable {
         var gzipPrefix: GzipPrefix?
     }
     /// Blocks up to this size are kept for identity scrapes (16 MiB by default: about 8,000 probed services). A
-    /// larger one is rendered for each identity scrape and only its compressed form is kept: at 100,000 services the
-    /// block is 90 MB and its gzip form 7 MB, and Prometheus asks for gzip, so keeping the block cost 90 MB for nothing.
+    /// larger one is rendered for each identity scrape: at 100,000 services the block is 90 MB (200 MB probed), and
+    /// Prometheus asks for gzip, so keeping it cost that much for nothing.
     package let largestKeptBlockBytes: Int
+    /// Compressed forms up to this size are kept for gzip scrapes (4 MiB by default: about 50,000 services, 25,000
+    /// probed); a larger one is made again by each gzip scrape. At 100,000 probed services it is 14.7 MB, which left
+    /// the daemon at 160 MB after a scrape, and under probing the data changes between any two scrapes anyway.
+    package let largestKeptCompressedBytes: Int
     private let cache = Mutex<[CachedBlock]>([])
     /// Bytes the cache holds: kept blocks and compressed forms (tests; the cost `largestKeptBlockBytes` bounds).
     package var cachedBytes: Int {
@@ -46,10 +50,12 @@ public final class MetricsExporter: Sendable {
 
     public init(
         store: ServiceStore, probeStatistics: (any ProbeStatistics)? = nil, discoveryStatistics: (any DiscoveryStatistics)? = nil,
-        probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full, largestKeptBlockBytes: Int = 16 << 20
+        probeDefaults: ProbeDefaults = ProbeDefaults(), detail: MetricsDetail = .full, largestKeptBlockBytes: Int = 16 << 20,
+        largestKeptCompressedBytes: Int = 4 << 20
     ) {
         self.store = store
         self.largestKeptBlockBytes = largestKeptBlockBytes
+        self.largestKeptCompressedBytes = largestKeptCompressedBytes
         self.detail = detail
         self.probeStatistics = probeStatistics
         self.discoveryStatistics = discoveryStatistics
@@ -62,14 +68,17 @@ public final class MetricsExporter: Sendable {
         return (parts.block ?? []) + [parts.tail]
     }
 
-    /// The same, as one gzip member. The block's compressed form is kept in its cache entry, so a scrape
-    /// compresses only the small tail (Prometheus asks for gzip on every scrape).
+    /// The same, as one gzip member. The block's compressed form is kept in its cache entry (up to
+    /// `largestKeptCompressedBytes`), so a scrape of unchanged data compresses only the small tail (Prometheus asks for
+    /// gzip on every scrape).
     public func gzippedExposition(format: ExpositionFormat) -> [ByteBuffer] {
         let parts = render(format: format, needsBlock: false)
         let prefix =
             parts.entry.gzipPrefix
             ?? {
-                let made = Gzip.prefix(parts.block ?? [])
+                guard let block = parts.block else { preconditionFailure("an entry without a compressed form comes with its block") }
+                let made = Gzip.prefix(block)
+                guard made.deflated.readableBytes <= largestKeptCompressedBytes else { return made }
                 cache.withLock { entries in
                     if let index = entries.firstIndex(where: { $0.generation == parts.entry.generation }) { entries[index].gzipPrefix = made }
                 }

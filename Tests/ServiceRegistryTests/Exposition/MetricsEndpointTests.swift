@@ -79,7 +79,8 @@ import Testing
     }
 
     /// A per-service block over `largestKeptBlockBytes` is not kept: identity scrapes render it again (the same bytes),
-    /// gzip scrapes use its kept compressed form, and the cache holds only that. A small block is kept as before.
+    /// gzip scrapes use its kept compressed form, and the cache holds only that; a compressed form over
+    /// `largestKeptCompressedBytes` is not kept either. A small block is kept as before.
     @Test func largeBlocksKeepOnlyTheirCompressedForm() async throws {
         try await withRegistry { client, components in
             for i in 1...50 { try await client.send(.post, "/api/services", #"{"name":"svc-\#(i)","url":"http://127.0.0.1:\#(8000 + i)"}"#) }
@@ -103,6 +104,14 @@ import Testing
             #expect(compressed > 0 && compressed < expected.utf8.count / 4, "only the compressed form is kept: \(compressed) bytes")
             #expect(perService(large.exposition(format: .text)) == expected)
             #expect(large.cachedBytes == compressed, "an identity scrape after it keeps the compressed form and adds nothing")
+
+            let neither = MetricsExporter(store: components.store, largestKeptBlockBytes: 1024, largestKeptCompressedBytes: 64)
+            for _ in 0..<2 {
+                let member = neither.gzippedExposition(format: .text).flatMap { Array($0.readableBytesView) }
+                let unzipped = try await blocking { try ExpositionSamples.run("/bin/gzip", ["-dc"], input: Data(member)) }
+                #expect(unzipped.status == 0 && perService([ByteBuffer(string: unzipped.stdout)]) == expected)
+                #expect(neither.cachedBytes == 0, "nothing is kept when the compressed form is over its limit too")
+            }
 
             // New data: the next gzip scrape renders and compresses it once more.
             try await client.send(.post, "/api/services", #"{"name":"late","url":"http://127.0.0.1:9999"}"#)
