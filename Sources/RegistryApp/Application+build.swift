@@ -81,7 +81,10 @@ public func buildRouter(_ configuration: RegistryConfiguration, _ components: Re
     if !policy.allowedHosts.isEmpty { router.add(middleware: HostCheckMiddleware(policy: policy)) }
     router.add(
         middleware: RepresentationMiddleware(
-            gzipCache: components.gzipCache, largeResponses: LargeResponseBudget(limitBytes: configuration.maxLargeResponsesMB << 20)))
+            gzipCache: components.gzipCache,
+            largeResponses: LargeResponseBudget(
+                limitBytes: configuration.maxLargeResponsesMB << 20,
+                patience: LargeResponseBudget.debugPatience ?? LargeResponseBudget.defaultPatience)))
     router.add(endpoints, policy: policy)
     return router
 }

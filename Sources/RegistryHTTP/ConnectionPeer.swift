@@ -59,6 +59,9 @@ final class ConnectionPeer: Sendable {
         }
     }
 
+    /// Closes the connection (a large body's share cut off for a newer read); waiting writers go on and fail.
+    func close() { room.withLock { $0.channel }?.close(promise: nil) }
+
     /// On the event loop, when the channel became writable again or closed: the waiting writers go on.
     func roomChanged(_ channel: any Channel) {
         guard channel.isWritable || !channel.isActive else { return }

@@ -2,6 +2,10 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How many bytes of large response bodies (JSON, HTML, `/metrics`) the daemon holds for its clients at once
 /// (`--max-large-responses-mb`, SPEC §12: a client cannot starve the daemon).
 ///
@@ -17,26 +21,78 @@ package final class LargeResponseBudget: Sendable {
     package static let defaultMegabytes = 128
     /// The `Retry-After` of a refused read: a client reading at loopback speed frees its share within a second.
     package static let retryAfterSeconds = 1
+    /// How long a share is held before, at the limit, a new read may cut it off. Prometheus gives up on a scrape after
+    /// its `scrape_timeout` (10 s by default), so without this two clients reading whole lists slowly could keep every
+    /// large scrape refused, and raise a false alarm, for as long as they liked.
+    package static let defaultPatience = Duration.seconds(10)
 
-    package let limitBytes: Int
-    private let held = Mutex(0)
-
-    package init(limitBytes: Int) { self.limitBytes = max(1, limitBytes) }
-
-    /// Bytes held for clients now.
-    package var heldBytes: Int { held.withLock { $0 } }
-
-    /// A share of `bytes`, or nil when they do not fit beside what is held; given back once (`HeldPlace`).
-    func reserve(_ bytes: Int) -> HeldPlace? {
-        let admitted = held.withLock { held -> Bool in
-            guard held == 0 || held + bytes <= limitBytes else { return false }
-            held += bytes
-            return true
-        }
-        return admitted ? HeldPlace { self.giveBack(bytes) } : nil
+    private struct Share {
+        let bytes: Int
+        let since: ContinuousClock.Instant
+        /// The connection the body goes out on (nil in router tests: never cut off).
+        let peer: ConnectionPeer?
+        /// Cut off for a newer read: no longer a candidate, still counted until its writer gives it back.
+        var cutOff = false
     }
 
-    private func giveBack(_ bytes: Int) { held.withLock { $0 -= bytes } }
+    private struct State {
+        var held = 0
+        var shares: [UInt64: Share] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    /// Debug builds only (compiled out of release builds): `SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE=SECONDS`, for
+    /// daemon tests that hold shares for longer than `defaultPatience` on a loaded machine, or test the cut-off.
+    package static var debugPatience: Duration? {
+        #if DEBUG
+            guard let text = getenv("SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE"), let seconds = Double(String(cString: text)) else { return nil }
+            return .milliseconds(Int64(seconds * 1000))
+        #else
+            return nil
+        #endif
+    }
+
+    package let limitBytes: Int
+    package let patience: Duration
+    private let state = Mutex(State())
+
+    package init(limitBytes: Int, patience: Duration = defaultPatience) {
+        self.limitBytes = max(1, limitBytes)
+        self.patience = patience
+    }
+
+    /// Bytes held for clients now.
+    package var heldBytes: Int { state.withLock { $0.held } }
+
+    /// A share of `bytes`, or nil when they do not fit beside what is held; given back once (`HeldPlace`).
+    ///
+    /// At the limit, the share held longest makes room if it has been held for `patience`: its connection is closed
+    /// (as at `--max-connections` the oldest idle connection is), and its bytes count until its writer has stopped.
+    /// Each new read cuts off at most one share, so a burst of fresh reads is still refused.
+    func reserve(_ bytes: Int, peer: ConnectionPeer? = nil, now: ContinuousClock.Instant = .now) -> HeldPlace? {
+        let (id, cutOff) = state.withLock { state -> (UInt64?, ConnectionPeer?) in
+            var cutOff: ConnectionPeer?
+            if state.held > 0 && state.held + bytes > limitBytes {
+                let oldest = state.shares.filter { $0.value.peer != nil && !$0.value.cutOff }.min { $0.value.since < $1.value.since }
+                guard let oldest, now - oldest.value.since >= patience else { return (nil, nil) }
+                state.shares[oldest.key]?.cutOff = true
+                cutOff = oldest.value.peer
+            }
+            state.nextID += 1
+            state.held += bytes
+            state.shares[state.nextID] = Share(bytes: bytes, since: now, peer: peer)
+            return (state.nextID, cutOff)
+        }
+        cutOff?.close()
+        guard let id else { return nil }
+        return HeldPlace { self.giveBack(id) }
+    }
+
+    private func giveBack(_ id: UInt64) {
+        state.withLock { state in
+            if let share = state.shares.removeValue(forKey: id) { state.held -= share.bytes }
+        }
+    }
 
     /// `response` with its body's bytes counted until the client has taken all but the last slice, or a 503 when they
     /// do not fit. The connection's writer accepts whatever it is given and queues it: written whole, a 71 MB body was
@@ -44,10 +100,10 @@ package final class LargeResponseBudget: Sendable {
     /// slices, each after the connection has sent the one before (`ConnectionPeer.waitForRoom`), and the share is held
     /// as long as the body is.
     func admit(_ response: Response, bytes: Int) throws(APIError) -> Response {
-        guard let share = reserve(bytes) else { throw refusal }
+        let peer = ConnectionPeer.current
+        guard let share = reserve(bytes, peer: peer) else { throw refusal }
         var response = response
         let body = response.body
-        let peer = ConnectionPeer.current
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             defer { share.release() }
             try await body.write(SlicingWriter(base: writer, peer: peer))

@@ -27,13 +27,38 @@ import Testing
         #expect(budget.heldBytes == 0)
     }
 
+    /// At the limit, the share held longest is cut off for a new read once it has been held for the patience: its
+    /// connection is closed, its bytes count until it is given back, and each new read cuts off at most one share.
+    /// Shares without a connection (router tests) are never cut off.
+    @Test func atTheLimitTheShareHeldLongestMakesRoomAfterThePatience() {
+        let budget = LargeResponseBudget(limitBytes: 10, patience: .seconds(10))
+        let start = ContinuousClock.now
+        let first = budget.reserve(6, peer: ConnectionPeer(), now: start)
+        let second = budget.reserve(4, peer: ConnectionPeer(), now: start + .seconds(1))
+        #expect(first != nil && second != nil && budget.heldBytes == 10)
+        #expect(budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(9)) == nil, "nothing held for 10 s yet")
+        let third = budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(10))
+        #expect(third != nil && budget.heldBytes == 15, "the first is cut off; its 6 bytes count until given back")
+        let fourth = budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(11))
+        #expect(fourth != nil && budget.heldBytes == 20, "then the second, held 10 s by now")
+        #expect(budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(12)) == nil, "the rest are fresh")
+        first?.release()
+        second?.release()
+        #expect(budget.heldBytes == 10)
+        let withoutConnection = LargeResponseBudget(limitBytes: 10, patience: .seconds(10))
+        let held = withoutConnection.reserve(8, now: start)
+        #expect(held != nil && withoutConnection.reserve(8, peer: ConnectionPeer(), now: start + .seconds(60)) == nil)
+        _ = (third, fourth)
+    }
+
     /// A daemon with a 16 MB budget and a 12 MB list: one client that stops reading holds its share, the next full
     /// read gets 503 (and twenty such clients cost the daemon one body, not twenty); when the reader goes, the list
     /// is readable again.
     @Test func clientsThatDoNotReadHoldOneBudgetNotOneBodyEach() async throws {
         let directory = TemporaryDirectory()
         let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet)
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
+            environment: Self.patient)
         // 1,000 services with 12 KB of labels: a list of about 12.5 MB, over what the kernel's socket buffers take
         // (the daemon's send buffer grows to 4 MB, the clients' receive buffers are fixed at 64 KB).
         let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
@@ -68,7 +93,8 @@ import Testing
     @Test func scrapesThatDoNotReadHoldOneBudgetToo() async throws {
         let directory = TemporaryDirectory()
         let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet)
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
+            environment: Self.patient)
         let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
         #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
         let whole = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
@@ -95,13 +121,42 @@ import Testing
         #expect(try await daemon.exitStatus(timeout: 10) == 0)
     }
 
+    /// A client that reads a large body too slowly for others to wait on it is cut off once its share has been held for
+    /// the patience (2 s here) and a new read needs the room: the new read is served whole, the slow client's connection
+    /// ends early. Within the patience a new read is refused, as before.
+    @Test func aShareHeldPastThePatienceMakesRoomForANewRead() async throws {
+        let directory = TemporaryDirectory()
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
+            environment: ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "2"])
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
+        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let slow = try await blocking { () -> (socket: RawSocket, head: String) in
+            let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
+            _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (socket, Self.readHead(socket))
+        }
+        #expect(slow.head.hasPrefix("HTTP/1.1 200"), "\(slow.head.prefix(100))")
+        let started = Date()
+        let early = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
+        if Date().timeIntervalSince(started) < 1.5 { #expect(early.status == 503, "within the patience the share stays") }
+        try await Task.sleep(for: .seconds(2.5))
+        let (status, length) = try await Self.readWhole("\(daemon.baseURL)/metrics", within: 10)
+        #expect(status == 200 && length > 12_000_000, "\(status), \(length) bytes")
+        let (bytes, closed) = try await blocking { slow.socket.readUntilClosed(timeout: 10) }
+        #expect(closed && bytes.count < 12_000_000, "the slow client was cut off: closed \(closed) after \(bytes.count) more bytes")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.exitStatus(timeout: 10) == 0)
+    }
+
     /// A client that takes nothing of its body for the idle timeout is cut off: its connection is closed and its share
     /// comes back, so one client cannot keep every other whole-list read refused for as long as it likes.
     @Test func aClientThatTakesNothingIsCutOffAfterTheIdleTimeout() async throws {
         let directory = TemporaryDirectory()
         let daemon = try await DaemonProcess.start(
             arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16", "--idle-timeout", "2"]
-                + EventStreamDaemonTests.quiet)
+                + EventStreamDaemonTests.quiet,
+            environment: Self.patient)
         let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
         #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
         let stalled = try await blocking { () -> (socket: RawSocket, head: String) in
@@ -136,6 +191,10 @@ import Testing
         print(ok)
         """
     }
+
+    /// Shares are never cut off for newer reads here (10 s is the default patience), however slowly a loaded machine
+    /// runs the test: those tests are about the budget, `aShareHeldPastThePatienceMakesRoom` is about the patience.
+    static let patient = ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "600"]
 
     /// Twenty clients ask for `path` (each after `before(index)`) and read only the head of what they get: exactly one
     /// is served, the others are told to retry in a second. Returns their sockets, still connected.
