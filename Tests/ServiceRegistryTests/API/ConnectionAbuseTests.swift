@@ -170,7 +170,8 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(report == ["ESTABLISHED, client ESTABLISHED": 1, "CLOSE_WAIT, client FIN_WAIT2": 1])
-        #expect(DescriptorDiagnosis(pid: getpid()).description.contains("1× tcp LISTEN local :\(port)"))
+        let description = DescriptorDiagnosis(pid: getpid()).description
+        #expect(description.contains("1× tcp LISTEN local :\(port)") && description.contains("1× tcp CLOSE_WAIT local :\(port)"), "\(description)")
         _ = open
     }
 

@@ -16,16 +16,19 @@ struct DescriptorDiagnosis: CustomStringConvertible {
     }
 
     var description: String {
-        let sockets = Dictionary(Self.tcpSockets(pid: pid).map { ($0.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        let all = Self.tcpSockets(pid: pid)
+        let sockets = Dictionary(all.map { ($0.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        // Tests' daemons listen on ephemeral ports: a socket is a server side when a listener has its local port.
+        let listening = Set(all.filter { $0.state == "LISTEN" }.map(\.localPort))
         var counts: [String: Int] = [:]
         let targets = Self.descriptorTargets(pid: pid)
         for target in targets {
             let kind: String
             if let inode = Self.socketInode(target) {
-                // A server side is named by its local port, a client side (ephemeral local port) by the remote one.
+                // A server side is named by its local port, a client side by the remote one.
                 kind =
                     sockets[inode].map { socket in
-                        socket.localPort < 32768 || socket.state == "LISTEN"
+                        listening.contains(socket.localPort)
                             ? "tcp \(socket.state) local :\(socket.localPort)" : "tcp \(socket.state) to :\(socket.remotePort)"
                     } ?? "socket (not TCP)"
             } else if target.hasPrefix("/") {
