@@ -17,7 +17,9 @@ public enum MetricsRenderer {
     /// The per-service families, in buffers of about `chunkBytes`; depends only on the records, the probe counters and
     /// the defaults. At 100,000 services this is 90 MB: rendered into one array and then copied into a buffer, a
     /// scrape held it about 2.5 times over; in chunks it is held once, plus one chunk being written.
-    public static func renderServices(_ scrape: Scrape, format: ExpositionFormat, chunkBytes: Int = 1 << 20) -> [ByteBuffer] {
+    /// A chunk ends with the line that reaches `chunkBytes`: 64 KiB short of 1 MiB, so a chunk fits the 1 MiB a buffer
+    /// rounds its capacity up to (past it, 2 MiB).
+    public static func renderServices(_ scrape: Scrape, format: ExpositionFormat, chunkBytes: Int = (1 << 20) - (64 << 10)) -> [ByteBuffer] {
         let services = ServiceScrape(scrape)
         // About 1.5 KB per probed service; reserving avoids repeated growth of a small registry's buffer.
         var writer = ExpositionWriter(format: format, capacity: 1024 + services.items.count * 1600, chunkBytes: chunkBytes)
