@@ -13,7 +13,7 @@ import Synchronization
 /// clients reading it at 1 MB/s held 1.2 GB, and a few hundred would exhaust memory. Bodies of at least
 /// `RepresentationMiddleware.largeBytes` (1 MiB) count, as sent (compressed or not); past the budget such a request
 /// gets 503 with `Retry-After` and its rendered body is dropped at once. One body larger than the whole budget is still
-/// served when nothing else is held, so any resource stays readable. Pages (`limit`/`after`) stay far below 1 MiB.
+/// served when nothing else is held, so any resource stays readable. Pages (`limit`) stay far below 1 MiB.
 package final class LargeResponseBudget: Sendable {
     /// `--max-large-responses-mb`'s default: a full list of 100,000 services (71 MB) and their `/api/sd` (40 MB) at once,
     /// or 18 full lists of 10,000. The daemon's peak is about this plus two bodies being rendered (requests are
@@ -66,24 +66,33 @@ package final class LargeResponseBudget: Sendable {
 
     /// A share of `bytes`, or nil when they do not fit beside what is held; given back once (`HeldPlace`).
     ///
-    /// At the limit, the share held longest makes room if it has been held for `patience`: its connection is closed
-    /// (as at `--max-connections` the oldest idle connection is), and its bytes count until its writer has stopped.
-    /// Each new read cuts off at most one share, so a burst of fresh reads is still refused.
+    /// At the limit, shares held for `patience` make room, oldest first: their connections are closed (as at
+    /// `--max-connections` the oldest idle connection is) and their bytes count as pending until their writers have
+    /// stopped. Shares are cut off only when that makes room for the new read and keeps the pending bytes within the
+    /// limit, so what is held stays within twice the limit (plus one body larger than the whole limit, served alone).
     func reserve(_ bytes: Int, peer: ConnectionPeer? = nil, now: ContinuousClock.Instant = .now) -> HeldPlace? {
-        let (id, cutOff) = state.withLock { state -> (UInt64?, ConnectionPeer?) in
-            var cutOff: ConnectionPeer?
-            if state.held > 0 && state.held + bytes > limitBytes {
-                let oldest = state.shares.filter { $0.value.peer != nil && !$0.value.cutOff }.min { $0.value.since < $1.value.since }
-                guard let oldest, now - oldest.value.since >= patience else { return (nil, nil) }
-                state.shares[oldest.key]?.cutOff = true
-                cutOff = oldest.value.peer
+        let (id, cutOff) = state.withLock { state -> (UInt64?, [ConnectionPeer]) in
+            let pending = state.shares.values.reduce(0) { $0 + ($1.cutOff ? $1.bytes : 0) }
+            let live = state.held - pending
+            var cutOff: [UInt64] = []
+            if live > 0 && live + bytes > limitBytes {
+                let aged = state.shares.filter { !$0.value.cutOff && $0.value.peer != nil && now - $0.value.since >= patience }
+                var freed = 0
+                for (id, share) in aged.sorted(by: { $0.value.since < $1.value.since }) {
+                    guard live - freed > 0 && live - freed + bytes > limitBytes else { break }
+                    cutOff.append(id)
+                    freed += share.bytes
+                }
+                guard live - freed == 0 || live - freed + bytes <= limitBytes, pending + freed <= limitBytes else { return (nil, []) }
             }
+            for id in cutOff { state.shares[id]?.cutOff = true }
             state.nextID += 1
             state.held += bytes
             state.shares[state.nextID] = Share(bytes: bytes, since: now, peer: peer)
-            return (state.nextID, cutOff)
+            return (state.nextID, cutOff.compactMap { state.shares[$0]?.peer })
         }
-        cutOff?.close()
+        // Outside the lock: closing may run the channel's handlers at once.
+        for peer in cutOff { peer.close() }
         guard let id else { return nil }
         return HeldPlace { self.giveBack(id) }
     }

@@ -27,10 +27,10 @@ import Testing
         #expect(budget.heldBytes == 0)
     }
 
-    /// At the limit, the share held longest is cut off for a new read once it has been held for the patience: its
-    /// connection is closed, its bytes count until it is given back, and each new read cuts off at most one share.
-    /// Shares without a connection (router tests) are never cut off.
-    @Test func atTheLimitTheShareHeldLongestMakesRoomAfterThePatience() {
+    /// At the limit, shares held for the patience are cut off for a new read, oldest first, when that makes room: their
+    /// bytes count as pending until given back, and cut-offs never take the pending bytes past the limit, so what is
+    /// held stays within twice the limit. Shares without a connection (router tests) are never cut off.
+    @Test func atTheLimitSharesHeldPastThePatienceMakeRoomOldestFirst() {
         let budget = LargeResponseBudget(limitBytes: 10, patience: .seconds(10))
         let start = ContinuousClock.now
         let first = budget.reserve(6, peer: ConnectionPeer(), now: start)
@@ -38,17 +38,30 @@ import Testing
         #expect(first != nil && second != nil && budget.heldBytes == 10)
         #expect(budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(9)) == nil, "nothing held for 10 s yet")
         let third = budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(10))
-        #expect(third != nil && budget.heldBytes == 15, "the first is cut off; its 6 bytes count until given back")
+        #expect(third != nil && budget.heldBytes == 15, "the first is cut off; its 6 bytes are pending until given back")
         let fourth = budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(11))
-        #expect(fourth != nil && budget.heldBytes == 20, "then the second, held 10 s by now")
-        #expect(budget.reserve(5, peer: ConnectionPeer(), now: start + .seconds(12)) == nil, "the rest are fresh")
+        #expect(fourth != nil && budget.heldBytes == 20, "then the second: 10 live, 10 pending")
+        #expect(budget.reserve(1, peer: ConnectionPeer(), now: start + .seconds(30)) == nil, "pending would pass the limit")
         first?.release()
         second?.release()
         #expect(budget.heldBytes == 10)
+
+        // Many small aged shares make room for one large read together, but only within the limit.
+        let many = LargeResponseBudget(limitBytes: 10, patience: .seconds(10))
+        let ones = (0..<10).map { _ in many.reserve(1, peer: ConnectionPeer(), now: start) }
+        #expect(ones.allSatisfy { $0 != nil } && many.heldBytes == 10)
+        let large = many.reserve(10, peer: ConnectionPeer(), now: start + .seconds(10))
+        #expect(large != nil && many.heldBytes == 20, "all ten cut off for it")
+        #expect(many.reserve(10, peer: ConnectionPeer(), now: start + .seconds(30)) == nil, "the ten are still pending")
+        for one in ones { one?.release() }
+        #expect(many.heldBytes == 10)
+        let next = many.reserve(10, peer: ConnectionPeer(), now: start + .seconds(30))
+        #expect(next != nil && many.heldBytes == 20, "the large one, held 20 s, makes room once nothing is pending")
+
         let withoutConnection = LargeResponseBudget(limitBytes: 10, patience: .seconds(10))
         let held = withoutConnection.reserve(8, now: start)
         #expect(held != nil && withoutConnection.reserve(8, peer: ConnectionPeer(), now: start + .seconds(60)) == nil)
-        _ = (third, fourth)
+        _ = (third, fourth, large, next)
     }
 
     /// A daemon with a 16 MB budget and a 12 MB list: one client that stops reading holds its share, the next full
@@ -131,13 +144,13 @@ import Testing
             environment: ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "2"])
         let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
         #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let started = Date()  // before the slow read: the share's age is at most the time since
         let slow = try await blocking { () -> (socket: RawSocket, head: String) in
             let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
             _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
             return (socket, Self.readHead(socket))
         }
         #expect(slow.head.hasPrefix("HTTP/1.1 200"), "\(slow.head.prefix(100))")
-        let started = Date()
         let early = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
         if Date().timeIntervalSince(started) < 1.5 { #expect(early.status == 503, "within the patience the share stays") }
         try await Task.sleep(for: .seconds(2.5))
