@@ -15,6 +15,9 @@
 #                               (the heap: what the daemon owns) and file-backed (binary, libraries, LMDB map),
 #                               the daemon's CPU seconds, and the size of data.mdb (the uptime rollups grow it by
 #                               a row per probed service per minute: docs/probe.md, "Size them into --map-size-mb")
+#   scrapes                     SCRAPES (default 10) gzip /metrics scrapes one after another, as Prometheus asks:
+#                               bytes, seconds, and resident memory before, 1 s and 11 s after; first the same wait
+#                               without scrapes (what probing alone adds meanwhile)
 #   restart                     three restarts on the probed data directory: seconds to /ready, RSS then
 source "$(dirname "$0")/lib.sh"
 need nginx nginx-light; need python3 python3; need curl curl
@@ -52,6 +55,13 @@ echo "summary p50/p99/max ms:  $(latency "http://127.0.0.1:$PORT/api/summary" 50
 for _ in $(seq 120); do kill -0 "$SAMPLER" 2>/dev/null || break; sleep 1; done
 cat "$WORK/samples"
 echo "data.mdb: $(du -m "$WORK/data-$PORT/data.mdb" | cut -f1) MB"
+echo "no scrapes: $(smaps)"; sleep 15; echo "  15 s later: $(smaps)"
+echo "scrapes: before $(smaps)"
+for _ in $(seq "${SCRAPES:-10}"); do
+  curl -s -o /dev/null -w '%{size_download} %{time_total}\n' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT/metrics"
+done >"$WORK/scrapes"
+echo "  ${SCRAPES:-10} gzip scrapes of $(tail -1 "$WORK/scrapes" | cut -d' ' -f1) B in $(cut -d' ' -f2 "$WORK/scrapes" | sort -n | tr '\n' ' ')s"
+sleep 1; echo "  1 s after: $(smaps)"; sleep 10; echo "  11 s after: $(smaps)"
 for r in 1 2 3; do
   stop_daemon; start_daemon "$PORT" "${probing[@]}"
   echo "restart $r: ready in $READY_SECONDS s, rss $(rss_mb "$DAEMON_PID") MB"
