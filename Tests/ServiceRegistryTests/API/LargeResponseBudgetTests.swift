@@ -69,13 +69,7 @@ import Testing
     /// is readable again.
     @Test func clientsThatDoNotReadHoldOneBudgetNotOneBodyEach() async throws {
         let directory = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
-            environment: Self.patient)
-        // 1,000 services with 12 KB of labels: a list of about 12.5 MB, over what the kernel's socket buffers take
-        // (the daemon's send buffer grows to 4 MB, the clients' receive buffers are fixed at 64 KB).
-        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
-        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let daemon = try await Self.seededDaemon(directory)
         let before = try #require(daemon.residentBytes())
 
         // Twenty clients ask for the whole list and read only the head of what they get.
@@ -105,11 +99,7 @@ import Testing
     /// (well under 1 MiB here) is unaffected.
     @Test func scrapesThatDoNotReadHoldOneBudgetToo() async throws {
         let directory = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
-            environment: Self.patient)
-        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
-        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let daemon = try await Self.seededDaemon(directory)
         let whole = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
         #expect(whole.status == 200 && whole.body.utf8.count > 12_000_000, "\(whole.status), \(whole.body.utf8.count) bytes")
 
@@ -139,17 +129,9 @@ import Testing
     /// ends early. Within the patience a new read is refused, as before.
     @Test func aShareHeldPastThePatienceMakesRoomForANewRead() async throws {
         let directory = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + EventStreamDaemonTests.quiet,
-            environment: ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "2"])
-        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
-        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        let daemon = try await Self.seededDaemon(directory, patienceSeconds: 2)
         let started = Date()  // before the slow read: the share's age is at most the time since
-        let slow = try await blocking { () -> (socket: RawSocket, head: String) in
-            let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
-            _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
-            return (socket, Self.readHead(socket))
-        }
+        let slow = try await blocking { try Self.stalledRead("/api/services", port: daemon.port) }
         #expect(slow.head.hasPrefix("HTTP/1.1 200"), "\(slow.head.prefix(100))")
         let early = try await blocking { try HTTP.request("GET", "\(daemon.baseURL)/metrics") }
         if Date().timeIntervalSince(started) < 1.5 { #expect(early.status == 503, "within the patience the share stays") }
@@ -166,17 +148,8 @@ import Testing
     /// comes back, so one client cannot keep every other whole-list read refused for as long as it likes.
     @Test func aClientThatTakesNothingIsCutOffAfterTheIdleTimeout() async throws {
         let directory = TemporaryDirectory()
-        let daemon = try await DaemonProcess.start(
-            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16", "--idle-timeout", "2"]
-                + EventStreamDaemonTests.quiet,
-            environment: Self.patient)
-        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
-        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
-        let stalled = try await blocking { () -> (socket: RawSocket, head: String) in
-            let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
-            _ = socket.send("GET /api/services HTTP/1.1\r\nHost: x\r\n\r\n")
-            return (socket, Self.readHead(socket))
-        }
+        let daemon = try await Self.seededDaemon(directory, arguments: ["--idle-timeout", "2"])
+        let stalled = try await blocking { try Self.stalledRead("/api/services", port: daemon.port) }
         #expect(stalled.head.hasPrefix("HTTP/1.1 200"), "\(stalled.head.prefix(100))")
         // The client reads nothing more; within the idle timeout (and the polls' own time) the whole list is served
         // again, while that client's connection stays open on its side.
@@ -205,9 +178,27 @@ import Testing
         """
     }
 
-    /// Shares are never cut off for newer reads here (10 s is the default patience), however slowly a loaded machine
-    /// runs the test: those tests are about the budget, `aShareHeldPastThePatienceMakesRoom` is about the patience.
-    static let patient = ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "600"]
+    /// A daemon with a 16 MB budget (and `arguments`) holding 1,000 services with 12 KB of labels each: a list of about
+    /// 12.5 MB, over what the kernel's socket buffers take (the daemon's send buffer grows to 4 MB, the clients' receive
+    /// buffers are fixed at 64 KB). `patienceSeconds` before a share may be cut off for a newer read: by default 600
+    /// (10 is the daemon's), so however slowly a loaded machine runs a test about the budget, no share is cut off in it.
+    static func seededDaemon(_ directory: TemporaryDirectory, arguments: [String] = [], patienceSeconds: Int = 600) async throws
+        -> DaemonProcess
+    {
+        let daemon = try await DaemonProcess.start(
+            arguments: ["--data-dir", directory.path, "--max-large-responses-mb", "16"] + arguments + EventStreamDaemonTests.quiet,
+            environment: ["SERVICE_REGISTRY_DEBUG_LARGE_RESPONSE_PATIENCE": "\(patienceSeconds)"])
+        let created = try await blocking { try ExpositionSamples.run("/usr/bin/python3", ["-c", Self.seed(port: daemon.port)]).stdout }
+        #expect(created.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+        return daemon
+    }
+
+    /// A client that asks for `path` with a 64 KB receive buffer and reads only the head of what it gets.
+    static func stalledRead(_ path: String, port: Int) throws -> (socket: RawSocket, head: String) {
+        let socket = try #require(RawSocket(port: port, receiveBuffer: 65_536))
+        _ = socket.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+        return (socket, readHead(socket))
+    }
 
     /// Twenty clients ask for `path` (each after `before(index)`) and read only the head of what they get: exactly one
     /// is served, the others are told to retry in a second. Returns their sockets, still connected.
@@ -217,9 +208,7 @@ import Testing
         let stalled = try await blocking { () -> [(socket: RawSocket, head: String)] in
             try (0..<20).map { index in
                 try before(index)
-                let socket = try #require(RawSocket(port: daemon.port, receiveBuffer: 65_536))
-                _ = socket.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
-                return (socket, Self.readHead(socket))
+                return try Self.stalledRead(path, port: daemon.port)
             }
         }
         let admitted = stalled.filter { $0.head.hasPrefix("HTTP/1.1 200") }
