@@ -194,7 +194,7 @@ public enum ConfigurationOptions {
     public static let maxLargeResponsesMB = ConfigurationOption<Int>.number(
         "max-large-responses-mb", default: LargeResponseBudget.defaultMegabytes, bounds: 1...(1 << 20)
     ) {
-        "Megabytes of large (1 MiB or more) JSON and HTML bodies held for clients at once; past it such a read gets 503 with Retry-After (default \($0))."
+        "Megabytes of large (1 MiB or more) response bodies (JSON, HTML, /metrics) held for clients at once; past it such a read gets 503 with Retry-After, unless reads held 10 s or more are cut off to make room (default \($0))."
     }
     public static let tlsCertFile = ConfigurationOption<String?>("tls-cert-file", default: nil, parse: { $0 }, unparsable: { _, _ in "" }) { _ in
         "PEM certificate chain: serve HTTPS on the same port (with --tls-key-file; re-read on SIGHUP)."

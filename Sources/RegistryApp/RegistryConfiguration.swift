@@ -46,7 +46,7 @@ public struct RegistryConfiguration: Sendable {
     /// `--max-event-streams`: open `GET /api/events` streams are busy connections, never closed to admit others;
     /// this caps them (and at most half of the connections may be streams: `effectiveMaxEventStreams`).
     public var maxEventStreams = ConfigurationOptions.maxEventStreams.defaultValue
-    /// `--max-large-responses-mb`: megabytes of large (1 MiB or more) JSON and HTML bodies held for clients at once
+    /// `--max-large-responses-mb`: megabytes of large (1 MiB or more) response bodies (JSON, HTML, `/metrics`) held for clients at once
     /// (`LargeResponseBudget`).
     public var maxLargeResponsesMB = ConfigurationOptions.maxLargeResponsesMB.defaultValue
     /// HTTPS on the same port (SPEC §11); nil = plain HTTP.

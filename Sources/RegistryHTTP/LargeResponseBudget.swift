@@ -36,7 +36,6 @@ package final class LargeResponseBudget: Sendable {
     }
 
     private struct State {
-        var held = 0
         var shares: [UInt64: Share] = [:]
         var nextID: UInt64 = 0
     }
@@ -62,7 +61,7 @@ package final class LargeResponseBudget: Sendable {
     }
 
     /// Bytes held for clients now.
-    package var heldBytes: Int { state.withLock { $0.held } }
+    package var heldBytes: Int { state.withLock { $0.shares.values.reduce(0) { $0 + $1.bytes } } }
 
     /// A share of `bytes`, or nil when they do not fit beside what is held; given back once (`HeldPlace`).
     ///
@@ -72,8 +71,7 @@ package final class LargeResponseBudget: Sendable {
     /// limit, so what is held stays within twice the limit (plus one body larger than the whole limit, served alone).
     func reserve(_ bytes: Int, peer: ConnectionPeer? = nil, now: ContinuousClock.Instant = .now) -> HeldPlace? {
         let (id, cutOff) = state.withLock { state -> (UInt64?, [ConnectionPeer]) in
-            let pending = state.shares.values.reduce(0) { $0 + ($1.cutOff ? $1.bytes : 0) }
-            let live = state.held - pending
+            let (live, pending) = state.shares.values.reduce((0, 0)) { $1.cutOff ? ($0.0, $0.1 + $1.bytes) : ($0.0 + $1.bytes, $0.1) }
             var cutOff: [UInt64] = []
             if live > 0 && live + bytes > limitBytes {
                 let aged = state.shares.filter { !$0.value.cutOff && $0.value.peer != nil && now - $0.value.since >= patience }
@@ -87,7 +85,6 @@ package final class LargeResponseBudget: Sendable {
             }
             for id in cutOff { state.shares[id]?.cutOff = true }
             state.nextID += 1
-            state.held += bytes
             state.shares[state.nextID] = Share(bytes: bytes, since: now, peer: peer)
             return (state.nextID, cutOff.compactMap { state.shares[$0]?.peer })
         }
@@ -98,9 +95,7 @@ package final class LargeResponseBudget: Sendable {
     }
 
     private func giveBack(_ id: UInt64) {
-        state.withLock { state in
-            if let share = state.shares.removeValue(forKey: id) { state.held -= share.bytes }
-        }
+        _ = state.withLock { $0.shares.removeValue(forKey: id) }
     }
 
     /// `response` with its body's bytes counted until the client has taken all but the last slice, or a 503 when they

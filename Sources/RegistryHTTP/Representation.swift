@@ -117,19 +117,15 @@ package struct RepresentationMiddleware<Context: RequestContext>: RouterMiddlewa
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         guard request.method == .get || request.method == .head, response.status == .ok else { return response }
+        // Rendering, hashing or compressing a large body frees much small memory behind it (the list of 100,000
+        // services: records encoded one by one; a scrape's label sets): hand it back once the response is on its way.
+        let rendered = response.body.contentLength ?? 0
+        defer { if rendered >= Self.largeBytes { FreedMemory.releaseSoon() } }
+        // A body this middleware does not tag or compress (`/metrics`, already compressed or not) is still held.
         guard response.headers[.contentEncoding] == nil,
             let type = response.headers[.contentType], type.hasPrefix("application/json") || type.hasPrefix("text/html"),
-            let length = response.body.contentLength
-        else {
-            // A body this middleware does not tag or compress (`/metrics`, already compressed or not) is still held, and
-            // what rendering it freed is handed back as below.
-            if let length = response.body.contentLength, length >= Self.largeBytes { FreedMemory.releaseSoon() }
-            return try held(response, request)
-        }
-        guard length <= Self.maxBytes else { return try held(response, request) }
-        // Rendering, hashing or compressing a body this large frees much small memory behind it (the list of 100,000
-        // services: records encoded one by one): hand it back once the response is on its way.
-        defer { if length >= Self.largeBytes { FreedMemory.releaseSoon() } }
+            let length = response.body.contentLength, length <= Self.maxBytes
+        else { return try held(response, request) }
         // The body is collected only when needed: a handler that knows its tag (the cached list) sets it, and
         // a cached gzip form needs no body either.
         var body: ByteBuffer?
