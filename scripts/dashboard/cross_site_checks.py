@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import traceback
 import urllib.request
 
@@ -43,22 +44,25 @@ def main():
     args = parser.parse_args()
     out = {"done": [], "responses": [], "errors": []}
     requests = {}  # requestId -> {"url", "method", "status", "failure"}
+    # requestId -> the status as it came off the wire, also for responses the browser then blocks (an <img> that gets
+    # JSON or HTML is cut by opaque-response blocking, without responseReceived). Kept apart from `requests` and
+    # waited for below: CDP does not order these ExtraInfo events with the others, and once, on a loaded machine, the
+    # blocked <img>'s status was missing while its loadingFailed had arrived.
+    wire_status = {}
     try:
         with Browser() as b:
             def on_event(event):
                 params = event.get("params", {})
                 method = event["method"]
-                if method == "Network.requestWillBeSent" and params["request"]["url"].startswith(args.registry):
+                if method == "Network.responseReceivedExtraInfo":
+                    wire_status[params["requestId"]] = params.get("statusCode")
+                elif method == "Network.requestWillBeSent" and params["request"]["url"].startswith(args.registry):
                     requests[params["requestId"]] = {"url": params["request"]["url"], "method": params["request"]["method"],
                                                      "status": None, "failure": None}
                 elif params.get("requestId") not in requests:
                     return
                 elif method == "Network.responseReceived":
                     requests[params["requestId"]]["status"] = params["response"]["status"]
-                elif method == "Network.responseReceivedExtraInfo":
-                    # The status as it came off the wire, also for responses the browser then blocks (an <img>
-                    # that gets JSON or HTML is cut by opaque-response blocking, without responseReceived).
-                    requests[params["requestId"]]["status"] = params.get("statusCode")
                 elif method == "Network.loadingFailed":
                     requests[params["requestId"]]["failure"] = params.get("blockedReason") or params.get("errorText")
             b.handlers.append(on_event)
@@ -67,7 +71,13 @@ def main():
             # The page marks each attack done (whatever its outcome) in document.title.
             b.wait_for("document.title.includes('fetch') && document.title.includes('img') && document.title.includes('form')", timeout=60)
             b.pump(1.0)  # the last responses' events
+            deadline = time.time() + 10
+            while time.time() < deadline and any(r["status"] is None and i not in wire_status for i, r in requests.items()):
+                b.pump(0.2)
             out["done"] = b.evaluate("document.title").split()
+            for request_id, request in requests.items():
+                if request["status"] is None:
+                    request["status"] = wire_status.get(request_id)
             out["responses"] = list(requests.values())
             if args.credentials_service:
                 out["dashboard"] = dashboard_credentials(b, args.registry, args.credentials_service)
